@@ -1,0 +1,62 @@
+// swift-tools-version:6.1
+// The host side of PPL/1, the PH-1 programmer head's serial protocol.
+// One module per layer; see README.md ("Architecture") for how data flows.
+import PackageDescription
+
+let package = Package(
+    name: "pumpd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Wire", targets: ["Wire"]),
+        .library(name: "Messages", targets: ["Messages"]),
+        .library(name: "Dissector", targets: ["Dissector"]),
+        .executable(name: "pumpctl", targets: ["pumpctl"]),
+        .executable(name: "pumpd", targets: ["pumpd"]),
+        .executable(name: "pumpsim", targets: ["pumpsim"]),
+        .executable(name: "pumpbench", targets: ["pumpbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Pure codec: COBS, CRC-32C, the frame body, macs, the streaming deframer. No I/O.
+        .target(
+            name: "Wire",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Typed messages of ICD §4–§10: requests, responses, events, records, units, limits.
+        .target(name: "Messages", dependencies: ["Wire"]),
+        // Pairing-key files: parsing and permission checks (the only file I/O below the tools).
+        .target(name: "Credentials", dependencies: ["Wire"]),
+        // Bytes to annotated frames (and back) for people and scripts: `pumpctl frame`, captures.
+        .target(name: "Dissector", dependencies: ["Wire", "Messages"]),
+        .executableTarget(
+            name: "pumpctl",
+            dependencies: [
+                "Wire", "Messages", "Dissector", "Credentials",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "pumpd",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "pumpsim",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // Throughput figures for BENCHMARKS.md; never run as a test.
+        .executableTarget(
+            name: "pumpbench",
+            dependencies: [
+                "Wire", "Messages",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "MessagesTests", dependencies: ["Wire", "Messages"]),
+        .testTarget(name: "DissectorTests", dependencies: ["Wire", "Messages", "Dissector", "Credentials"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

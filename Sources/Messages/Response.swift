@@ -1,0 +1,156 @@
+import Wire
+
+/// HELLO's response payload (§6).
+public struct HelloReply: Sendable, Hashable {
+    public var deviceNonce: Nonce
+    public var protocolVersion: UInt8
+    public var fwMajor: UInt8
+    public var fwMinor: UInt8
+    public var fwPatch: UInt8
+    public var programmerSerial: String
+    /// 20 or 40 (mL); 0 = no implant in range.
+    public var implantModel: UInt16
+    public var implantSerial: String
+    public var capabilities: UInt32
+    public var maxPayload: UInt16
+
+    public init(
+        deviceNonce: Nonce, protocolVersion: UInt8 = 1, fwMajor: UInt8, fwMinor: UInt8, fwPatch: UInt8,
+        programmerSerial: String, implantModel: UInt16, implantSerial: String, capabilities: UInt32 = 0,
+        maxPayload: UInt16
+    ) {
+        self.deviceNonce = deviceNonce
+        self.protocolVersion = protocolVersion
+        self.fwMajor = fwMajor
+        self.fwMinor = fwMinor
+        self.fwPatch = fwPatch
+        self.programmerSerial = programmerSerial
+        self.implantModel = implantModel
+        self.implantSerial = implantSerial
+        self.capabilities = capabilities
+        self.maxPayload = maxPayload
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.encode() == b.encode() }
+    public func hash(into h: inout Hasher) { h.combine(encode()) }
+
+    public static let size = 52
+    public static let serialWidth = 12
+
+    public func encode() -> [UInt8] {
+        var w = ByteWriter(capacity: Self.size)
+        w.bytes(deviceNonce.bytes)
+        w.u8(protocolVersion)
+        w.u8(fwMajor)
+        w.u8(fwMinor)
+        w.u8(fwPatch)
+        w.bytes(PaddedASCII.encode(programmerSerial, width: Self.serialWidth) ?? Array(repeating: 0, count: Self.serialWidth))
+        w.u16(implantModel)
+        w.bytes(PaddedASCII.encode(implantSerial, width: Self.serialWidth) ?? Array(repeating: 0, count: Self.serialWidth))
+        w.u32(capabilities)
+        w.u16(maxPayload)
+        return w.bytes
+    }
+
+    public static func decode(_ p: [UInt8]) throws(PayloadError) -> HelloReply {
+        try expectLength(p, size)
+        var r = ByteReader(p)
+        return HelloReply(
+            deviceNonce: Nonce(bytes: r.bytes(16)!)!, protocolVersion: r.u8()!, fwMajor: r.u8()!, fwMinor: r.u8()!,
+            fwPatch: r.u8()!, programmerSerial: PaddedASCII.decode(r.bytes(12)!), implantModel: r.u16()!,
+            implantSerial: PaddedASCII.decode(r.bytes(12)!), capabilities: r.u32()!, maxPayload: r.u16()!)
+    }
+}
+
+/// PING's response payload (§6).
+public struct PingReply: Sendable, Hashable {
+    public var uptimeSeconds: UInt32
+    /// 0 no implant, 1 implant in range.
+    public var telemetry: UInt8
+    /// −128 with no implant.
+    public var rssiDbm: Int8
+    public init(uptimeSeconds: UInt32, telemetry: UInt8, rssiDbm: Int8) {
+        self.uptimeSeconds = uptimeSeconds
+        self.telemetry = telemetry
+        self.rssiDbm = rssiDbm
+    }
+}
+
+/// A response's payload, by opcode and status (ICD §6–§7). Error statuses
+/// carry no payload except BAD_SEQ, which carries the expected seq.
+public enum ResponsePayload: Sendable, Hashable {
+    case empty
+    case hello(HelloReply)
+    case ping(PingReply)
+    case status(Status)
+    case program(ProgramRecord)
+    /// STAGE_PROGRAM (the CRC of the bytes as sent) and COMMIT_PROGRAM (the CRC now active).
+    case programCRC(UInt32)
+    case bolusID(UInt32)
+    case delivered(Nanograms)
+    case events([EventRecord])
+    /// BAD_SEQ: the seq the device expects; 0 after 65535 means "start a new session".
+    case badSeq(expected: UInt16)
+
+    public func encode() -> [UInt8] {
+        var w = ByteWriter()
+        switch self {
+        case .empty: break
+        case .hello(let h): return h.encode()
+        case .ping(let p):
+            w.u32(p.uptimeSeconds)
+            w.u8(p.telemetry)
+            w.i8(p.rssiDbm)
+        case .status(let s): return s.encode()
+        case .program(let p): return p.encode()
+        case .programCRC(let crc): w.u32(crc)
+        case .bolusID(let id): w.u32(id)
+        case .delivered(let ng): w.u32(UInt32(truncatingIfNeeded: ng.raw))
+        case .events(let events):
+            w.u8(UInt8(truncatingIfNeeded: events.count))
+            for e in events { e.write(&w) }
+        case .badSeq(let expected): w.u16(expected)
+        }
+        return w.bytes
+    }
+
+    /// Reads the payload of a response to `opcode` with `status`; throws
+    /// `.length` when its size does not fit.
+    public static func decode(opcode: Opcode, status: StatusCode, payload p: [UInt8]) throws(PayloadError) -> ResponsePayload {
+        var r = ByteReader(p)
+        switch status {
+        case .ok: break
+        case .badSeq:
+            try expectLength(p, 2)
+            return .badSeq(expected: r.u16()!)
+        default:
+            try expectLength(p, 0)
+            return .empty
+        }
+        switch opcode {
+        case .hello: return .hello(try HelloReply.decode(p))
+        case .ping:
+            try expectLength(p, 6)
+            return .ping(PingReply(uptimeSeconds: r.u32()!, telemetry: r.u8()!, rssiDbm: r.i8()!))
+        case .getStatus: return .status(try Status.decode(p))
+        case .getProgram: return .program(try ProgramRecord.decode(p))
+        case .stageProgram, .commitProgram:
+            try expectLength(p, 4)
+            return .programCRC(r.u32()!)
+        case .startBolus:
+            try expectLength(p, 4)
+            return .bolusID(r.u32()!)
+        case .cancelBolus:
+            try expectLength(p, 4)
+            return .delivered(Nanograms(r.u32()!))
+        case .readEvents:
+            guard let count = r.u8(), p.count == 1 + EventRecord.size * Int(count) else {
+                throw .length(expected: "1 + 28 × count", actual: p.count)
+            }
+            return .events((0..<Int(count)).map { _ in EventRecord.read(&r)! })
+        case .suspend, .resume, .refill, .setClock, .ackAlarm:
+            try expectLength(p, 0)
+            return .empty
+        }
+    }
+}

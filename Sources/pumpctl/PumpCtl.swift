@@ -1,0 +1,26 @@
+import ArgumentParser
+
+@main
+struct PumpCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pumpctl",
+        abstract: "Command line for the PH-1 programmer head and the pumpd daemon.",
+        discussion: """
+            Today pumpctl speaks the wire format: `pumpctl frame decode` turns link bytes into \
+            one JSON object per frame, and `pumpctl frame encode` turns such objects back into \
+            wire bytes. Talking to a pump through pumpd comes with the daemon.
+
+            Exit codes: 0 success; 64 bad command line; 65 bad input data (hex, JSON or a \
+            field); 66 an input file cannot be read; 78 a key file is malformed or exposed.
+            """,
+        subcommands: [FrameCommand.self]
+    )
+}
+
+/// sysexits(3) codes, so scripts can tell a typo from bad data from a bad key.
+enum Exit {
+    static let usage = ExitCode(64)
+    static let dataError = ExitCode(65)
+    static let noInput = ExitCode(66)
+    static let config = ExitCode(78)
+}
