@@ -54,9 +54,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "WireTests", dependencies: ["Wire"]),
-        .testTarget(name: "MessagesTests", dependencies: ["Wire", "Messages"]),
-        .testTarget(name: "DissectorTests", dependencies: ["Wire", "Messages", "Dissector", "Credentials"]),
+        // Test-only: the ICD's vectors and a seeded generator, shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["Wire"], path: "Tests/Support"),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
+        .testTarget(name: "MessagesTests", dependencies: ["Wire", "Messages", "TestSupport"]),
+        .testTarget(name: "DissectorTests", dependencies: ["Wire", "Messages", "Dissector", "Credentials", "TestSupport"]),
+        // Runs the built pumpctl binary as a user would (depends on it so it is built first).
+        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

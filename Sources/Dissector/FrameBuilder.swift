@@ -86,16 +86,22 @@ public struct FrameBuilder: Sendable {
         guard frame.payload.count <= BodyLayout.maxPayload else {
             throw BuildError("payload", "\(frame.payload.count) bytes is over the 1024-byte limit")
         }
-        return seal(frame, authenticated: o["authenticated"])
+        return try seal(frame, authenticated: o["authenticated"])
     }
 
-    mutating func seal(_ frame: Frame, authenticated: JSONValue?) -> Frame {
+    mutating func seal(_ frame: Frame, authenticated: JSONValue?) throws(BuildError) -> Frame {
         let op = Opcode(rawValue: frame.opcode)
         let status = StatusCode(rawValue: frame.status)
-        if frame.kind == .request, op == .hello,
-            case .hello(let h)? = try? Request.decode(opcode: .hello, payload: frame.payload)
-        {
-            hostNonce = h.hostNonce
+        var forced: Bool?
+        switch authenticated {
+        case nil, .null?: forced = nil
+        case .bool(let b)?: forced = b
+        case let v?: throw BuildError("authenticated", "must be true or false; got \(v.serialized)")
+        }
+        if frame.kind == .request, op == .hello {
+            // A HELLO request always goes with a zero mac (§4); its nonce opens the next session.
+            guard forced != true else { throw BuildError("authenticated", "a HELLO request is never authenticated") }
+            if case .hello(let h)? = try? Request.decode(opcode: .hello, payload: frame.payload) { hostNonce = h.hostNonce }
             return frame.sealed(with: nil)
         }
         if frame.kind == .response, op == .hello, status == .ok, let pairingKey, let hostNonce,
@@ -103,14 +109,14 @@ public struct FrameBuilder: Sendable {
         {
             sessionKey = SessionKey(pairing: pairingKey, hostNonce: hostNonce, deviceNonce: reply.deviceNonce)
         }
+        // The zero-mac answers of §4–§5. BAD_FRAME is zero when it answers a
+        // malformed body and sealed when it answers a wrong payload length;
+        // the JSON cannot tell which, so the default is the malformed case and
+        // "authenticated": true gives the other.
         let zeroByRule =
             frame.kind == .response
-            && (status == .authFailed || status == .noSession || (op == .hello && status != .ok))
-        let unauthenticated: Bool
-        switch authenticated {
-        case .bool(let b)?: unauthenticated = !b
-        default: unauthenticated = zeroByRule || (frame.kind == .response && status == .badFrame)
-        }
+            && (status == .authFailed || status == .noSession || status == .badFrame || (op == .hello && status != .ok))
+        let unauthenticated = forced.map { !$0 } ?? zeroByRule
         return frame.sealed(with: unauthenticated ? nil : sessionKey)
     }
 
@@ -346,15 +352,19 @@ struct Fields {
     }
 
     mutating func event() throws(BuildError) -> EventRecord {
-        let code: UInt16
-        let name = take("name")
-        if let c = take("code") {
-            code = try FrameBuilder.integer(c, "\(path).code", UInt16.self)
-        } else if case .string(let n)? = name, let e = EventCode(name: n) {
+        var code: UInt16?
+        if let c = take("code") { code = try FrameBuilder.integer(c, "\(path).code", UInt16.self) }
+        switch take("name") {
+        case nil, .null?: break
+        case .string(let n)?:
+            guard let e = EventCode(name: n) else { throw BuildError("\(path).name", "unknown event name \"\(n)\"") }
+            if let c = code, c != e.rawValue {
+                throw BuildError("\(path).name", "\(n) is code \(e.rawValue), but code is \(c)")
+            }
             code = e.rawValue
-        } else {
-            throw BuildError("\(path).code", "is required (or a known event name)")
+        case let v?: throw BuildError("\(path).name", "must be an event name; got \(v.serialized)")
         }
+        guard let code else { throw BuildError("\(path).code", "is required (or a known event name)") }
         return EventRecord(
             index: try int("index"), time: UnixTime(seconds: try int("time")), code: code,
             originSeq: try int("origin_seq", default: 0), originSession: try int("origin_session", default: 0),

@@ -52,7 +52,7 @@ public struct FrameReport: Sendable, Hashable {
         case .event:
             opcode = EventCode(lowByte: f.opcode).map { .string($0.name) } ?? .int(Int64(f.opcode))
             status = .int(Int64(f.status))
-            payload = .object((try? EventRecord.decode(f.payload)).map(PayloadJSON.event) ?? PayloadJSON.raw(f.payload))
+            payload = .object((try? EventRecord.decode(f.payload)).map(PayloadJSON.event) ?? PayloadJSON.undecodable(f.payload))
         }
     }
 
@@ -61,22 +61,24 @@ public struct FrameReport: Sendable, Hashable {
     }
 
     static func requestPayload(_ f: Frame) -> JSONObject {
-        guard let op = Opcode(rawValue: f.opcode), let r = try? Request.decode(opcode: op, payload: f.payload) else {
-            return PayloadJSON.raw(f.payload)
-        }
+        guard let op = Opcode(rawValue: f.opcode) else { return PayloadJSON.unknown(f.payload) }
+        guard let r = try? Request.decode(opcode: op, payload: f.payload) else { return PayloadJSON.undecodable(f.payload) }
         return PayloadJSON.request(r)
     }
 
     static func responsePayload(_ f: Frame) -> JSONObject {
-        guard let status = StatusCode(rawValue: f.status) else { return PayloadJSON.raw(f.payload) }
-        if let op = Opcode(rawValue: f.opcode), let p = try? ResponsePayload.decode(opcode: op, status: status, payload: f.payload) {
+        guard let status = StatusCode(rawValue: f.status) else { return PayloadJSON.unknown(f.payload) }
+        if let op = Opcode(rawValue: f.opcode) {
+            guard let p = try? ResponsePayload.decode(opcode: op, status: status, payload: f.payload) else {
+                return PayloadJSON.undecodable(f.payload)
+            }
             return PayloadJSON.response(p)
         }
         // An unknown opcode's answer: its error payloads are still known by status.
         if status == .badSeq, f.payload.count == 2 {
             return ["expected_seq": .int(Int64(f.payload[0]) | Int64(f.payload[1]) << 8)]
         }
-        return PayloadJSON.raw(f.payload)
+        return status == .ok ? PayloadJSON.unknown(f.payload) : (f.payload.isEmpty ? [:] : PayloadJSON.undecodable(f.payload))
     }
 
     public var json: JSONValue {

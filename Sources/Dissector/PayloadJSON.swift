@@ -90,7 +90,15 @@ enum PayloadJSON {
         return o
     }
 
-    static func raw(_ payload: [UInt8]) -> JSONObject {
-        payload.isEmpty ? [:] : ["raw": .string(Hex.encode(payload))]
+    /// A payload the ICD gives no fields for (an unknown opcode or status):
+    /// nothing when empty, else its bytes.
+    static func unknown(_ payload: [UInt8]) -> JSONObject {
+        payload.isEmpty ? [:] : undecodable(payload)
+    }
+
+    /// A payload whose length does not fit its opcode: always its bytes, even
+    /// none, so that it cannot be mistaken for a valid empty payload.
+    static func undecodable(_ payload: [UInt8]) -> JSONObject {
+        ["raw": .string(Hex.encode(payload))]
     }
 }

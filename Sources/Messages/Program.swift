@@ -106,6 +106,11 @@ public struct ProgramRecord: Sendable, Hashable {
         guard (-720...840).contains(utcOffsetMin) else {
             throw .range(field: "utc_offset_min", rule: "must be −720…840; got \(utcOffsetMin)")
         }
+        guard patientBolus.u32 != nil else { throw .range(field: "patient_bolus_ng", rule: "must fit in 32 bits") }
+        guard patientLockout.u16 != nil else { throw .range(field: "patient_lockout_min", rule: "must fit in 16 bits") }
+        guard Int(stepCount) == steps.count else {
+            throw .range(field: "step_count", rule: "is \(stepCount) but \(steps.count) steps are given")
+        }
         var patient: Program.PatientBolus?
         if patientBolus.isZero {
             guard patientLockout.isZero else {
@@ -130,6 +135,7 @@ public struct ProgramRecord: Sendable, Hashable {
         var previous: UInt16?
         for (i, s) in steps.enumerated() {
             guard s.zero == 0 else { throw .range(field: "steps[\(i)].zero", rule: "must be zero") }
+            guard s.rate.u32 != nil else { throw .range(field: "steps[\(i)].rate_ng_per_day", rule: "must fit in 32 bits") }
             if let p = previous {
                 guard s.startMin > p else {
                     throw .range(field: "steps[\(i)].start_min", rule: "starts must strictly increase; \(s.startMin) follows \(p)")

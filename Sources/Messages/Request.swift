@@ -96,6 +96,9 @@ public enum Request: Sendable, Hashable {
         }
     }
 
+    /// The payload bytes. Quantities are 64-bit in the model and 16- or 32-bit
+    /// on the wire: `validate()` refuses any that does not fit, so validate a
+    /// request before encoding it (a sender must not rely on truncation).
     public func encodePayload() -> [UInt8] {
         var w = ByteWriter()
         switch self {
@@ -179,6 +182,7 @@ public enum Request: Sendable, Hashable {
         case .stageProgram(let p):
             _ = try p.validated()
         case .startBolus(let b):
+            guard b.dose.u32 != nil else { throw .range(field: "dose_ng", rule: "must fit in 32 bits; got \(b.dose.raw)") }
             guard b.dose.raw >= 1 else { throw .range(field: "dose_ng", rule: "must be at least 1; got 0") }
             guard (1...1440).contains(b.duration.raw) else {
                 throw .range(field: "duration_min", rule: "must be 1…1440; got \(b.duration.raw)")
@@ -187,6 +191,10 @@ public enum Request: Sendable, Hashable {
             guard r.drug != nil else { throw .range(field: "drug", rule: "must be a drug code 1…8; got \(r.drugCode)") }
             guard r.zero8 == 0 else { throw .range(field: "zero8", rule: "must be 0") }
             guard r.zero16 == 0 else { throw .range(field: "zero16", rule: "must be 0") }
+            for (field, q) in [("concentration_ng_per_ml", r.concentration.raw), ("reservoir_nl", r.reservoir.raw), ("low_alarm_nl", r.lowAlarm.raw)]
+            where UInt32(exactly: q) == nil {
+                throw .range(field: field, rule: "must fit in 32 bits; got \(q)")
+            }
         case .setClock(let t):
             guard t.seconds >= 0 else { throw .range(field: "unix_time_s", rule: "must not be negative; got \(t.seconds)") }
         case .readEvents(let q):

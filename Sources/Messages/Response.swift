@@ -55,10 +55,19 @@ public struct HelloReply: Sendable, Hashable {
     public static func decode(_ p: [UInt8]) throws(PayloadError) -> HelloReply {
         try expectLength(p, size)
         var r = ByteReader(p)
+        let nonce = Nonce(bytes: r.bytes(16)!)!
+        let (proto, major, minor, patch) = (r.u8()!, r.u8()!, r.u8()!, r.u8()!)
+        guard let programmer = PaddedASCII.decode(r.bytes(serialWidth)!) else {
+            throw .range(field: "programmer_serial", rule: "must be printable ASCII padded with 0x00")
+        }
+        let model = r.u16()!
+        guard let implant = PaddedASCII.decode(r.bytes(serialWidth)!) else {
+            throw .range(field: "implant_serial", rule: "must be printable ASCII padded with 0x00")
+        }
         return HelloReply(
-            deviceNonce: Nonce(bytes: r.bytes(16)!)!, protocolVersion: r.u8()!, fwMajor: r.u8()!, fwMinor: r.u8()!,
-            fwPatch: r.u8()!, programmerSerial: PaddedASCII.decode(r.bytes(12)!), implantModel: r.u16()!,
-            implantSerial: PaddedASCII.decode(r.bytes(12)!), capabilities: r.u32()!, maxPayload: r.u16()!)
+            deviceNonce: nonce, protocolVersion: proto, fwMajor: major, fwMinor: minor, fwPatch: patch,
+            programmerSerial: programmer, implantModel: model, implantSerial: implant,
+            capabilities: r.u32()!, maxPayload: r.u16()!)
     }
 }
 
@@ -115,7 +124,8 @@ public enum ResponsePayload: Sendable, Hashable {
     }
 
     /// Reads the payload of a response to `opcode` with `status`; throws
-    /// `.length` when its size does not fit.
+    /// `.length` when its size does not fit (and `.range` for a HELLO answer
+    /// whose serials are not padded ASCII: text that cannot be shown as it is).
     public static func decode(opcode: Opcode, status: StatusCode, payload p: [UInt8]) throws(PayloadError) -> ResponsePayload {
         var r = ByteReader(p)
         switch status {

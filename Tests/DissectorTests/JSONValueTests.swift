@@ -1,0 +1,36 @@
+import Testing
+@testable import Dissector
+
+@Suite("JSON reader and writer")
+struct JSONValueTests {
+    @Test("round trip keeps key order and escapes")
+    func roundTrip() throws {
+        let text = #"{"b":1,"a":[true,false,null,-5,"x\"\\\n\u0001é"],"c":{}}"#
+        let v = try JSONValue.parse(text)
+        #expect(v.serialized == #"{"b":1,"a":[true,false,null,-5,"x\"\\\n\u0001é"],"c":{}}"#)
+        #expect(try JSONValue.parse(v.serialized) == v)
+    }
+
+    @Test("fractions, exponents and oversized numbers are refused, not rounded")
+    func wholeNumbersOnly() throws {
+        for bad in ["1.5", "1e3", "2E1", "99999999999999999999", "[0.0]"] {
+            #expect(throws: JSONParseError.self, "\(bad)") { try JSONValue.parse(bad) }
+        }
+        #expect(try JSONValue.parse("-9223372036854775808") == .int(.min))
+    }
+
+    @Test("malformed text is refused with its offset")
+    func malformed() {
+        for bad in ["", "{", "{\"a\"}", "{\"a\":1,}", "[1 2]", "\"\u{01}\"", "nul", "{\"a\":1,\"a\":2}", "1 2", "\"\\x\""] {
+            #expect(throws: JSONParseError.self, "\(bad)") { try JSONValue.parse(bad) }
+        }
+    }
+
+    @Test("nesting deeper than the limit is refused without recursing")
+    func depth() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(deep) }
+        let ok = String(repeating: "[", count: 63) + String(repeating: "]", count: 63)
+        #expect(throws: Never.self) { try JSONValue.parse(ok) }
+    }
+}

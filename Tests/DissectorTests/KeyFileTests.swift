@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import Wire
+@testable import Credentials
+
+@Suite("Key files")
+struct KeyFileTests {
+    func write(_ text: String, mode: Int) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        return path
+    }
+
+    let hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+    @Test("a 0600 file of 64 hex digits loads")
+    func good() throws {
+        let path = try write(hex + "\n", mode: 0o600)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (key, warning) = try KeyFile.load(path, permissions: .ownerOnly)
+        #expect(warning == nil)
+        // The loaded key derives the vectors' session key.
+        let s = SessionKey(pairing: key, hostNonce: Nonce(bytes: Array(0xA0...0xAF))!, deviceNonce: Nonce(bytes: Array(0xB0...0xBF))!)
+        #expect(Hex.encode(s.bytesForTesting) == "0575b0dcb01234f19ad8a2bfe76cb6cd6507b01de1b40fb20e21cdca6ad7c45e")
+    }
+
+    @Test("a file others can read is refused for the daemon and flagged for tools")
+    func exposed() throws {
+        let path = try write(hex, mode: 0o644)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: KeyFile.Problem.exposed(path: path, mode: UInt32(0o100644))) { try KeyFile.load(path, permissions: .ownerOnly) }
+        let (_, warning) = try KeyFile.load(path, permissions: .warn)
+        #expect(warning?.description.contains("chmod 600") == true)
+    }
+
+    @Test("wrong contents are refused", arguments: ["", "00", String(repeating: "0", count: 63), String(repeating: "0", count: 65), String(repeating: "g", count: 64), "0001 0203"])
+    func malformed(_ text: String) throws {
+        let path = try write(text, mode: 0o600)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: KeyFile.Problem.malformed(path: path)) { try KeyFile.load(path, permissions: .ownerOnly) }
+    }
+
+    @Test("a missing file says so")
+    func missing() {
+        #expect(throws: KeyFile.Problem.self) { try KeyFile.load("/nonexistent/key", permissions: .warn) }
+    }
+}
