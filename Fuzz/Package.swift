@@ -1,0 +1,35 @@
+// swift-tools-version:6.1
+// libFuzzer targets for the codec. A package of its own because a fuzz
+// target has no main (libFuzzer supplies it), so it links only when built
+// with `--sanitize=fuzzer`; kept apart, the main package builds as usual.
+//
+//   swift build --package-path Fuzz -c release --sanitize=fuzzer --product FuzzDeframer
+//   SWIFT_BACKTRACE=enable=no Fuzz/.build/release/FuzzDeframer Fuzz/Corpus/deframer -max_total_time=30
+//
+// scripts/fuzz runs both targets on their corpora.
+import PackageDescription
+
+let package = Package(
+    name: "PumpdFuzz",
+    dependencies: [.package(name: "pumpd", path: "..")],
+    targets: [
+        .executableTarget(
+            name: "FuzzDeframer",
+            dependencies: [
+                .product(name: "Wire", package: "pumpd"),
+                .product(name: "Dissector", package: "pumpd"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "FuzzPayloads",
+            dependencies: [
+                .product(name: "Wire", package: "pumpd"),
+                .product(name: "Messages", package: "pumpd"),
+                .product(name: "Dissector", package: "pumpd"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
