@@ -52,6 +52,21 @@ public struct HelloReply: Sendable, Hashable {
         return w.bytes
     }
 
+    /// The ranges §6 gives a HELLO answer; a host refuses a device that breaks them.
+    public func validate() throws(PayloadError) {
+        guard protocolVersion == 1 else { throw .range(field: "protocol", rule: "must be 1; got \(protocolVersion)") }
+        guard [0, 20, 40].contains(implantModel) else {
+            throw .range(field: "implant_model", rule: "must be 20, 40, or 0 (no implant in range); got \(implantModel)")
+        }
+        guard implantModel != 0 || implantSerial.isEmpty else {
+            throw .range(field: "implant_serial", rule: "must be all zeros when implant_model is 0")
+        }
+        guard capabilities == 0 else { throw .range(field: "capabilities", rule: "must be 0; got \(capabilities)") }
+        guard Hello.maxPayloadRange.contains(maxPayload) else {
+            throw .range(field: "max_payload", rule: "must be 512…1024; got \(maxPayload)")
+        }
+    }
+
     public static func decode(_ p: [UInt8]) throws(PayloadError) -> HelloReply {
         try expectLength(p, size)
         var r = ByteReader(p)
@@ -85,6 +100,16 @@ public struct PingReply: Sendable, Hashable {
     }
 }
 
+extension PingReply {
+    /// §6: telemetry is 0 or 1, and the RSSI is −128 when no implant is in range.
+    public func validate() throws(PayloadError) {
+        guard telemetry <= 1 else { throw .range(field: "telemetry", rule: "must be 0 or 1; got \(telemetry)") }
+        guard telemetry == 1 || rssiDbm == -128 else {
+            throw .range(field: "rssi_dbm", rule: "must be −128 with no implant in range; got \(rssiDbm)")
+        }
+    }
+}
+
 /// A response's payload, by opcode and status (ICD §6–§7). Error statuses
 /// carry no payload except BAD_SEQ, which carries the expected seq.
 public enum ResponsePayload: Sendable, Hashable {
@@ -100,6 +125,19 @@ public enum ResponsePayload: Sendable, Hashable {
     case events([EventRecord])
     /// BAD_SEQ: the seq the device expects; 0 after 65535 means "start a new session".
     case badSeq(expected: UInt16)
+
+    /// The ranges the ICD gives the answer's fields (records included).
+    public func validate() throws(PayloadError) {
+        switch self {
+        case .hello(let h): try h.validate()
+        case .ping(let p): try p.validate()
+        case .status(let s): try s.validate()
+        case .program(let p): _ = try p.validated()
+        case .events(let e):
+            guard e.count <= 32 else { throw .range(field: "count", rule: "READ_EVENTS returns at most 32 events; got \(e.count)") }
+        case .empty, .programCRC, .bolusID, .delivered, .badSeq: break
+        }
+    }
 
     public func encode() -> [UInt8] {
         var w = ByteWriter()

@@ -169,4 +169,31 @@ struct ValidationTests {
         #expect(Volumes.flow(of: Nanolitres(UInt64(1)), over: .zero) == nil)
         #expect("\(rate)" == "1000000 ng/day")
     }
+
+    @Test("a HELLO answer or PING answer out of range is refused, naming the field")
+    func replyValidation() {
+        let nonce = Nonce(bytes: Array(repeating: 1, count: 16))!
+        func field(_ h: HelloReply) -> String? {
+            do { try ResponsePayload.hello(h).validate(); return nil } catch {
+                if case .range(let f, _) = error { return f }
+                return "?"
+            }
+        }
+        let good = HelloReply(deviceNonce: nonce, fwMajor: 1, fwMinor: 0, fwPatch: 0, programmerSerial: "PH1", implantModel: 20, implantSerial: "IP20", maxPayload: 1024)
+        #expect(field(good) == nil)
+        var h = good
+        h.protocolVersion = 2
+        #expect(field(h) == "protocol")
+        h = good
+        h.implantModel = 30
+        #expect(field(h) == "implant_model")
+        h.implantModel = 0
+        #expect(field(h) == "implant_serial")
+        h = good
+        h.maxPayload = 511
+        #expect(field(h) == "max_payload")
+        #expect(throws: Never.self) { try PingReply(uptimeSeconds: 1, telemetry: 0, rssiDbm: -128).validate() }
+        #expect(throws: PayloadError.self) { try PingReply(uptimeSeconds: 1, telemetry: 0, rssiDbm: -60).validate() }
+        #expect(throws: PayloadError.self) { try PingReply(uptimeSeconds: 1, telemetry: 2, rssiDbm: -60).validate() }
+    }
 }
