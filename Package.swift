@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Messages", targets: ["Messages"]),
         .library(name: "Dissector", targets: ["Dissector"]),
+        .library(name: "Serial", targets: ["Serial"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
         .executable(name: "pumpsim", targets: ["pumpsim"]),
@@ -27,14 +28,25 @@ let package = Package(
         ),
         // Typed messages of ICD §4–§10: requests, responses, events, records, units, limits.
         .target(name: "Messages", dependencies: ["Wire"]),
+        // The simulated PH-1 and implant: the device side of the ICD as pure state machines.
+        .target(name: "Simulator", dependencies: ["Wire", "Messages"]),
         // Pairing-key files: parsing and permission checks (the only file I/O below the tools).
         .target(name: "Credentials", dependencies: ["Wire"]),
         // Bytes to annotated frames (and back) for people and scripts: `pumpctl frame`, captures.
         .target(name: "Dissector", dependencies: ["Wire", "Messages"]),
+        // libserialport (Debian's libserialport-dev), the backend for real serial ports.
+        .systemLibrary(
+            name: "CLibSerialPort",
+            pkgConfig: "libserialport",
+            providers: [.apt(["libserialport-dev"])]
+        ),
+        // Serial ports: open by path at an ICD rate (libserialport, or termios for ptys),
+        // poll-driven reads that report the port vanishing, and port discovery.
+        .target(name: "Serial", dependencies: ["CLibSerialPort"]),
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "Wire", "Messages", "Dissector", "Credentials",
+                "Wire", "Messages", "Dissector", "Credentials", "Serial",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,6 +71,12 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "MessagesTests", dependencies: ["Wire", "Messages", "TestSupport"]),
         .testTarget(name: "DissectorTests", dependencies: ["Wire", "Messages", "Dissector", "Credentials", "TestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Wire", "Messages", "Simulator", "TestSupport"]),
+        // Test-only C shim that lets libserialport 0.1.1 open a pty (it cannot by itself):
+        // see Tests/SerialShim/SerialShim.c. Linked into the test bundle only, never
+        // into an executable; it does nothing until a test enables it.
+        .target(name: "SerialShim", path: "Tests/SerialShim"),
+        .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialShim"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "TestSupport"]),
     ],
