@@ -30,6 +30,10 @@ let package = Package(
         .target(name: "Messages", dependencies: ["Wire"]),
         // The simulated PH-1 and implant: the device side of the ICD as pure state machines.
         .target(name: "Simulator", dependencies: ["Wire", "Messages"]),
+        // The host side of PPL/1: sessions, retries, exactly-once and reconciliation (pure).
+        .target(name: "Link", dependencies: ["Wire", "Messages"]),
+        // posix_openpt and signalfd, which Swift's Glibc module does not export.
+        .target(name: "CPosixExtras"),
         // Pairing-key files: parsing and permission checks (the only file I/O below the tools).
         .target(name: "Credentials", dependencies: ["Wire"]),
         // Bytes to annotated frames (and back) for people and scripts: `pumpctl frame`, captures.
@@ -42,7 +46,9 @@ let package = Package(
         ),
         // Serial ports: open by path at an ICD rate (libserialport, or termios for ptys),
         // poll-driven reads that report the port vanishing, and port discovery.
-        .target(name: "Serial", dependencies: ["CLibSerialPort"]),
+        .target(name: "Serial", dependencies: ["CLibSerialPort", "CTermios2"]),
+        // The line's real rate (TCGETS2), which glibc's termios cannot report for 921600 set by libserialport.
+        .target(name: "CTermios2"),
         .executableTarget(
             name: "pumpctl",
             dependencies: [
@@ -56,7 +62,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "pumpsim",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Wire", "Messages", "Simulator", "Dissector", "Credentials", "CPosixExtras",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         // Throughput figures for BENCHMARKS.md; never run as a test.
         .executableTarget(
@@ -72,6 +81,7 @@ let package = Package(
         .testTarget(name: "MessagesTests", dependencies: ["Wire", "Messages", "TestSupport"]),
         .testTarget(name: "DissectorTests", dependencies: ["Wire", "Messages", "Dissector", "Credentials", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Wire", "Messages", "Simulator", "TestSupport"]),
+        .testTarget(name: "LinkTests", dependencies: ["Wire", "Messages", "Simulator", "Link", "TestSupport"]),
         // Test-only C shim that lets libserialport 0.1.1 open a pty (it cannot by itself):
         // see Tests/SerialShim/SerialShim.c. Linked into the test bundle only, never
         // into an executable; it does nothing until a test enables it.

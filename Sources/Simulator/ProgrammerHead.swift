@@ -53,10 +53,13 @@ public struct ProgrammerHead: Sendable {
 
     // MARK: inputs
 
-    /// Answers one deframed item received at `nowMs`. Returns the frames to
-    /// send, in order, as wire bytes.
-    public mutating func receive(_ item: Deframed, nowMs: Int64) -> [[UInt8]] {
-        var out = advance(to: nowMs)
+    /// Answers one deframed item received at simulated time `nowMs`; session
+    /// expiry runs on `wallMs`, the wall clock (§4 says wall-clock time), which
+    /// is the same clock unless the simulation runs faster than real time.
+    /// Returns the frames to send, in order, as wire bytes.
+    public mutating func receive(_ item: Deframed, nowMs: Int64, wallMs: Int64? = nil) -> [[UInt8]] {
+        let wallMs = wallMs ?? nowMs
+        var out = advance(to: nowMs, wallMs: wallMs)
         switch item {
         case .bad(let bad):
             // A malformed body is answered BAD_FRAME, unauthenticated and not
@@ -65,25 +68,25 @@ public struct ProgrammerHead: Sendable {
                 out.append(Frame(kind: .response, seq: h.seq, opcode: h.opcode, status: StatusCode.badFrame.rawValue).encodeWire())
             }
         case .frame(let f):
-            out += handle(f, nowMs: nowMs)
+            out += handle(f, nowMs: nowMs, wallMs: wallMs)
         }
         return out
     }
 
     /// Runs the implant to `nowMs` and returns the event frames it produced.
-    public mutating func advance(to nowMs: Int64) -> [[UInt8]] {
+    public mutating func advance(to nowMs: Int64, wallMs: Int64? = nil) -> [[UInt8]] {
         implant.advance(to: nowMs)
-        return takeEvents(nowMs: nowMs)
+        return takeEvents(wallMs: wallMs ?? nowMs)
     }
 
     /// Moves the implant in or out of telemetry range (logging TELEMETRY_LOST
     /// or TELEMETRY_RESTORED, §8).
-    public mutating func setTelemetry(_ inRange: Bool, nowMs: Int64) -> [[UInt8]] {
-        var out = advance(to: nowMs)
+    public mutating func setTelemetry(_ inRange: Bool, nowMs: Int64, wallMs: Int64? = nil) -> [[UInt8]] {
+        var out = advance(to: nowMs, wallMs: wallMs)
         guard inRange != telemetry else { return out }
         telemetry = inRange
         implant.logEvent(inRange ? .telemetryRestored : .telemetryLost, origin: .device)
-        out += takeEvents(nowMs: nowMs)
+        out += takeEvents(wallMs: wallMs ?? nowMs)
         return out
     }
 
@@ -99,15 +102,15 @@ public struct ProgrammerHead: Sendable {
 
     /// Events logged since the last call, as frames when they can be sent:
     /// a session is open and the implant in range. TELEMETRY_LOST never can.
-    mutating func takeEvents(nowMs: Int64) -> [[UInt8]] {
+    public mutating func takeEvents(wallMs: Int64) -> [[UInt8]] {
         let events = implant.unsent
         implant.unsent.removeAll()
-        guard telemetry, let key = openSession(nowMs: nowMs)?.key else { return [] }
+        guard telemetry, let key = openSession(wallMs: wallMs)?.key else { return [] }
         return events.filter { $0.event != .telemetryLost }.map { $0.frame.sealed(with: key).encodeWire() }
     }
 
-    func openSession(nowMs: Int64) -> Session? {
-        guard let s = session, nowMs - s.lastAuthenticatedMs <= sessionTimeoutMs else { return nil }
+    func openSession(wallMs: Int64) -> Session? {
+        guard let s = session, wallMs - s.lastAuthenticatedMs <= sessionTimeoutMs else { return nil }
         return s
     }
 
@@ -118,16 +121,16 @@ public struct ProgrammerHead: Sendable {
             .sealed(with: key).encodeWire()
     }
 
-    mutating func handle(_ f: Frame, nowMs: Int64) -> [[UInt8]] {
-        if f.opcode == Opcode.hello.rawValue { return [hello(f, nowMs: nowMs)] }
+    mutating func handle(_ f: Frame, nowMs: Int64, wallMs: Int64) -> [[UInt8]] {
+        if f.opcode == Opcode.hello.rawValue { return [hello(f, wallMs: wallMs)] }
 
         // 1. mac and session
-        guard var s = openSession(nowMs: nowMs) else {
+        guard var s = openSession(wallMs: wallMs) else {
             session = nil
             return [answer(f, .noSession, key: nil)]
         }
         guard (try? f.authenticate(with: s.key)) != nil else { return [answer(f, .authFailed, key: nil)] }
-        s.lastAuthenticatedMs = nowMs
+        s.lastAuthenticatedMs = wallMs
         defer { session = s }
 
         // 2. seq
@@ -144,7 +147,7 @@ public struct ProgrammerHead: Sendable {
         // 3–7. opcode, length, telemetry, ranges, then the pump.
         let origin = Origin(session: s.tag, seq: f.seq)
         let (status, payload) = execute(f, origin: origin, session: &s)
-        var out = takeEvents(nowMs: nowMs, key: s.key)
+        var out = takeEvents(key: s.key)
         let response = answer(f, status, payload, key: s.key)
         s.lastSeq = f.seq
         s.cached = response
@@ -153,14 +156,14 @@ public struct ProgrammerHead: Sendable {
     }
 
     /// Event frames under `key` (the request's session is open by construction).
-    mutating func takeEvents(nowMs: Int64, key: SessionKey) -> [[UInt8]] {
+    mutating func takeEvents(key: SessionKey) -> [[UInt8]] {
         let events = implant.unsent
         implant.unsent.removeAll()
         guard telemetry else { return [] }
         return events.filter { $0.event != .telemetryLost }.map { $0.frame.sealed(with: key).encodeWire() }
     }
 
-    mutating func hello(_ f: Frame, nowMs: Int64) -> [UInt8] {
+    mutating func hello(_ f: Frame, wallMs: Int64) -> [UInt8] {
         let hello: Hello
         do {
             guard case .hello(let h) = try Request.decode(opcode: .hello, payload: f.payload) else { fatalError("decoder returned another opcode") }
@@ -172,7 +175,7 @@ public struct ProgrammerHead: Sendable {
         }
         let deviceNonce = Nonce.random(using: &random)
         let key = SessionKey(pairing: pairingKey, hostNonce: hello.hostNonce, deviceNonce: deviceNonce)
-        session = Session(key: key, tag: hello.hostNonce.sessionTag, lastAuthenticatedMs: nowMs, hostMaxPayload: hello.maxPayload)
+        session = Session(key: key, tag: hello.hostNonce.sessionTag, lastAuthenticatedMs: wallMs, hostMaxPayload: hello.maxPayload)
         let reply = HelloReply(
             deviceNonce: deviceNonce, fwMajor: identity.firmware.0, fwMinor: identity.firmware.1, fwPatch: identity.firmware.2,
             programmerSerial: identity.programmerSerial, implantModel: telemetry ? implant.model : 0,

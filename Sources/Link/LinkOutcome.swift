@@ -1,0 +1,94 @@
+import Messages
+import Wire
+
+/// Identifies a request submitted to the link, chosen by the caller (the
+/// daemon uses its command ids) so that outcomes can be matched to records.
+public typealias RequestID = UInt64
+
+/// How a submitted request ended, as far as the link can tell.
+public enum LinkOutcome: Sendable, Hashable {
+    /// The device answered: OK or an error status, with the payload.
+    case answered(StatusCode, ResponsePayload)
+    /// Never executed: refused here before it went out, or refused by the
+    /// device in a way that proves it was not accepted.
+    case notSent(NotSentReason)
+    /// A state-changing request whose answer never came: it may or may not
+    /// have taken effect. A `LinkAction.reconciled` follows once the event log
+    /// of a new session has been read.
+    case uncertain(Attempt)
+    /// A read-only request whose answer never came (nothing to reconcile).
+    case noAnswer
+}
+
+public enum NotSentReason: Sendable, Hashable, CustomStringConvertible {
+    /// Another state-changing request is unreconciled (the rule OmniKit learned):
+    /// nothing else that changes the pump goes out until it is.
+    case unreconciled(RequestID)
+    /// There is no session with a trusted device.
+    case linkDown
+    /// The device kept answering BUSY.
+    case busy
+    /// The request failed its own checks (it would be BAD_PARAM or wrong on the wire).
+    case invalid(PayloadError)
+
+    public var description: String {
+        switch self {
+        case .unreconciled(let id): "request \(id) is unreconciled; nothing that changes the pump goes out until it is"
+        case .linkDown: "no session with the device"
+        case .busy: "the device kept answering BUSY"
+        case .invalid(let e): "invalid request: \(e)"
+        }
+    }
+}
+
+/// Where and how a request went out: what reconciliation looks up in the
+/// event log (ICD §8: events carry the session tag and seq that caused them).
+public struct Attempt: Sendable, Hashable {
+    public var sessionTag: UInt32
+    public var seq: UInt16
+    public var opcode: Opcode
+    public init(sessionTag: UInt32, seq: UInt16, opcode: Opcode) {
+        self.sessionTag = sessionTag
+        self.seq = seq
+        self.opcode = opcode
+    }
+
+    /// The event a ✱ request logs when it succeeds (§8).
+    public var expectedEvent: EventCode? {
+        switch opcode {
+        case .commitProgram: .programCommitted
+        case .startBolus: .bolusStarted
+        case .cancelBolus: .bolusCancelled
+        case .suspend: .suspended
+        case .resume: .resumed
+        case .refill: .refilled
+        case .setClock: .clockSet
+        case .ackAlarm: .alarmAcked
+        default: nil
+        }
+    }
+}
+
+/// What the event log says about an uncertain request.
+public enum Reconciliation: Sendable, Hashable {
+    /// The log holds the events it caused: it took effect (once: a
+    /// retransmission is never executed twice, §5).
+    case applied([EventRecord])
+    /// The log of every event since it was sent holds none of its: it did not.
+    case notApplied
+}
+
+/// What the link asks its driver to do, or tells its owner.
+public enum LinkAction: Sendable, Hashable {
+    case write([UInt8])
+    case complete(RequestID, LinkOutcome)
+    case reconciled(RequestID, Attempt, Reconciliation)
+    /// The next event of the pump's log, in index order with no duplicates.
+    case event(EventRecord)
+    /// Events from `from` to before `to` were overwritten before the host read them.
+    case eventsLost(from: UInt32, to: UInt32)
+    case connected(HelloReply)
+    case down(String)
+    /// A frame that failed authentication or otherwise looks hostile.
+    case security(String)
+}

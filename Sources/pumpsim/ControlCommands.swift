@@ -1,0 +1,66 @@
+import Dissector
+import Messages
+import Simulator
+import Wire
+
+/// The control socket's commands: one JSON object per line, one key each.
+extension SimulatorRunner {
+    static func ok(_ extra: JSONObject = [:]) -> JSONValue {
+        var o: JSONObject = ["ok": .bool(true)]
+        for k in extra.keys { o[k] = extra[k] }
+        return .object(o)
+    }
+
+    static func refuse(_ why: String) -> JSONValue { .object(["ok": .bool(false), "error": .string(why)]) }
+
+    mutating func handleControl(_ line: String) -> JSONValue {
+        guard case .object(let o)? = try? JSONValue.parse(line), o.keys.count == 1, let key = o.keys.first, let value = o[key] else {
+            return Self.refuse("send one JSON object with one key per line, e.g. {\"state\":true}")
+        }
+        func count() -> Int? { if case .int(let n) = value, n >= 0, n <= 1_000_000 { Int(n) } else { nil } }
+        func flag() -> Bool? { if case .bool(let b) = value { b } else { nil } }
+        func bit() -> AlarmBit? { if case .int(let n) = value, let b = UInt16(exactly: n) { AlarmBit(rawValue: b) } else { nil } }
+
+        switch key {
+        case "telemetry":
+            guard let on = flag() else { return Self.refuse("telemetry takes true or false") }
+            enqueue(head.setTelemetry(on, nowMs: clock.nowMs, wallMs: wallMs))
+        case "drop_responses":
+            guard let n = count() else { return Self.refuse("drop_responses takes a count") }
+            faults.dropResponses = n
+        case "corrupt_next":
+            guard let n = count() else { return Self.refuse("corrupt_next takes a count") }
+            faults.corruptNext = n
+        case "noise":
+            guard case .string(let hex) = value, let bytes = Hex.decode(hex) else { return Self.refuse("noise takes a hex string") }
+            guard pty != nil else { return Self.refuse("unplugged") }
+            output += bytes
+        case "unplug":
+            guard let s = count() else { return Self.refuse("unplug takes seconds") }
+            unplug(seconds: Int64(s))
+        case "stall":
+            guard let on = flag() else { return Self.refuse("stall takes true or false") }
+            if on { head.implant.raise(.motorStall) } else { head.implant.clear(.motorStall) }
+        case "busy":
+            guard let n = count() else { return Self.refuse("busy takes a count") }
+            head.busy = n
+        case "advance_s":
+            guard let s = count() else { return Self.refuse("advance_s takes seconds") }
+            clock.offsetMs += Int64(s) * 1000
+        case "patient_bolus":
+            guard flag() == true else { return Self.refuse("patient_bolus takes true") }
+            if let why = head.implant.patientBolus() { return Self.refuse("no patient bolus: \(why)") }
+        case "raise_alarm", "clear_alarm":
+            guard let b = bit() else { return Self.refuse("\(key) takes an alarm bit 0…6") }
+            if key == "raise_alarm" { head.implant.raise(b) } else { head.implant.clear(b) }
+        case "state":
+            enqueue(head.advance(to: clock.nowMs, wallMs: wallMs))
+            return Self.ok(["state": StateDump.json(head, simMs: clock.nowMs, wallMs: wallMs, linkPath: pty?.slavePath, plugged: pty != nil)])
+        default:
+            return Self.refuse("unknown command \"\(key)\"; see pumpsim --help")
+        }
+        Log.info("control", ["command": line])
+        enqueue(head.advance(to: clock.nowMs, wallMs: wallMs))
+        return Self.ok()
+    }
+}

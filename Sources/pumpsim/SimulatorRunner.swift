@@ -1,0 +1,143 @@
+import CPosixExtras
+import Dissector
+import Glibc
+import Messages
+import Simulator
+import Wire
+
+/// Puts the simulated PH-1 on a pseudo-terminal: one poll(2) loop that reads
+/// the host's bytes, answers them through `ProgrammerHead`, lets simulated
+/// time run, serves the control socket, and stops cleanly on SIGTERM/SIGINT.
+struct SimulatorRunner {
+    var head: ProgrammerHead
+    var clock: SimClock
+    let link: String
+    let baud: Int?
+    var pty: PseudoTerminal?
+    var replugAtWallMs: Int64?
+    var deframer = Deframer(receiver: .device)
+    var output: [UInt8] = []
+    var sendCreditMilliBytes: Int64 = 0
+    var lastCreditMs: Int64 = SimClock.monotonicMs()
+    var faults: Faults
+    var control: ControlServer?
+    let signals: Int32
+    var stopping = false
+
+    init(head: ProgrammerHead, clock: SimClock, link: String, baud: Int?, control: ControlServer?, seed: UInt64) throws {
+        self.head = head
+        self.clock = clock
+        self.link = link
+        self.baud = baud
+        self.control = control
+        faults = Faults(random: SimRandom(seed: seed ^ 0x5EED))
+        // Signals arrive as readable data on a descriptor, so the loop has one place to look.
+        signals = termination_signal_fd()
+        pty = try PseudoTerminal.create(link: link)
+        Log.info("PH-1 simulator ready", ["link": link, "pty": pty!.slavePath])
+    }
+
+    var wallMs: Int64 { SimClock.monotonicMs() }
+
+    mutating func run() {
+        while !stopping {
+            var fds: [pollfd] = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+            if let pty {
+                var events = Int16(POLLIN)
+                if !output.isEmpty { events |= Int16(POLLOUT) }
+                fds.append(pollfd(fd: pty.master, events: events, revents: 0))
+            }
+            for fd in control?.pollDescriptors ?? [] { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            // Wake at least every 20 ms to let simulated time run (events,
+            // alarms); sooner while paced output waits for line time.
+            let timeout: Int32 = !output.isEmpty && baud != nil ? 1 : 20
+            _ = poll(&fds, nfds_t(fds.count), timeout)
+
+            for p in fds where p.revents != 0 {
+                if p.fd == signals {
+                    stopping = true
+                } else if p.fd == pty?.master {
+                    if p.revents & Int16(POLLIN) != 0 { readHost() }
+                } else if p.fd == control?.listener {
+                    control?.accept()
+                } else if control != nil {
+                    for line in control!.readLines(p.fd) {
+                        control!.answer(p.fd, handleControl(line).serialized)
+                    }
+                }
+            }
+            enqueue(head.advance(to: clock.nowMs, wallMs: wallMs))
+            if let at = replugAtWallMs, wallMs >= at { replug() }
+            flush()
+        }
+        shutdown()
+    }
+
+    mutating func readHost() {
+        guard let pty else { return }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { read(pty.master, $0.baseAddress, $0.count) }
+        guard n > 0 else { return }
+        var items: [Deframed] = []
+        buffer.withUnsafeBytes { deframer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) { items.append($0) } }
+        for item in items {
+            if case .bad(let b) = item { Log.info("discarded a chunk", ["error": b.error.rawValue]) }
+            enqueue(head.receive(item, nowMs: clock.nowMs, wallMs: wallMs))
+        }
+    }
+
+    mutating func enqueue(_ frames: [[UInt8]]) {
+        guard pty != nil else { return }
+        for f in frames {
+            if let out = faults.apply(f) { output += out }
+        }
+    }
+
+    /// Writes pending output; with --baud, no faster than the line rate
+    /// (10 bits a byte: start, 8 data, stop).
+    mutating func flush() {
+        guard let pty, !output.isEmpty else { return }
+        var allowed = output.count
+        if let baud {
+            let now = wallMs
+            sendCreditMilliBytes = min(sendCreditMilliBytes + (now - lastCreditMs) * Int64(baud) / 10, 64_000)
+            lastCreditMs = now
+            allowed = min(allowed, Int(sendCreditMilliBytes / 1000))
+        }
+        guard allowed > 0 else { return }
+        let n = output.withUnsafeBytes { write(pty.master, $0.baseAddress, allowed) }
+        if n > 0 {
+            output.removeFirst(n)
+            if baud != nil { sendCreditMilliBytes -= Int64(n) * 1000 }
+        }
+    }
+
+    // MARK: plugging
+
+    mutating func unplug(seconds: Int64) {
+        pty?.destroy()
+        pty = nil
+        output.removeAll()
+        deframer = Deframer(receiver: .device)
+        head.powerCycle()
+        replugAtWallMs = wallMs + seconds * 1000
+        Log.info("unplugged", ["for_s": "\(seconds)"])
+    }
+
+    mutating func replug() {
+        replugAtWallMs = nil
+        do {
+            pty = try PseudoTerminal.create(link: link)
+            Log.info("plugged in again", ["link": link, "pty": pty!.slavePath])
+        } catch {
+            Log.error("cannot recreate the pseudo-terminal; retrying in 1 s", ["error": "\(error)"])
+            replugAtWallMs = wallMs + 1000
+        }
+    }
+
+    mutating func shutdown() {
+        Log.info("stopping")
+        pty?.destroy()
+        control?.shutdown()
+    }
+}
