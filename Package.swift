@@ -5,7 +5,7 @@ import PackageDescription
 
 let package = Package(
     name: "pumpd",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Messages", targets: ["Messages"]),
@@ -30,8 +30,9 @@ let package = Package(
         .target(name: "Messages", dependencies: ["Wire"]),
         // The simulated PH-1 and implant: the device side of the ICD as pure state machines.
         .target(name: "Simulator", dependencies: ["Wire", "Messages"]),
-        // The host side of PPL/1: sessions, retries, exactly-once and reconciliation (pure).
-        .target(name: "Link", dependencies: ["Wire", "Messages"]),
+        // The host side of PPL/1: sessions, retries, exactly-once and reconciliation.
+        // LinkMachine is pure; SerialLink runs it over a serial port.
+        .target(name: "Link", dependencies: ["Wire", "Messages", "Serial"]),
         // posix_openpt and signalfd, which Swift's Glibc module does not export.
         .target(name: "CPosixExtras"),
         // Pairing-key files: parsing and permission checks (the only file I/O below the tools).
@@ -81,7 +82,7 @@ let package = Package(
         .testTarget(name: "MessagesTests", dependencies: ["Wire", "Messages", "TestSupport"]),
         .testTarget(name: "DissectorTests", dependencies: ["Wire", "Messages", "Dissector", "Credentials", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Wire", "Messages", "Simulator", "TestSupport"]),
-        .testTarget(name: "LinkTests", dependencies: ["Wire", "Messages", "Simulator", "Link", "TestSupport"]),
+        .testTarget(name: "LinkTests", dependencies: ["Wire", "Messages", "Simulator", "Link", "Serial", "pumpsim", "TestSupport"]),
         // Test-only C shim that lets libserialport 0.1.1 open a pty (it cannot by itself):
         // see Tests/SerialShim/SerialShim.c. Linked into the test bundle only, never
         // into an executable; it does nothing until a test enables it.

@@ -166,15 +166,45 @@ public struct Implant: Sendable {
 
     // MARK: time
 
-    /// Runs the pump up to `targetMs`, in segments short enough that a step
-    /// change, the end of a bolus, a reservoir threshold or the battery's
-    /// milestones are met within a second.
+    /// Runs the pump up to `targetMs` in segments that end wherever something
+    /// can happen: a step change, the end of a bolus, the reservoir reaching
+    /// its alarm level or empty, the battery's milestones. Within a segment
+    /// every flow is constant, so a month passes in a handful of segments and
+    /// an alarm is raised at the millisecond its level is reached.
     public mutating func advance(to targetMs: Int64) {
         while nowMs < targetMs {
-            var segment = min(targetMs - nowMs, bolus != nil || reservoir.raw < 2 * lowAlarm.raw + 1_000_000 ? 1000 : 60_000)
+            var segment = targetMs - nowMs
             if let p = program, infusing, let next = msToNextStep(p) { segment = min(segment, next) }
-            step(ms: segment)
+            if let b = bolus, !faulted { segment = min(segment, max(1, b.startMs + Int64(b.duration.raw) * 60_000 - nowMs)) }
+            if let toThreshold = msToReservoirThreshold() { segment = min(segment, toThreshold) }
+            for milestone in [electiveReplacementMs, electiveReplacementMs + Self.endOfServiceDelayMs] where milestone > nowMs {
+                segment = min(segment, milestone - nowMs)
+            }
+            step(ms: max(1, segment))
         }
+    }
+
+    /// The total flow now, basal and bolus, in nL/day.
+    var totalFlow: UInt64 {
+        var flow: UInt64 = 0
+        if infusing { flow += Volumes.flow(of: activeRate, at: concentration)?.raw ?? 0 }
+        if let b = bolus, !faulted, let v = Volumes.volume(of: b.dose, at: concentration) {
+            flow += Volumes.flow(of: v, over: b.duration)?.raw ?? 0
+        }
+        return flow
+    }
+
+    /// Milliseconds until the reservoir reaches the next level that raises an
+    /// alarm (the low level, then empty), at the current flow.
+    func msToReservoirThreshold() -> Int64? {
+        let flow = totalFlow
+        guard flow > 0, drug != nil else { return nil }
+        let level = reservoir > lowAlarm ? lowAlarm.raw : 0
+        guard reservoir.raw > level else { return nil }
+        let gap = reservoir.raw - level
+        let (product, overflow) = gap.multipliedReportingOverflow(by: Self.msPerDay)
+        guard !overflow else { return nil }
+        return Int64(min((product + flow - 1) / flow, UInt64(Int64.max)))
     }
 
     mutating func step(ms: Int64) {

@@ -18,6 +18,8 @@ extension SimulatorRunner {
             return Self.refuse("send one JSON object with one key per line, e.g. {\"state\":true}")
         }
         func count() -> Int? { if case .int(let n) = value, n >= 0, n <= 1_000_000 { Int(n) } else { nil } }
+        // Up to ten years of simulated time in one jump.
+        func seconds() -> Int64? { if case .int(let n) = value, n >= 0, n <= 316_000_000 { n } else { nil } }
         func flag() -> Bool? { if case .bool(let b) = value { b } else { nil } }
         func bit() -> AlarmBit? { if case .int(let n) = value, let b = UInt16(exactly: n) { AlarmBit(rawValue: b) } else { nil } }
 
@@ -25,6 +27,9 @@ extension SimulatorRunner {
         case "telemetry":
             guard let on = flag() else { return Self.refuse("telemetry takes true or false") }
             enqueue(head.setTelemetry(on, nowMs: clock.nowMs, wallMs: wallMs))
+        case "drop_requests":
+            guard let n = count() else { return Self.refuse("drop_requests takes a count") }
+            faults.dropRequests = n
         case "drop_responses":
             guard let n = count() else { return Self.refuse("drop_responses takes a count") }
             faults.dropResponses = n
@@ -45,8 +50,8 @@ extension SimulatorRunner {
             guard let n = count() else { return Self.refuse("busy takes a count") }
             head.busy = n
         case "advance_s":
-            guard let s = count() else { return Self.refuse("advance_s takes seconds") }
-            clock.offsetMs += Int64(s) * 1000
+            guard let s = seconds() else { return Self.refuse("advance_s takes seconds, 0…316000000 (ten years)") }
+            clock.offsetMs += s * 1000
         case "patient_bolus":
             guard flag() == true else { return Self.refuse("patient_bolus takes true") }
             if let why = head.implant.patientBolus() { return Self.refuse("no patient bolus: \(why)") }

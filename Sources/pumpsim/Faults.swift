@@ -1,10 +1,11 @@
 import Simulator
 import Wire
 
-/// Faults a test asks for through the control socket, applied to what the
-/// simulated device sends: dropped responses (after executing the request),
-/// flipped bits, and line noise.
+/// Faults a test asks for through the control socket: requests lost on the
+/// way in (never executed), responses lost on the way out (after executing
+/// the request), flipped bits, and line noise.
 struct Faults {
+    var dropRequests = 0
     var dropResponses = 0
     var corruptNext = 0
     var random: SimRandom
@@ -31,6 +32,14 @@ struct Faults {
         }
         Log.info("fault: corrupted a frame", ["remaining": "\(corruptNext)"])
         return out
+    }
+
+    /// Whether a received frame is lost before the device sees it.
+    mutating func dropsRequest() -> Bool {
+        guard dropRequests > 0 else { return false }
+        dropRequests -= 1
+        Log.info("fault: dropped a request", ["remaining": "\(dropRequests)"])
+        return true
     }
 
     static func isResponse(_ wire: [UInt8]) -> Bool {

@@ -20,6 +20,7 @@ struct Pumpsim: ParsableCommand {
             The control socket takes one JSON object per line and answers one JSON line \
             ({"ok":true} or {"ok":false,"error":...}):
               {"telemetry":false}      implant out of range (true: back in range)
+              {"drop_requests":N}      lose the next N requests on the way in (never executed)
               {"drop_responses":N}     execute, then drop the next N responses
               {"corrupt_next":N}       flip a bit in each of the next N outgoing frames
               {"noise":"HEX"}          send these bytes to the host now
@@ -60,6 +61,9 @@ struct Pumpsim: ParsableCommand {
     @Option(name: .customLong("implant-model"), help: ArgumentHelp("20 or 40 (mL reservoir).", valueName: "N"))
     var implantModel: UInt16 = 40
 
+    @Option(name: .customLong("battery-months"), help: ArgumentHelp("Months until the elective-replacement alarm.", valueName: "N"))
+    var batteryMonths: Int = 60
+
     func validate() throws {
         guard speed >= 1 && speed <= 1_000_000 else { throw ValidationError("--speed must be 1…1000000.") }
         if let baud, ![9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) {
@@ -67,6 +71,7 @@ struct Pumpsim: ParsableCommand {
         }
         guard sessionTimeout >= 1 else { throw ValidationError("--session-timeout must be at least 1 second.") }
         guard implantModel == 20 || implantModel == 40 else { throw ValidationError("--implant-model must be 20 or 40.") }
+        guard (0...120).contains(batteryMonths) else { throw ValidationError("--battery-months must be 0…120.") }
     }
 
     func run() throws {
@@ -84,7 +89,7 @@ struct Pumpsim: ParsableCommand {
         }
         let seed = self.seed ?? UInt64.random(in: .min ... .max)
         let clock = SimClock(speed: Int64(speed))
-        let implant = Implant(model: implantModel, serial: "IP\(implantModel)-\(String(seed % 10_000_000).leftPadded(7))", nowMs: clock.nowMs)
+        let implant = Implant(model: implantModel, serial: "IP\(implantModel)-\(String(seed % 10_000_000).leftPadded(7))", nowMs: clock.nowMs, batteryMonths: Int64(batteryMonths))
         let head = ProgrammerHead(pairingKey: key, implant: implant, seed: seed, sessionTimeoutMs: Int64(sessionTimeout) * 1000)
         let server = try control.map { try ControlServer(path: $0) }
         var runner = try SimulatorRunner(head: head, clock: clock, link: link, baud: baud, control: server, seed: seed)

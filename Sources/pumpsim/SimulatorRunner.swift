@@ -81,6 +81,7 @@ struct SimulatorRunner {
         var items: [Deframed] = []
         buffer.withUnsafeBytes { deframer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) { items.append($0) } }
         for item in items {
+            if case .frame = item, faults.dropsRequest() { continue }
             if case .bad(let b) = item { Log.info("discarded a chunk", ["error": b.error.rawValue]) }
             enqueue(head.receive(item, nowMs: clock.nowMs, wallMs: wallMs))
         }

@@ -1,0 +1,149 @@
+import Foundation
+import Messages
+import Serial
+import Synchronization
+import Wire
+
+/// What the link tells its owner besides the outcomes of requests.
+public enum LinkNotice: Sendable, Hashable {
+    case portOpened(String)
+    case connected(HelloReply)
+    case down(String)
+    case event(EventRecord)
+    case eventsLost(from: UInt32, to: UInt32)
+    case reconciled(RequestID, Attempt, Reconciliation)
+    case security(String)
+}
+
+/// Runs a `LinkMachine` over a serial port: one thread reads the port (in
+/// poll(2), never spinning) and drives the machine's clock; callers submit
+/// requests from any task and await their outcomes. When the port vanishes
+/// the machine is told, and the path is opened again with back-off until
+/// the device returns (ICD §1: it may vanish and reappear at any time).
+public final class SerialLink: Sendable {
+    struct State: ~Copyable {
+        var machine: LinkMachine
+        var port: (any SerialPort)?
+        var waiting: [RequestID: CheckedContinuation<LinkOutcome, Never>] = [:]
+        var nextID: RequestID = 1
+        var running = true
+    }
+
+    public let path: String
+    public let baud: Baud
+    let state: Mutex<State>
+    public let notices: AsyncStream<LinkNotice>
+    let noticeSink: AsyncStream<LinkNotice>.Continuation
+
+    public init(path: String, baud: Baud = .default, pairingKey: PairingKey, config: LinkConfig? = nil, eventCursor: UInt32 = 0) {
+        self.path = path
+        self.baud = baud
+        let machine = LinkMachine(pairingKey: pairingKey, config: config ?? LinkConfig(baud: baud.bitsPerSecond), eventCursor: eventCursor)
+        state = Mutex(State(machine: machine))
+        (notices, noticeSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// Starts the thread that owns the port.
+    public func start() {
+        let thread = Thread { [self] in self.loop() }
+        thread.name = "serial-link"
+        thread.start()
+    }
+
+    /// Stops the thread and closes the port; requests still waiting end as the machine decides.
+    public func stop() {
+        state.withLock { $0.running = false }
+    }
+
+    public var isReady: Bool { state.withLock { $0.machine.isReady } }
+    public var unreconciledIDs: [RequestID] { state.withLock { $0.machine.unreconciledIDs } }
+    public var eventCursor: UInt32 { state.withLock { $0.machine.eventCursor } }
+
+    /// Sends `request` and waits for its outcome. `id` names it in the
+    /// outcome and in reconciliation notices; by default the link picks one.
+    public func send(_ request: Request, id: RequestID? = nil) async -> LinkOutcome {
+        await withCheckedContinuation { (c: CheckedContinuation<LinkOutcome, Never>) in
+            let now = Self.nowMs()
+            let (actions, port) = state.withLock { s -> ([LinkAction], (any SerialPort)?) in
+                let rid = id ?? s.nextID
+                s.nextID = max(s.nextID, rid) + 1
+                s.waiting[rid] = c
+                return (s.machine.submit(request, id: rid, now: now), s.port)
+            }
+            perform(actions, port: port)
+        }
+    }
+
+    static func nowMs() -> Int64 {
+        Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
+    }
+
+    /// Carries out the machine's actions: writes go to the port, outcomes to their waiters.
+    func perform(_ actions: [LinkAction], port: (any SerialPort)?) {
+        for a in actions {
+            switch a {
+            case .write(let bytes):
+                do { try port?.write(bytes) } catch {}  // a vanished port shows up as a read event
+            case .complete(let id, let outcome):
+                let waiter = state.withLock { $0.waiting.removeValue(forKey: id) }
+                waiter?.resume(returning: outcome)
+            case .reconciled(let id, let attempt, let r): noticeSink.yield(.reconciled(id, attempt, r))
+            case .event(let e): noticeSink.yield(.event(e))
+            case .eventsLost(let from, let to): noticeSink.yield(.eventsLost(from: from, to: to))
+            case .connected(let reply): noticeSink.yield(.connected(reply))
+            case .down(let why): noticeSink.yield(.down(why))
+            case .security(let what): noticeSink.yield(.security(what))
+            }
+        }
+    }
+
+    func loop() {
+        var reopenDelayMs: UInt32 = 100
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while state.withLock({ $0.running }) {
+            guard let port = state.withLock({ $0.port }) else {
+                do {
+                    let opened = try SerialPorts.open(path: path, baud: baud)
+                    noticeSink.yield(.portOpened(opened.choice.description))
+                    let actions = state.withLock { s in
+                        s.port = opened.port
+                        return s.machine.open(now: Self.nowMs())
+                    }
+                    perform(actions, port: opened.port)
+                    reopenDelayMs = 100
+                } catch {
+                    usleep(reopenDelayMs * 1000)  // the device is away: look again later
+                    reopenDelayMs = min(reopenDelayMs * 2, 2000)
+                }
+                continue
+            }
+            let now = Self.nowMs()
+            let wait = state.withLock { s in (s.machine.nextDeadline ?? now + 100) - now }
+            let timeout = Duration.milliseconds(max(1, min(wait, 100)))
+            let event: SerialEvent
+            do {
+                event = try buffer.withUnsafeMutableBytes { b in try port.read(into: b, timeout: timeout) }
+            } catch {
+                event = .vanished(.eio)
+            }
+            let actions: [LinkAction] = state.withLock { s in
+                let now = Self.nowMs()
+                switch event {
+                case .bytes(let n): return s.machine.received(Array(buffer[0..<n]), now: now) + s.machine.tick(now: now)
+                case .timeout: return s.machine.tick(now: now)
+                case .vanished:
+                    s.port = nil
+                    return s.machine.portLost(now: now)
+                }
+            }
+            if case .vanished = event { port.close() }
+            perform(actions, port: port)
+        }
+        let port = state.withLock { s -> (any SerialPort)? in
+            defer { s.port = nil }
+            return s.port
+        }
+        port?.close()
+        noticeSink.finish()
+    }
+}
