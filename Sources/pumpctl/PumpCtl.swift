@@ -10,10 +10,14 @@ struct PumpCtl: ParsableCommand {
             one JSON object per frame, and `pumpctl frame encode` turns such objects back into \
             wire bytes. Talking to a pump through pumpd comes with the daemon.
 
+            `pumpctl ports` lists the serial ports, to find the PH-1 (a USB CDC-ACM port, \
+            /dev/ttyACM* on Linux).
+
             Exit codes: 0 success; 64 bad command line; 65 bad input data (hex, JSON or a \
-            field); 66 an input file cannot be read; 78 a key file is malformed or exposed.
+            field); 66 an input file cannot be read; 71 the system could not list its serial \
+            ports; 78 a key file is malformed or exposed.
             """,
-        subcommands: [FrameCommand.self]
+        subcommands: [FrameCommand.self, PortsCommand.self]
     )
 }
 
@@ -22,5 +26,6 @@ enum Exit {
     static let usage = ExitCode(64)
     static let dataError = ExitCode(65)
     static let noInput = ExitCode(66)
+    static let osError = ExitCode(71)
     static let config = ExitCode(78)
 }
