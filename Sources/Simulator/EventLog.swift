@@ -6,17 +6,18 @@ import Messages
 public struct EventLog: Sendable, Hashable {
     public static let capacity = 4096
 
-    private var ring: [EventRecord] = []
+    /// Index i lives at slot i % capacity, whatever index the log started at.
+    private var slots: [EventRecord?]
+    public private(set) var count = 0
     public private(set) var head: UInt32
 
     public init(head: UInt32 = 0) {
         self.head = head
-        ring.reserveCapacity(Self.capacity)
+        slots = Array(repeating: nil, count: Self.capacity)
     }
 
     /// Index of the oldest record kept.
-    public var oldest: UInt32 { head - UInt32(ring.count) }
-    public var count: Int { ring.count }
+    public var oldest: UInt32 { head &- UInt32(count) }
 
     /// Appends an event and returns its record.
     @discardableResult
@@ -24,13 +25,20 @@ public struct EventLog: Sendable, Hashable {
         let record = EventRecord(
             index: head, time: time, code: code.rawValue, originSeq: origin.seq, originSession: origin.session,
             value1: value1, value2: value2)
-        if ring.count < Self.capacity {
-            ring.append(record)
-        } else {
-            ring[Int(head % UInt32(Self.capacity))] = record
-        }
-        head &+= 1
+        store(record)
         return record
+    }
+
+    /// Puts back a record saved earlier, which must be the next index.
+    public mutating func restore(_ record: EventRecord) {
+        precondition(record.index == head, "restored events must be consecutive")
+        store(record)
+    }
+
+    private mutating func store(_ record: EventRecord) {
+        slots[Int(record.index % UInt32(Self.capacity))] = record
+        count = min(count + 1, Self.capacity)
+        head &+= 1
     }
 
     /// Up to `limit` records from `from` on, oldest first (§6 READ_EVENTS): an
@@ -45,11 +53,11 @@ public struct EventLog: Sendable, Hashable {
 
     public func record(at index: UInt32) -> EventRecord {
         precondition(index >= oldest && index < head)
-        return ring.count < Self.capacity ? ring[Int(index - oldest)] : ring[Int(index % UInt32(Self.capacity))]
+        return slots[Int(index % UInt32(Self.capacity))]!
     }
 
     /// Every record kept, oldest first.
-    public var all: [EventRecord] { read(from: oldest, limit: ring.count) }
+    public var all: [EventRecord] { read(from: oldest, limit: count) }
 }
 
 /// Who caused an event: a request (its session tag and seq) or the device itself (zeros).

@@ -1,3 +1,4 @@
+import Foundation
 import Messages
 import Testing
 @testable import Simulator
@@ -235,5 +236,31 @@ struct PumpTests {
         #expect(h.head.implant.bolus == nil)
         #expect(h.getStatus().state == .motorStalled)
         #expect(h.head.implant.log.all.suffix(2).map(\.event) == [.alarmRaised, .bolusCancelled])
+    }
+}
+
+@Suite("Simulated implant: log and persistence")
+struct LogAndSnapshotTests {
+    @Test("the log keeps the newest 4,096 events whatever index it starts at")
+    func ring() {
+        var log = EventLog(head: 5000)
+        for _ in 0..<5000 { log.append(time: UnixTime(seconds: 0), code: .alarmAcked, origin: .device) }
+        #expect(log.count == 4096 && log.head == 10_000 && log.oldest == 10_000 - 4096)
+        #expect(log.all.map(\.index) == Array(log.oldest..<log.head))
+        #expect(log.read(from: 0, limit: 3).map(\.index) == [log.oldest, log.oldest + 1, log.oldest + 2])
+    }
+
+    @Test("a snapshot restores the implant exactly, log included")
+    func snapshot() throws {
+        var h = PumpTests.running()
+        _ = h.request(.startBolus(BolusRequest(dose: .init(UInt64(500_000)), duration: .init(UInt64(30)))))
+        for _ in 0..<4200 { h.head.implant.logEvent(.alarmAcked, origin: .device) }
+        _ = h.wait(seconds: 600)
+        let original = h.head.implant
+        let data = try JSONEncoder().encode(ImplantSnapshot(original))
+        let restored = try JSONDecoder().decode(ImplantSnapshot.self, from: data).implant()
+        #expect(ImplantSnapshot(restored) == ImplantSnapshot(original))
+        #expect(restored.status == original.status)
+        #expect(restored.log.all == original.log.all)
     }
 }
