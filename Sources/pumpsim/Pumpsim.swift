@@ -61,6 +61,9 @@ struct Pumpsim: ParsableCommand {
     @Option(name: .customLong("implant-model"), help: ArgumentHelp("20 or 40 (mL reservoir).", valueName: "N"))
     var implantModel: UInt16 = 40
 
+    @Option(name: .customLong("state-file"), help: ArgumentHelp("Keep the implant's state in this JSON file across restarts.", valueName: "file"))
+    var stateFile: String?
+
     @Option(name: .customLong("battery-months"), help: ArgumentHelp("Months until the elective-replacement alarm.", valueName: "N"))
     var batteryMonths: Int = 60
 
@@ -89,10 +92,26 @@ struct Pumpsim: ParsableCommand {
         }
         let seed = self.seed ?? UInt64.random(in: .min ... .max)
         let clock = SimClock(speed: Int64(speed))
-        let implant = Implant(model: implantModel, serial: "IP\(implantModel)-\(String(seed % 10_000_000).leftPadded(7))", nowMs: clock.nowMs, batteryMonths: Int64(batteryMonths))
+        var implant = Implant(model: implantModel, serial: "IP\(implantModel)-\(String(seed % 10_000_000).leftPadded(7))", nowMs: clock.nowMs, batteryMonths: Int64(batteryMonths))
+        var state = stateFile.map { StateFile(path: $0) }
+        if let file = state {
+            do {
+                if var saved = try file.load() {
+                    saved.advance(to: clock.nowMs)  // the pump ran on while the simulator was down
+                    saved.unsent.removeAll()
+                    implant = saved
+                    Log.info("state restored", ["path": file.path, "event_head": "\(implant.log.head)"])
+                }
+            } catch {
+                Log.error("cannot read the state file; refusing to start with a different pump", ["path": file.path, "error": "\(error)"])
+                throw ExitCode(65)
+            }
+            state?.save(implant)
+        }
         let head = ProgrammerHead(pairingKey: key, implant: implant, seed: seed, sessionTimeoutMs: Int64(sessionTimeout) * 1000)
         let server = try control.map { try ControlServer(path: $0) }
         var runner = try SimulatorRunner(head: head, clock: clock, link: link, baud: baud, control: server, seed: seed)
+        runner.stateFile = state
         Log.info("settings", ["speed": "\(speed)", "seed": "\(seed)", "baud": baud.map { "\($0)" } ?? "unpaced", "control": control ?? "none"])
         runner.run()
     }

@@ -23,6 +23,8 @@ struct SimulatorRunner {
     var control: ControlServer?
     let signals: Int32
     var stopping = false
+    var stateFile: StateFile?
+    var lastSaveMs: Int64 = 0
 
     init(head: ProgrammerHead, clock: SimClock, link: String, baud: Int?, control: ControlServer?, seed: UInt64) throws {
         self.head = head
@@ -69,6 +71,10 @@ struct SimulatorRunner {
             enqueue(head.advance(to: clock.nowMs, wallMs: wallMs))
             if let at = replugAtWallMs, wallMs >= at { replug() }
             flush()
+            if stateFile != nil, wallMs - lastSaveMs >= 1000 {
+                lastSaveMs = wallMs
+                stateFile?.save(head.implant)
+            }
         }
         shutdown()
     }
@@ -138,6 +144,7 @@ struct SimulatorRunner {
 
     mutating func shutdown() {
         Log.info("stopping")
+        stateFile?.save(head.implant)
         pty?.destroy()
         control?.shutdown()
     }

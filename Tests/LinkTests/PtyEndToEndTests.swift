@@ -201,4 +201,25 @@ struct PtyEndToEndTests {
         let indexes = await rig.log.events.map(\.index)
         #expect(indexes == Array(0..<UInt32(indexes.count)))
     }
+
+    @Test("--state-file: a restarted simulator is the same pump")
+    func stateFile() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pumpsim-state-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let rig = try Rig(simArguments: ["--state-file", path])
+            #expect(await rig.eventually { rig.link.isReady })
+            #expect(await rig.status(Self.refill) == .ok)
+            rig.stop()
+        }  // the simulator is stopped (SIGTERM) here and saves its state
+        let again = try Rig(simArguments: ["--state-file", path])
+        defer { again.stop() }
+        #expect(await again.eventually { again.link.isReady })
+        guard case .answered(.ok, .status(let s)) = await again.link.send(.getStatus) else {
+            Issue.record("no status")
+            return
+        }
+        #expect(s.loadedDrug == .morphine)
+        #expect(s.eventHead == 2)  // POWER_ON and REFILLED, kept; no second POWER_ON
+    }
 }
