@@ -221,4 +221,31 @@ struct LinkTests {
         #expect(h.status(h.send(.ping)) == .ok)  // new session, seq 1
         #expect(h.connections == 2)
     }
+
+    @Test("stale and replayed frames are ignored: an old answer never completes a new request")
+    func staleFrames() {
+        var h = Harness()
+        h.connect()
+        // Capture the device's answer to a PING, then replay it during the next request.
+        var captured: [UInt8]?
+        h.dropToHost = { f in
+            if f.kind == .response, f.opcode == Opcode.ping.rawValue, captured == nil { captured = f.encodeWire() }
+            return false
+        }
+        #expect(h.status(h.send(.ping)) == .ok)
+        h.dropToHost = { _ in false }
+        let id = h.nextID
+        h.nextID += 1
+        h.apply(h.link.submit(.getStatus, id: id, now: h.now))
+        h.apply(h.link.received(captured!, now: h.now))
+        #expect(h.outcomes[id] == nil)  // the replayed PING answer did not complete GET_STATUS
+        h.run { $0.outcomes[id] != nil }
+        #expect(h.status(h.outcomes[id]) == .ok)
+        // A frame forged under another key is dropped and reported.
+        let forged = Frame(kind: .event, seq: 99, opcode: 0x20, payload: EventRecord(index: 99, time: UnixTime(seconds: 0), code: 0x20).encode())
+            .sealed(with: SessionKey(bytes: Array(0..<32))!).encodeWire()
+        h.apply(h.link.received(forged, now: h.now))
+        #expect(h.security.contains { $0.contains("wrong mac") })
+        #expect(!h.events.contains { $0.index == 99 })
+    }
 }
