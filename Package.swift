@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "pumpbench",
             dependencies: [
-                "Wire", "Messages",
+                "Wire", "Messages", "Link", "Serial",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,1 +1,0 @@
-print("pumpbench: not yet")
