@@ -10,43 +10,38 @@ public enum COBS {
     public static func maxEncodedCount(_ count: Int) -> Int { count + count / 254 + 1 }
 
     /// Appends the encoding of `input` to `output`. The result holds no 0x00.
+    /// Whole blocks are copied at once: a block is up to 254 non-zero bytes,
+    /// ended by a zero (which its code byte stands for) or by the input's end.
     public static func encode(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) {
-        output.reserveCapacity(output.count + maxEncodedCount(input.count))
-        var codeIndex = output.count
-        output.append(0)  // placeholder for the first code byte
-        var code: UInt8 = 1
         let n = input.count
-        var i = 0
-        while i < n {
-            let byte = input[i]
-            i += 1
-            if byte == 0 {
-                output[codeIndex] = code
-                codeIndex = output.count
-                output.append(0)
-                code = 1
-            } else {
-                output.append(byte)
-                code += 1
-                // A full block: close it, and open another only if input remains.
-                if code == 0xFF {
-                    output[codeIndex] = code
-                    code = 1
-                    if i < n {
-                        codeIndex = output.count
-                        output.append(0)
-                    } else {
-                        return
-                    }
+        var start = 0
+        while true {
+            let limit = min(n, start + 254)
+            var end = start
+            while end < limit && input[end] != 0 { end += 1 }
+            output.append(UInt8(end - start + 1))
+            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<end]))
+            if end - start == 254 {
+                // A full block implies no zero; open another only if input remains.
+                start = end
+                if start == n { return }
+            } else if end < n {
+                // The block ended at a zero; a zero that ends the input leaves an empty last block.
+                start = end + 1
+                if start == n {
+                    output.append(1)
+                    return
                 }
+            } else {
+                return
             }
         }
-        output[codeIndex] = code
     }
 
     /// The encoding of `input`.
     public static func encode(_ input: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(maxEncodedCount(input.count))
         input.withUnsafeBytes { encode($0, into: &out) }
         return out
     }
@@ -63,13 +58,10 @@ public enum COBS {
             if code == 0 { return false }
             let end = i + code
             if end > n { return false }
-            i += 1
-            while i < end {
-                let byte = input[i]
-                if byte == 0 { return false }
-                output.append(byte)
-                i += 1
-            }
+            let block = UnsafeRawBufferPointer(rebasing: input[(i + 1)..<end])
+            if block.contains(0) { return false }
+            output.append(contentsOf: block)
+            i = end
             if code != 0xFF && i < n { output.append(0) }
         }
         return true

@@ -53,6 +53,8 @@ public struct Nonce: Sendable, Hashable, CustomStringConvertible {
 /// The key of one session: HMAC-SHA256(K, "PPL1-session" ‖ host_nonce ‖ device_nonce).
 public struct SessionKey: Sendable, CustomStringConvertible {
     let key: SymmetricKey
+    /// HMAC keyed once: each mac copies it instead of redoing the key schedule.
+    let keyed: HMAC<SHA256>
 
     public static let label: [UInt8] = Array("PPL1-session".utf8)
 
@@ -60,12 +62,14 @@ public struct SessionKey: Sendable, CustomStringConvertible {
         let message = Self.label + hostNonce.bytes + deviceNonce.bytes
         let digest = HMAC<SHA256>.authenticationCode(for: message, using: pairing.key)
         key = SymmetricKey(data: Array(digest))
+        keyed = HMAC(key: key)
     }
 
     /// A session key given directly (32 bytes), for tools that craft frames.
     public init?(bytes: [UInt8]) {
         guard bytes.count == 32 else { return nil }
         key = SymmetricKey(data: bytes)
+        keyed = HMAC(key: key)
     }
 
     /// The raw key, for the known-answer tests only; never log it.
@@ -75,8 +79,9 @@ public struct SessionKey: Sendable, CustomStringConvertible {
 
     /// The frame mac: the first 16 bytes of HMAC-SHA256 over body[0 ..< 8+len].
     public func mac(_ authenticated: UnsafeRawBufferPointer) -> MAC {
-        let digest = HMAC<SHA256>.authenticationCode(for: authenticated, using: key)
-        return digest.withUnsafeBytes { MAC(UnsafeRawBufferPointer(rebasing: $0[0..<16])) }
+        var hmac = keyed
+        hmac.update(data: authenticated)
+        return hmac.finalize().withUnsafeBytes { MAC(UnsafeRawBufferPointer(rebasing: $0[0..<16])) }
     }
 }
 

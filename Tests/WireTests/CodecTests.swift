@@ -13,6 +13,56 @@ struct CodecTests {
         #expect(COBS.decode([]) == [])
     }
 
+    /// The textbook byte-at-a-time encoder (Cheshire & Baker), with the ICD's
+    /// rule that a final full block gets no extra code: the reference the
+    /// block-copying encoder must match byte for byte.
+    static func referenceEncode(_ input: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [0]
+        var codeIndex = 0
+        var code: UInt8 = 1
+        for (i, byte) in input.enumerated() {
+            if byte == 0 {
+                out[codeIndex] = code
+                codeIndex = out.count
+                out.append(0)
+                code = 1
+            } else {
+                out.append(byte)
+                code += 1
+                if code == 0xFF {
+                    out[codeIndex] = code
+                    code = 1
+                    if i + 1 < input.count {
+                        codeIndex = out.count
+                        out.append(0)
+                    } else {
+                        return out
+                    }
+                }
+            }
+        }
+        out[codeIndex] = code
+        return out
+    }
+
+    @Test("the block encoder matches the byte-at-a-time reference", arguments: [UInt64(1), 2, 3, 4])
+    func cobsMatchesReference(seed: UInt64) {
+        var g = SeededGenerator(seed: seed)
+        for _ in 0..<300 {
+            let zeroOdds = [2, 10, 300, 100_000].randomElement(using: &g)!
+            let input = (0..<Int.random(in: 0...1100, using: &g)).map { _ in
+                Int.random(in: 0..<zeroOdds, using: &g) == 0 ? 0 : UInt8.random(in: 1...255, using: &g)
+            }
+            let encoded = COBS.encode(input)
+            #expect(encoded == Self.referenceEncode(input))
+            #expect(COBS.decode(encoded) == input)
+        }
+        // Appending many frames into one buffer stays linear and exact.
+        var out: [UInt8] = []
+        for k in 0..<200 { [UInt8](repeating: UInt8(k % 255 + 1), count: 300).withUnsafeBytes { COBS.encode($0, into: &out) } }
+        #expect(out.count == 200 * 302)
+    }
+
     @Test("slice-by-8 agrees with the bytewise CRC at every length and alignment")
     func crcSlicing() {
         var g = SeededGenerator(seed: 1)
