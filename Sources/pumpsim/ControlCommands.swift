@@ -39,6 +39,7 @@ extension SimulatorRunner {
         case "noise":
             guard case .string(let hex) = value, let bytes = Hex.decode(hex) else { return Self.refuse("noise takes a hex string") }
             guard pty != nil else { return Self.refuse("unplugged") }
+            if output.isEmpty { outgoingLine?.idle() }
             output += bytes
         case "unplug":
             guard let s = count() else { return Self.refuse("unplug takes seconds") }

@@ -17,8 +17,12 @@ struct SimulatorRunner {
     var replugAtWallMs: Int64?
     var deframer = Deframer(receiver: .device)
     var output: [UInt8] = []
-    var sendCreditMilliBytes: Int64 = 0
-    var lastCreditMs: Int64 = SimClock.monotonicMs()
+    /// With --baud the line runs at its rate both ways, as a UART does:
+    /// bytes the host wrote reach the device no faster than the rate, and the
+    /// device's bytes leave no faster either.
+    var outgoingLine: LineRate?
+    var incomingLine: LineRate?
+    var inbound: [UInt8] = []
     var faults: Faults
     var control: ControlServer?
     let signals: Int32
@@ -33,6 +37,8 @@ struct SimulatorRunner {
         self.baud = baud
         self.control = control
         faults = Faults(random: SimRandom(seed: seed ^ 0x5EED))
+        outgoingLine = baud.map { LineRate(baud: $0) }
+        incomingLine = baud.map { LineRate(baud: $0) }
         // Signals arrive as readable data on a descriptor, so the loop has one place to look.
         signals = termination_signal_fd()
         pty = try PseudoTerminal.create(link: link)
@@ -52,7 +58,7 @@ struct SimulatorRunner {
             for fd in control?.pollDescriptors ?? [] { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             // Wake at least every 20 ms to let simulated time run (events,
             // alarms); sooner while paced output waits for line time.
-            let timeout: Int32 = !output.isEmpty && baud != nil ? 1 : 20
+            let timeout: Int32 = (!output.isEmpty || !inbound.isEmpty) && baud != nil ? 1 : 20
             _ = poll(&fds, nfds_t(fds.count), timeout)
 
             for p in fds where p.revents != 0 {
@@ -68,6 +74,7 @@ struct SimulatorRunner {
                     }
                 }
             }
+            deliverInbound()
             enqueue(head.advance(to: clock.nowMs, wallMs: wallMs))
             if let at = replugAtWallMs, wallMs >= at { replug() }
             flush()
@@ -84,8 +91,22 @@ struct SimulatorRunner {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = buffer.withUnsafeMutableBytes { read(pty.master, $0.baseAddress, $0.count) }
         guard n > 0 else { return }
+        if inbound.isEmpty { incomingLine?.idle() }
+        inbound += buffer[0..<n]
+        deliverInbound()
+    }
+
+    /// Hands the device the bytes that have arrived on the line by now.
+    mutating func deliverInbound() {
+        guard !inbound.isEmpty else { return }
+        var n = inbound.count
+        if incomingLine != nil { n = min(n, incomingLine!.available()) }
+        guard n > 0 else { return }
+        incomingLine?.spend(n)
+        let bytes = Array(inbound.prefix(n))
+        inbound.removeFirst(n)
         var items: [Deframed] = []
-        buffer.withUnsafeBytes { deframer.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) { items.append($0) } }
+        bytes.withUnsafeBytes { deframer.feed($0) { items.append($0) } }
         for item in items {
             if case .frame = item, faults.dropsRequest() { continue }
             if case .bad(let b) = item { Log.info("discarded a chunk", ["error": b.error.rawValue]) }
@@ -94,7 +115,8 @@ struct SimulatorRunner {
     }
 
     mutating func enqueue(_ frames: [[UInt8]]) {
-        guard pty != nil else { return }
+        guard pty != nil, !frames.isEmpty else { return }
+        if output.isEmpty { outgoingLine?.idle() }
         for f in frames {
             if let out = faults.apply(f) { output += out }
         }
@@ -105,17 +127,12 @@ struct SimulatorRunner {
     mutating func flush() {
         guard let pty, !output.isEmpty else { return }
         var allowed = output.count
-        if let baud {
-            let now = wallMs
-            sendCreditMilliBytes = min(sendCreditMilliBytes + (now - lastCreditMs) * Int64(baud) / 10, 64_000)
-            lastCreditMs = now
-            allowed = min(allowed, Int(sendCreditMilliBytes / 1000))
-        }
+        if outgoingLine != nil { allowed = min(allowed, outgoingLine!.available()) }
         guard allowed > 0 else { return }
         let n = output.withUnsafeBytes { write(pty.master, $0.baseAddress, allowed) }
         if n > 0 {
             output.removeFirst(n)
-            if baud != nil { sendCreditMilliBytes -= Int64(n) * 1000 }
+            outgoingLine?.spend(n)
         }
     }
 
@@ -125,6 +142,7 @@ struct SimulatorRunner {
         pty?.destroy()
         pty = nil
         output.removeAll()
+        inbound.removeAll()
         deframer = Deframer(receiver: .device)
         head.powerCycle()
         replugAtWallMs = wallMs + seconds * 1000

@@ -222,4 +222,19 @@ struct PtyEndToEndTests {
         #expect(s.loadedDrug == .morphine)
         #expect(s.eventHead == 2)  // POWER_ON and REFILLED, kept; no second POWER_ON
     }
+
+    @Test("--baud paces the line both ways: a round trip never beats its line time")
+    func pacing() async throws {
+        let rig = try Rig(simArguments: ["--baud", "9600"], config: LinkConfig(baud: 9600))
+        defer { rig.stop() }
+        #expect(await rig.eventually(10) { rig.link.isReady })
+        // GET_STATUS: a 36-byte request and an 80-byte answer, 10 bits a byte at 9600 baud.
+        let floor = Duration.microseconds((36 + 80) * 10 * 1_000_000 / 9600)
+        let clock = ContinuousClock()
+        for _ in 0..<3 {
+            let start = clock.now
+            #expect(await rig.status(.getStatus) == .ok)
+            #expect(clock.now - start >= floor)
+        }
+    }
 }
