@@ -77,7 +77,7 @@ let package = Package(
             ]
         ),
         // Test-only: the ICD's vectors and a seeded generator, shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["Wire"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["Wire", "Simulator"], path: "Tests/Support"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "MessagesTests", dependencies: ["Wire", "Messages", "TestSupport"]),
         .testTarget(name: "DissectorTests", dependencies: ["Wire", "Messages", "Dissector", "Credentials", "TestSupport"]),

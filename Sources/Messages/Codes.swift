@@ -1,5 +1,19 @@
+/// A code the ICD names: looked up by that name as well as by value.
+public protocol ICDNamed: CaseIterable {
+    /// The name used on screens and in JSON (the ICD's, or our snake_case for alarms and states).
+    var name: String { get }
+}
+
+extension ICDNamed {
+    /// The case with this name, if any.
+    public init?(name: String) {
+        guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = match
+    }
+}
+
 /// Request opcodes (ICD §6).
-public enum Opcode: UInt8, Sendable, CaseIterable, Hashable {
+public enum Opcode: UInt8, Sendable, CaseIterable, Hashable, ICDNamed {
     case hello = 0x01
     case ping = 0x02
     case getStatus = 0x10
@@ -35,10 +49,6 @@ public enum Opcode: UInt8, Sendable, CaseIterable, Hashable {
         }
     }
 
-    public init?(name: String) {
-        guard let op = Self.allCases.first(where: { $0.name == name }) else { return nil }
-        self = op
-    }
 
     /// Marked ✱ in §6: the request changes the pump's state, so a lost
     /// response leaves its outcome unknown until the event log is read.
@@ -59,7 +69,7 @@ public enum Opcode: UInt8, Sendable, CaseIterable, Hashable {
 }
 
 /// Response status codes (ICD §7).
-public enum StatusCode: UInt8, Sendable, CaseIterable, Hashable {
+public enum StatusCode: UInt8, Sendable, CaseIterable, Hashable, ICDNamed {
     case ok = 0
     case badFrame = 1
     case unknownOpcode = 2
@@ -102,10 +112,6 @@ public enum StatusCode: UInt8, Sendable, CaseIterable, Hashable {
         }
     }
 
-    public init?(name: String) {
-        guard let s = Self.allCases.first(where: { $0.name == name }) else { return nil }
-        self = s
-    }
 
     /// §5: these answers mean the request was not accepted: they are not
     /// cached and do not advance L. (BAD_FRAME is also uncached when it answers
@@ -119,7 +125,7 @@ public enum StatusCode: UInt8, Sendable, CaseIterable, Hashable {
 }
 
 /// Event codes (ICD §8). On an event frame the opcode byte is the code's low byte.
-public enum EventCode: UInt16, Sendable, CaseIterable, Hashable {
+public enum EventCode: UInt16, Sendable, CaseIterable, Hashable, ICDNamed {
     case powerOn = 0x0001
     case programCommitted = 0x0010
     case bolusStarted = 0x0011
@@ -156,10 +162,6 @@ public enum EventCode: UInt16, Sendable, CaseIterable, Hashable {
         }
     }
 
-    public init?(name: String) {
-        guard let c = Self.allCases.first(where: { $0.name == name }) else { return nil }
-        self = c
-    }
 
     /// The code whose low byte is `byte` (every code's low byte is distinct).
     public init?(lowByte byte: UInt8) {
@@ -169,7 +171,7 @@ public enum EventCode: UInt16, Sendable, CaseIterable, Hashable {
 }
 
 /// Drug codes (ICD §10). 0 in a Status means none loaded.
-public enum Drug: UInt8, Sendable, CaseIterable, Hashable {
+public enum Drug: UInt8, Sendable, CaseIterable, Hashable, ICDNamed {
     case morphine = 1
     case hydromorphone = 2
     case ziconotide = 3
@@ -194,7 +196,7 @@ public enum Drug: UInt8, Sendable, CaseIterable, Hashable {
 }
 
 /// Alarm bits (ICD §10).
-public enum AlarmBit: UInt16, Sendable, CaseIterable, Hashable {
+public enum AlarmBit: UInt16, Sendable, CaseIterable, Hashable, ICDNamed {
     case lowReservoir = 0
     case reservoirEmpty = 1
     case electiveReplacement = 2
@@ -237,7 +239,7 @@ public struct AlarmSet: Sendable, Hashable {
 }
 
 /// `pump_state` of a Status (ICD §9.1).
-public enum PumpState: UInt8, Sendable, CaseIterable, Hashable {
+public enum PumpState: UInt8, Sendable, CaseIterable, Hashable, ICDNamed {
     case running = 0
     case suspended = 1
     case bolusRunning = 2

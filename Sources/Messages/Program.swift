@@ -159,7 +159,7 @@ public struct ProgramRecord: Sendable, Hashable {
 /// A valid infusion program (ICD §9.2): every rule holds by construction
 /// through `ProgramRecord.validated()`.
 public struct Program: Sendable, Hashable {
-    public enum Mode: UInt8, Sendable, CaseIterable, Hashable {
+    public enum Mode: UInt8, Sendable, CaseIterable, Hashable, ICDNamed {
         case continuous = 1
         case daily = 2
         case weekly = 3
@@ -170,11 +170,6 @@ public struct Program: Sendable, Hashable {
             case .daily: "daily"
             case .weekly: "weekly"
             }
-        }
-
-        public init?(name: String) {
-            guard let m = Self.allCases.first(where: { $0.name == name }) else { return nil }
-            self = m
         }
 
         /// Minutes in the schedule's period; a step's start is below it.

@@ -1,4 +1,5 @@
 import Foundation
+import Simulator
 import Wire
 
 /// The ICD's known-answer vectors, read from `spec/vectors.json` (a verbatim
@@ -59,18 +60,10 @@ public enum Vectors {
     }
 }
 
-/// A small deterministic generator (SplitMix64) so that property tests are
-/// reproducible: a failure names its seed.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The simulator's SplitMix64, so that property tests are reproducible: a
+/// failure names its seed.
+public typealias SeededGenerator = SimRandom
 
+extension SimRandom {
     public mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &self) } }
 }
