@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Pure codec: COBS, CRC-32C, the frame body, macs, the streaming deframer. No I/O.
@@ -33,6 +34,8 @@ let package = Package(
         // The host side of PPL/1: sessions, retries, exactly-once and reconciliation.
         // LinkMachine is pure; SerialLink runs it over a serial port.
         .target(name: "Link", dependencies: ["Wire", "Messages", "Serial"]),
+        // The durable audit trail and event mirror (SQLite through GRDB, WAL).
+        .target(name: "Audit", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // posix_openpt and signalfd, which Swift's Glibc module does not export.
         .target(name: "CPosixExtras"),
         // Pairing-key files: parsing and permission checks (the only file I/O below the tools).
@@ -88,6 +91,7 @@ let package = Package(
         // into an executable; it does nothing until a test enables it.
         .target(name: "SerialShim", path: "Tests/SerialShim"),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialShim"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "TestSupport"]),
     ],

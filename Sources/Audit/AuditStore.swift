@@ -1,0 +1,158 @@
+import Foundation
+import GRDB
+
+/// The durable audit trail and event mirror: SQLite through GRDB, in WAL
+/// mode, every write a transaction that is on disk when the call returns
+/// (synchronous = FULL), so a crash or kill -9 at any moment loses no record
+/// that was reported written.
+public final class AuditStore: Sendable {
+    let pool: DatabasePool
+
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        case duplicateIdempotencyKey(String)
+        case unknownCommand(String)
+        case finalStateChange(id: String, from: CommandState, to: CommandState)
+        case eventOutOfOrder(expected: Int64, got: Int64)
+
+        public var description: String {
+            switch self {
+            case .duplicateIdempotencyKey(let k): "idempotency key \(k) names another command"
+            case .unknownCommand(let id): "no command \(id)"
+            case .finalStateChange(let id, let from, let to): "command \(id) is \(from.rawValue), which is final; refusing to make it \(to.rawValue)"
+            case .eventOutOfOrder(let expected, let got): "event \(got) arrived where \(expected) was next"
+            }
+        }
+    }
+
+    /// Opens (creating if needed) the database at `path`.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            // FULL: a committed transaction survives power loss, not only a crash.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.create(table: "command") { t in
+                t.column("id", .text).primaryKey()
+                t.column("createdMs", .integer).notNull()
+                t.column("updatedMs", .integer).notNull()
+                t.column("uid", .integer).notNull()
+                t.column("gid", .integer).notNull()
+                t.column("pid", .integer).notNull()
+                t.column("idempotencyKey", .text).unique()
+                t.column("kind", .text).notNull()
+                t.column("request", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("frames", .text)
+                t.column("deviceStatus", .text)
+                t.column("outcome", .text)
+                t.column("note", .text)
+            }
+            try db.create(index: "command_state", on: "command", columns: ["state"])
+            try db.create(table: "event") { t in
+                t.column("index", .integer).primaryKey()
+                t.column("time", .integer).notNull()
+                t.column("code", .integer).notNull()
+                t.column("name", .text)
+                t.column("originSeq", .integer).notNull()
+                t.column("originSession", .integer).notNull()
+                t.column("value1", .integer).notNull()
+                t.column("value2", .integer).notNull()
+                t.column("receivedMs", .integer).notNull()
+            }
+        }
+        return m
+    }
+
+    // MARK: commands
+
+    /// Records a new command (state pending) before anything is sent.
+    public func insert(_ command: CommandRecord) throws {
+        do {
+            try pool.write { db in try command.insert(db) }
+        } catch let e as DatabaseError where e.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw Failure.duplicateIdempotencyKey(command.idempotencyKey ?? "")
+        }
+    }
+
+    /// Moves a command on. Final states never change again.
+    @discardableResult
+    public func update(
+        _ id: String, state: CommandState, nowMs: Int64, frames: String? = nil, deviceStatus: String? = nil,
+        outcome: String? = nil, note: String? = nil
+    ) throws -> CommandRecord {
+        try pool.write { db in
+            guard var c = try CommandRecord.fetchOne(db, key: id) else { throw Failure.unknownCommand(id) }
+            guard !c.state.isFinal || c.state == state else { throw Failure.finalStateChange(id: id, from: c.state, to: state) }
+            c.state = state
+            c.updatedMs = nowMs
+            if let frames { c.frames = frames }
+            if let deviceStatus { c.deviceStatus = deviceStatus }
+            if let outcome { c.outcome = outcome }
+            if let note { c.note = note }
+            try c.update(db)
+            return c
+        }
+    }
+
+    public func command(_ id: String) throws -> CommandRecord? {
+        try pool.read { db in try CommandRecord.fetchOne(db, key: id) }
+    }
+
+    public func command(idempotencyKey: String) throws -> CommandRecord? {
+        try pool.read { db in try CommandRecord.filter(Column("idempotencyKey") == idempotencyKey).fetchOne(db) }
+    }
+
+    /// Commands whose outcome is not settled: pending ones (a previous run
+    /// may have died while they were on the wire) and uncertain ones.
+    public func unsettled() throws -> [CommandRecord] {
+        try pool.read { db in
+            try CommandRecord.filter([CommandState.pending.rawValue, CommandState.uncertain.rawValue].contains(Column("state")))
+                .order(Column("createdMs")).fetchAll(db)
+        }
+    }
+
+    /// The newest commands first, for the audit listing.
+    public func commands(limit: Int, beforeMs: Int64? = nil) throws -> [CommandRecord] {
+        try pool.read { db in
+            var q = CommandRecord.order(Column("createdMs").desc)
+            if let beforeMs { q = q.filter(Column("createdMs") < beforeMs) }
+            return try q.limit(limit).fetchAll(db)
+        }
+    }
+
+    // MARK: events
+
+    /// Mirrors events in index order. An index already stored is skipped; one
+    /// past the next expected is refused unless `allowGap` (the device's log
+    /// had overwritten the ones between).
+    public func append(_ events: [EventRow], allowGap: Bool = false) throws {
+        guard !events.isEmpty else { return }
+        try pool.write { db in
+            var next = try Int64.fetchOne(db, sql: "SELECT MAX(\"index\") + 1 FROM event")
+            for e in events {
+                if let n = next, e.index < n { continue }
+                if let n = next, e.index > n, !allowGap { throw Failure.eventOutOfOrder(expected: n, got: e.index) }
+                try e.insert(db)
+                next = e.index + 1
+            }
+        }
+    }
+
+    /// The index after the newest mirrored event (where the link resumes), or nil if none.
+    public func nextEventIndex() throws -> Int64? {
+        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(\"index\") + 1 FROM event") }
+    }
+
+    public func events(since index: Int64, limit: Int) throws -> [EventRow] {
+        try pool.read { db in
+            try EventRow.filter(Column("index") >= index).order(Column("index")).limit(limit).fetchAll(db)
+        }
+    }
+}

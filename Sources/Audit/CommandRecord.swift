@@ -1,0 +1,106 @@
+import GRDB
+
+/// Where a command stands. Every state-changing request the daemon makes is
+/// one row, written before its first byte goes on the wire and updated after.
+public enum CommandState: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    /// Recorded; not yet known to have gone out.
+    case pending
+    /// The device answered OK (and, for a program, the read-back matched).
+    case succeeded
+    /// The device answered with an error status, or it never ran (refused
+    /// here, never accepted): nothing changed.
+    case failed
+    /// No answer came: it may or may not have run. Blocks every other
+    /// state-changing command until the event log settles it.
+    case uncertain
+    /// Was uncertain; the event log shows it ran (once).
+    case applied
+    /// Was uncertain; the event log shows it did not run.
+    case notApplied = "not_applied"
+
+    /// Final states never change again.
+    public var isFinal: Bool { self == .succeeded || self == .failed || self == .applied || self == .notApplied }
+}
+
+/// Who asked, from the socket's peer credentials (SO_PEERCRED).
+public struct Requester: Codable, Sendable, Hashable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var pid: Int32
+    public init(uid: UInt32, gid: UInt32, pid: Int32) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+    }
+}
+
+/// One command in the audit trail.
+public struct CommandRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "command"
+
+    public var id: String
+    public var createdMs: Int64
+    public var updatedMs: Int64
+    public var uid: UInt32
+    public var gid: UInt32
+    public var pid: Int32
+    /// The client's Idempotency-Key, unique among commands.
+    public var idempotencyKey: String?
+    /// What was asked, e.g. "bolus", "suspend", "program".
+    public var kind: String
+    /// The request as the daemon understood it (JSON), so the trail is readable alone.
+    public var request: String
+    public var state: CommandState
+    /// The frames' session tag and seqs, as they went out ("tag:seq" list).
+    public var frames: String?
+    /// The device's status name when it answered.
+    public var deviceStatus: String?
+    /// What came of it (JSON): the answer's fields, or the reconciling events.
+    public var outcome: String?
+    /// A sentence for people reading the trail.
+    public var note: String?
+
+    public init(
+        id: String, createdMs: Int64, requester: Requester, idempotencyKey: String?, kind: String, request: String
+    ) {
+        self.id = id
+        self.createdMs = createdMs
+        updatedMs = createdMs
+        uid = requester.uid
+        gid = requester.gid
+        pid = requester.pid
+        self.idempotencyKey = idempotencyKey
+        self.kind = kind
+        self.request = request
+        state = .pending
+    }
+
+    public var requester: Requester { Requester(uid: uid, gid: gid, pid: pid) }
+}
+
+/// One event of the pump's log, mirrored with its index (no gaps, no duplicates).
+public struct EventRow: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "event"
+
+    public var index: Int64
+    public var time: Int64
+    public var code: Int
+    public var name: String?
+    public var originSeq: Int
+    public var originSession: Int64
+    public var value1: Int64
+    public var value2: Int64
+    public var receivedMs: Int64
+
+    public init(index: Int64, time: Int64, code: Int, name: String?, originSeq: Int, originSession: Int64, value1: Int64, value2: Int64, receivedMs: Int64) {
+        self.index = index
+        self.time = time
+        self.code = code
+        self.name = name
+        self.originSeq = originSeq
+        self.originSession = originSession
+        self.value1 = value1
+        self.value2 = value2
+        self.receivedMs = receivedMs
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+@testable import Audit
+
+@Suite("Audit store")
+struct AuditStoreTests {
+    func store() throws -> (AuditStore, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString).sqlite").path
+        return (try AuditStore(path: path), path)
+    }
+
+    let who = Requester(uid: 1000, gid: 1000, pid: 4242)
+
+    @Test("a command goes pending → uncertain → applied, and a final state never changes")
+    func lifecycle() throws {
+        let (db, _) = try store()
+        try db.insert(CommandRecord(id: "c1", createdMs: 1, requester: who, idempotencyKey: "k1", kind: "bolus", request: #"{"dose":"0.5 mg"}"#))
+        #expect(try db.unsettled().map(\.id) == ["c1"])
+        try db.update("c1", state: .uncertain, nowMs: 2, frames: "a3a2a1a0:5")
+        #expect(try db.unsettled().map(\.state) == [.uncertain])
+        let done = try db.update("c1", state: .applied, nowMs: 3, outcome: #"{"events":[17]}"#)
+        #expect(done.state == .applied && done.frames == "a3a2a1a0:5" && done.updatedMs == 3)
+        #expect(try db.unsettled().isEmpty)
+        #expect(throws: AuditStore.Failure.finalStateChange(id: "c1", from: .applied, to: .notApplied)) {
+            try db.update("c1", state: .notApplied, nowMs: 4)
+        }
+        #expect(throws: AuditStore.Failure.unknownCommand("nope")) { try db.update("nope", state: .failed, nowMs: 4) }
+        #expect(try db.command("c1")?.requester == who)
+    }
+
+    @Test("an idempotency key names one command only")
+    func idempotency() throws {
+        let (db, _) = try store()
+        try db.insert(CommandRecord(id: "a", createdMs: 1, requester: who, idempotencyKey: "same", kind: "suspend", request: "{}"))
+        #expect(throws: AuditStore.Failure.duplicateIdempotencyKey("same")) {
+            try db.insert(CommandRecord(id: "b", createdMs: 2, requester: who, idempotencyKey: "same", kind: "suspend", request: "{}"))
+        }
+        #expect(try db.command(idempotencyKey: "same")?.id == "a")
+        try db.insert(CommandRecord(id: "c", createdMs: 3, requester: who, idempotencyKey: nil, kind: "resume", request: "{}"))
+        try db.insert(CommandRecord(id: "d", createdMs: 4, requester: who, idempotencyKey: nil, kind: "resume", request: "{}"))
+        #expect(try db.commands(limit: 10).map(\.id) == ["d", "c", "a"])
+    }
+
+    func event(_ i: Int64) -> EventRow {
+        EventRow(index: i, time: 100 + i, code: 0x22, name: "ALARM_ACKED", originSeq: 0, originSession: 0, value1: 0, value2: 0, receivedMs: 1)
+    }
+
+    @Test("events are mirrored once each, in order; a gap is refused unless the log overwrote it")
+    func events() throws {
+        let (db, _) = try store()
+        #expect(try db.nextEventIndex() == nil)
+        try db.append([event(0), event(1), event(2)])
+        try db.append([event(1), event(2), event(3)])  // duplicates skipped
+        #expect(try db.events(since: 0, limit: 10).map(\.index) == [0, 1, 2, 3])
+        #expect(throws: AuditStore.Failure.eventOutOfOrder(expected: 4, got: 6)) { try db.append([event(6)]) }
+        try db.append([event(6)], allowGap: true)
+        #expect(try db.nextEventIndex() == 7)
+        #expect(try db.events(since: 3, limit: 2).map(\.index) == [3, 6])
+    }
+
+    @Test("what one store wrote, another opening the same file reads: it is on disk")
+    func durable() throws {
+        let (db, path) = try store()
+        try db.insert(CommandRecord(id: "x", createdMs: 1, requester: who, idempotencyKey: nil, kind: "refill", request: "{}"))
+        try db.append([event(0)])
+        let again = try AuditStore(path: path)
+        #expect(try again.command("x")?.kind == "refill")
+        #expect(try again.nextEventIndex() == 1)
+    }
+}
