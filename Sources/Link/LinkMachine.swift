@@ -92,11 +92,18 @@ public struct LinkMachine: Sendable {
     ///   - eventCursor: the first event index not yet delivered (the owner's
     ///     mirror of the log resumes there; 0 reads everything the log keeps).
     ///   - nonces: HELLO nonces; the system's random generator unless a test fixes them.
-    public init(pairingKey: PairingKey, config: LinkConfig = LinkConfig(), eventCursor: UInt32 = 0, nonces: any NonceSource = SystemNonces()) {
+    ///   - uncertain: state-changing requests a previous run sent without
+    ///     seeing their answers (recorded from `.sending`); they are reconciled
+    ///     from the log from `eventCursor` on, and block new ones until then.
+    public init(
+        pairingKey: PairingKey, config: LinkConfig = LinkConfig(), eventCursor: UInt32 = 0,
+        nonces: any NonceSource = SystemNonces(), uncertain: [(RequestID, Attempt)] = []
+    ) {
         self.pairingKey = pairingKey
         self.config = config
         self.eventCursor = eventCursor
         self.nonces = nonces
+        unreconciled = uncertain.map { Unreconciled(id: $0.0, attempt: $0.1, sessionNumber: 0, events: []) }
         backoffMs = config.reconnectMinMs
     }
 
@@ -310,9 +317,11 @@ public struct LinkMachine: Sendable {
         s.lastSeq = seq
         session = s
         lastSentMs = now
-        inFlight = InFlight(
-            job: job, seq: seq, wire: wire, sent: 1, deadline: now + config.timeout(forWireBytes: wire.count),
-            attempt: Attempt(sessionTag: s.tag, seq: seq, opcode: job.request.opcode))
+        let attempt = Attempt(sessionTag: s.tag, seq: seq, opcode: job.request.opcode)
+        inFlight = InFlight(job: job, seq: seq, wire: wire, sent: 1, deadline: now + config.timeout(forWireBytes: wire.count), attempt: attempt)
+        if case .user(let id) = job.purpose, job.request.opcode.changesState {
+            return [.sending(id, attempt), .write(wire)]
+        }
         return [.write(wire)]
     }
 

@@ -80,6 +80,10 @@ public enum Reconciliation: Sendable, Hashable {
 
 /// What the link asks its driver to do, or tells its owner.
 public enum LinkAction: Sendable, Hashable {
+    /// A state-changing request is about to go out for the first time as
+    /// `attempt`. Comes just before its `.write`: an owner that records it
+    /// durably first can reconcile the request even after its own crash.
+    case sending(RequestID, Attempt)
     case write([UInt8])
     case complete(RequestID, LinkOutcome)
     case reconciled(RequestID, Attempt, Reconciliation)

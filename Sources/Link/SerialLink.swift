@@ -7,6 +7,8 @@ import Wire
 /// What the link tells its owner besides the outcomes of requests.
 public enum LinkNotice: Sendable, Hashable {
     case portOpened(String)
+    /// A state-changing request went out as this attempt (see `LinkAction.sending`).
+    case sending(RequestID, Attempt)
     case connected(HelloReply)
     case down(String)
     case event(EventRecord)
@@ -31,14 +33,24 @@ public final class SerialLink: Sendable {
 
     public let path: String
     public let baud: Baud
+    let beforeSending: (@Sendable (RequestID, Attempt) -> Void)?
     let state: Mutex<State>
     public let notices: AsyncStream<LinkNotice>
     let noticeSink: AsyncStream<LinkNotice>.Continuation
 
-    public init(path: String, baud: Baud = .default, pairingKey: PairingKey, config: LinkConfig? = nil, eventCursor: UInt32 = 0) {
+    /// - Parameter beforeSending: called with each state-changing request's
+    ///   attempt before its first byte is written, on the link's thread; an
+    ///   owner records it durably there (the write waits for it).
+    public init(
+        path: String, baud: Baud = .default, pairingKey: PairingKey, config: LinkConfig? = nil, eventCursor: UInt32 = 0,
+        uncertain: [(RequestID, Attempt)] = [], beforeSending: (@Sendable (RequestID, Attempt) -> Void)? = nil
+    ) {
         self.path = path
         self.baud = baud
-        let machine = LinkMachine(pairingKey: pairingKey, config: config ?? LinkConfig(baud: baud.bitsPerSecond), eventCursor: eventCursor)
+        self.beforeSending = beforeSending
+        let machine = LinkMachine(
+            pairingKey: pairingKey, config: config ?? LinkConfig(baud: baud.bitsPerSecond), eventCursor: eventCursor,
+            uncertain: uncertain)
         state = Mutex(State(machine: machine))
         (notices, noticeSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
@@ -82,6 +94,9 @@ public final class SerialLink: Sendable {
     func perform(_ actions: [LinkAction], port: (any SerialPort)?) {
         for a in actions {
             switch a {
+            case .sending(let id, let attempt):
+                beforeSending?(id, attempt)
+                noticeSink.yield(.sending(id, attempt))
             case .write(let bytes):
                 do { try port?.write(bytes) } catch {}  // a vanished port shows up as a read event
             case .complete(let id, let outcome):

@@ -27,6 +27,7 @@ struct Harness {
     var downs: [String] = []
     var security: [String] = []
     var writes = 0
+    var sendings: [(RequestID, Attempt)] = []
 
     init(devicePairingKey: PairingKey = .test, config: LinkConfig = LinkConfig(), seed: UInt64 = 1) {
         link = LinkMachine(pairingKey: .test, config: config, nonces: CountingNonces())
@@ -36,6 +37,8 @@ struct Harness {
     mutating func apply(_ actions: [LinkAction]) {
         for a in actions {
             switch a {
+            case .sending(let id, let attempt):
+                sendings.append((id, attempt))
             case .write(let bytes):
                 writes += 1
                 pending.append((true, bytes))

@@ -248,4 +248,33 @@ struct LinkTests {
         #expect(h.security.contains { $0.contains("wrong mac") })
         #expect(!h.events.contains { $0.index == 99 })
     }
+
+    @Test("an owner that crashed with a request on the wire reconciles it from the attempt it recorded")
+    func reconcileAfterOwnerCrash() {
+        // First run: the bolus goes out, its answer is lost, and the owner dies.
+        var first = Harness()
+        first.connect()
+        _ = first.send(Harness.refill)
+        first.dropToHost = { f in f.kind == .response && f.opcode == Opcode.startBolus.rawValue }
+        first.apply(first.link.submit(Harness.bolus, id: 7, now: first.now))
+        first.run(limitMs: 200) { $0.sendings.contains { $0.0 == 7 } }
+        first.run(limitMs: 100) { _ in false }
+        let recorded = first.sendings.first { $0.0 == 7 }!.1
+        let cursor = UInt32(first.events.count)
+
+        // Second run: a new link on the same device, told only what was recorded.
+        var second = first
+        second.link = LinkMachine(pairingKey: .test, eventCursor: cursor - 1, nonces: CountingNonces(counter: 9), uncertain: [(7, recorded)])
+        second.outcomes = [:]
+        second.dropToHost = { _ in false }
+        #expect(second.link.unreconciledIDs == [7])
+        second.connect()
+        second.run { $0.reconciled[7] != nil }
+        guard case .applied(let events)? = second.reconciled[7] else {
+            Issue.record("expected applied, got \(String(describing: second.reconciled[7]))")
+            return
+        }
+        #expect(events.map(\.event) == [.bolusStarted])
+        #expect(second.bolusesStarted == 1)
+    }
 }
