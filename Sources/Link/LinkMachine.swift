@@ -358,7 +358,8 @@ public struct LinkMachine: Sendable {
             if flight.busy > config.maxBusy {
                 inFlight = nil
                 if case .user(let id) = flight.job.purpose {
-                    return flight.unanswered ? abandonAndRenew(flight, now: now) : [.complete(id, .notSent(.busy))]
+                    // An earlier transmission went unanswered: it may have run.
+                    return flight.unanswered ? abandon(flight) + greet(now: now) : [.complete(id, .notSent(.busy))]
                 }
                 return []
             }
@@ -393,11 +394,6 @@ public struct LinkMachine: Sendable {
             if status == .ok { return [.security("authenticated response with a malformed payload to seq \(f.seq)")] + finish(flight, .badFrame, .empty) }
         }
         return finish(flight, status, payload)
-    }
-
-    /// A request whose answer cannot be trusted to mean "not run": uncertain, and a new session.
-    mutating func abandonAndRenew(_ f: InFlight, now: Int64) -> [LinkAction] {
-        abandon(f) + greet(now: now)
     }
 
     mutating func finish(_ f: InFlight, _ status: StatusCode, _ payload: ResponsePayload) -> [LinkAction] {

@@ -112,16 +112,6 @@ public enum StatusCode: UInt8, Sendable, CaseIterable, Hashable, ICDNamed {
         }
     }
 
-
-    /// §5: these answers mean the request was not accepted: they are not
-    /// cached and do not advance L. (BAD_FRAME is also uncached when it answers
-    /// a malformed body; it is cached when it answers a wrong payload length.)
-    public var isRejection: Bool {
-        switch self {
-        case .authFailed, .noSession, .badSeq, .busy: true
-        default: false
-        }
-    }
 }
 
 /// Event codes (ICD §8). On an event frame the opcode byte is the code's low byte.

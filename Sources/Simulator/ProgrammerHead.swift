@@ -101,12 +101,9 @@ public struct ProgrammerHead: Sendable {
     }
 
     /// Events logged since the last call, as frames when they can be sent:
-    /// a session is open and the implant in range. TELEMETRY_LOST never can.
+    /// a session is open and the implant in range.
     public mutating func takeEvents(wallMs: Int64) -> [[UInt8]] {
-        let events = implant.unsent
-        implant.unsent.removeAll()
-        guard telemetry, let key = openSession(wallMs: wallMs)?.key else { return [] }
-        return events.filter { $0.event != .telemetryLost }.map { $0.frame.sealed(with: key).encodeWire() }
+        takeEvents(key: openSession(wallMs: wallMs)?.key)
     }
 
     func openSession(wallMs: Int64) -> Session? {
@@ -155,11 +152,12 @@ public struct ProgrammerHead: Sendable {
         return out
     }
 
-    /// Event frames under `key` (the request's session is open by construction).
-    mutating func takeEvents(key: SessionKey) -> [[UInt8]] {
+    /// Events logged since the last call, as frames under `key`; none without
+    /// a key (no open session) or out of range. TELEMETRY_LOST never can be sent.
+    mutating func takeEvents(key: SessionKey?) -> [[UInt8]] {
         let events = implant.unsent
         implant.unsent.removeAll()
-        guard telemetry else { return [] }
+        guard telemetry, let key else { return [] }
         return events.filter { $0.event != .telemetryLost }.map { $0.frame.sealed(with: key).encodeWire() }
     }
 

@@ -38,7 +38,6 @@ public enum BodyLayout {
     /// Header, mac and CRC: the size of a body with no payload.
     public static let overhead = headerSize + macSize + crcSize
     public static let maxPayload = 1024
-    public static let maxBody = overhead + maxPayload
     /// A receiver gives up on a chunk after this many bytes without a delimiter (§2).
     public static let maxChunk = 1100
 }

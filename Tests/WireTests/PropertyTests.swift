@@ -51,17 +51,15 @@ struct PropertyTests {
     func randomStreams(seed: UInt64) {
         var g = SeededGenerator(seed: seed)
         var d = Deframer()
-        var outputs = 0
         for _ in 0..<20 {
             // Mostly non-zero bytes, so that long chunks and the oversize path come up.
             let zeroOdds = [2, 50, 5000].randomElement(using: &g)!
             let bytes = (0..<Int.random(in: 0...8000, using: &g)).map { _ in
                 Int.random(in: 0..<zeroOdds, using: &g) == 0 ? 0 : UInt8.random(in: 1...255, using: &g)
             }
-            outputs += Self.feedInPieces(bytes, &d, &g).count
+            _ = Self.feedInPieces(bytes, &d, &g)
             #expect(d.pendingCount < BodyLayout.maxChunk)
         }
-        #expect(outputs >= 0)
     }
 
     @Test("frames embedded in noise are all recovered, in order", arguments: seeds)
