@@ -20,6 +20,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure codec: COBS, CRC-32C, the frame body, macs, the streaming deframer. No I/O.
@@ -53,16 +59,35 @@ let package = Package(
         .target(name: "Serial", dependencies: ["CLibSerialPort", "CTermios2"]),
         // The line's real rate (TCGETS2), which glibc's termios cannot report for 921600 set by libserialport.
         .target(name: "CTermios2"),
+        // The HTTP API's data model, pure: quantities with units, request bodies,
+        // answers and errors as JSON. No I/O; the daemon and pumpctl share it.
+        .target(name: "API", dependencies: ["Messages", "Dissector"]),
+        // The daemon: the pump as a service (commands, reconciliation, audit),
+        // the HTTP routes on the Unix socket, access control, logs, metrics.
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "API", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "Dissector", "CPosixExtras",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // A small blocking HTTP/1.1 client for the daemon's Unix socket (pumpctl, tests).
+        .target(name: "Client", dependencies: ["Dissector"]),
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "Wire", "Messages", "Dissector", "Credentials", "Serial",
+                "Wire", "Messages", "Dissector", "Credentials", "Serial", "Client", "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
             name: "pumpd",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "pumpsim",

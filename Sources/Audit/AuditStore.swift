@@ -85,12 +85,15 @@ public final class AuditStore: Sendable {
     @discardableResult
     public func update(
         _ id: String, state: CommandState, nowMs: Int64, frames: String? = nil, deviceStatus: String? = nil,
-        outcome: String? = nil, note: String? = nil
+        outcome: String? = nil, note: String? = nil, releaseIdempotencyKey: Bool = false
     ) throws -> CommandRecord {
         try pool.write { db in
             guard var c = try CommandRecord.fetchOne(db, key: id) else { throw Failure.unknownCommand(id) }
             guard !c.state.isFinal || c.state == state else { throw Failure.finalStateChange(id: id, from: c.state, to: state) }
             c.state = state
+            // A command refused before it reached the pump does not hold its key:
+            // the client may send the same key again once the refusal is fixed.
+            if releaseIdempotencyKey { c.idempotencyKey = nil }
             c.updatedMs = nowMs
             if let frames { c.frames = frames }
             if let deviceStatus { c.deviceStatus = deviceStatus }
@@ -98,6 +101,29 @@ public final class AuditStore: Sendable {
             if let note { c.note = note }
             try c.update(db)
             return c
+        }
+    }
+
+    /// Appends one attempt (JSON) to a command's frames, durably, before the
+    /// attempt's first byte goes out: after a crash it is what reconciliation looks up.
+    public func recordAttempt(_ id: String, attempt: String, nowMs: Int64) throws {
+        try pool.write { db in
+            guard var c = try CommandRecord.fetchOne(db, key: id) else { throw Failure.unknownCommand(id) }
+            if let old = c.frames, old.hasPrefix("["), old.hasSuffix("]"), old != "[]" {
+                c.frames = String(old.dropLast()) + "," + attempt + "]"
+            } else {
+                c.frames = "[" + attempt + "]"
+            }
+            c.updatedMs = nowMs
+            try c.update(db)
+        }
+    }
+
+    /// The highest command number used so far (ids are "c" + number).
+    public func lastCommandNumber() throws -> UInt64 {
+        try pool.read { db in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM command")
+            return ids.compactMap { UInt64($0.dropFirst()) }.max() ?? 0
         }
     }
 
@@ -148,6 +174,14 @@ public final class AuditStore: Sendable {
     /// The index after the newest mirrored event (where the link resumes), or nil if none.
     public func nextEventIndex() throws -> Int64? {
         try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(\"index\") + 1 FROM event") }
+    }
+
+    /// Mirrored events caused by the request sent as (session tag, seq).
+    public func events(originSession: Int64, originSeq: Int) throws -> [EventRow] {
+        try pool.read { db in
+            try EventRow.filter(Column("originSession") == originSession && Column("originSeq") == originSeq)
+                .order(Column("index")).fetchAll(db)
+        }
     }
 
     public func events(since index: Int64, limit: Int) throws -> [EventRow] {

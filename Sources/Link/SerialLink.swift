@@ -70,6 +70,7 @@ public final class SerialLink: Sendable {
     public var isReady: Bool { state.withLock { $0.machine.isReady } }
     public var unreconciledIDs: [RequestID] { state.withLock { $0.machine.unreconciledIDs } }
     public var eventCursor: UInt32 { state.withLock { $0.machine.eventCursor } }
+    public var sessionTag: UInt32? { state.withLock { $0.machine.sessionTag } }
 
     /// Sends `request` and waits for its outcome. `id` names it in the
     /// outcome and in reconciliation notices; by default the link picks one.
@@ -77,8 +78,10 @@ public final class SerialLink: Sendable {
         await withCheckedContinuation { (c: CheckedContinuation<LinkOutcome, Never>) in
             let now = Self.nowMs()
             let (actions, port) = state.withLock { s -> ([LinkAction], (any SerialPort)?) in
+                // Ids the caller chooses live in their own range (the daemon's
+                // start at 2^40); only ids picked here advance the counter.
                 let rid = id ?? s.nextID
-                s.nextID = max(s.nextID, rid) + 1
+                if id == nil { s.nextID += 1 }
                 s.waiting[rid] = c
                 return (s.machine.submit(request, id: rid, now: now), s.port)
             }

@@ -1,0 +1,73 @@
+import Dissector
+
+/// An error answer: an HTTP status, a stable machine code, and a sentence
+/// that says what is wrong and what to do. `field` names the offending part
+/// of the request (a JSON path such as `steps[2].rate`), when there is one.
+public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var status: Int
+    public var code: Code
+    public var message: String
+    public var field: String?
+    /// A command the client should look at (the uncertain one behind a 409, say).
+    public var commandID: String?
+
+    public init(_ status: Int, _ code: Code, _ message: String, field: String? = nil, commandID: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.commandID = commandID
+    }
+
+    /// Stable codes: scripts branch on these, never on the sentence.
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        case badJSON = "bad_json"
+        case badRequest = "bad_request"
+        case missingField = "missing_field"
+        case unknownField = "unknown_field"
+        case wrongType = "wrong_type"
+        case bareNumber = "bare_number"
+        case unknownUnit = "unknown_unit"
+        case wrongUnit = "wrong_unit"
+        case badQuantity = "bad_quantity"
+        case outOfRange = "out_of_range"
+        case deviceLimit = "device_limit"
+        case unknownDrug = "unknown_drug"
+        case unknownAlarm = "unknown_alarm"
+        case noDrugLoaded = "no_drug_loaded"
+        case forbidden
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        case tooLarge = "too_large"
+        case unsupportedMediaType = "unsupported_media_type"
+        case uncertainCommand = "uncertain_command"
+        case idempotencyKeyReused = "idempotency_key_reused"
+        case badIdempotencyKey = "bad_idempotency_key"
+        case deviceRefused = "device_refused"
+        case deviceUnavailable = "device_unavailable"
+        case outcomeUncertain = "outcome_uncertain"
+        case readbackMismatch = "readback_mismatch"
+        case shuttingDown = "shutting_down"
+        case `internal`
+    }
+
+    public var description: String { field.map { "\($0): \(message)" } ?? message }
+
+    public var json: JSONValue {
+        var e: JSONObject = ["code": .string(code.rawValue), "message": .string(message)]
+        if let field { e["field"] = .string(field) }
+        if let commandID { e["command_id"] = .string(commandID) }
+        return .object(["error": .object(e)])
+    }
+
+    // Common shapes.
+    public static func missing(_ field: String) -> APIError {
+        APIError(400, .missingField, "the field is required", field: field)
+    }
+    public static func wrongType(_ field: String, expected: String) -> APIError {
+        APIError(400, .wrongType, "must be \(expected)", field: field)
+    }
+    public static func range(_ field: String, _ rule: String) -> APIError {
+        APIError(400, .outOfRange, rule, field: field)
+    }
+}

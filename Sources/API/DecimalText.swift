@@ -1,0 +1,52 @@
+/// Exact decimal text ↔ whole base units, with no floating point anywhere:
+/// "2.4" mcg is 2400 ng because the digits are shifted, not multiplied as a double.
+public enum DecimalText {
+    public enum Problem: Error, Sendable, Hashable {
+        case notDecimal
+        case tooPrecise(places: Int)
+        case tooLarge
+    }
+
+    /// The most digits accepted on either side of the point; longer text is refused before any arithmetic.
+    static let maxDigits = 18
+
+    /// Parses unsigned decimal text ("12", "0.5", "2.400") into `factor` base
+    /// units. Signs, exponents, spaces and empty parts ("1.", ".5") are refused.
+    public static func parse(_ text: String, factor: UInt64, places: Int) throws(Problem) -> UInt64 {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, !whole.isEmpty, whole.count <= maxDigits, whole.allSatisfy(\.isASCIIDigit) else {
+            throw .notDecimal
+        }
+        var fraction = parts.count == 2 ? Substring(parts[1]) : ""
+        if parts.count == 2 {
+            guard !fraction.isEmpty, fraction.count <= maxDigits, fraction.allSatisfy(\.isASCIIDigit) else { throw .notDecimal }
+        }
+        // Trailing zeros carry no precision: "2.400" mcg is as exact as "2.4".
+        while fraction.last == "0" { fraction = fraction.dropLast() }
+        guard fraction.count <= places else { throw .tooPrecise(places: places) }
+        let padded = String(fraction) + String(repeating: "0", count: places - fraction.count)
+        let (w, o1) = UInt64(whole)!.multipliedReportingOverflow(by: factor)
+        let f = padded.isEmpty ? 0 : UInt64(padded)!
+        let (sum, o2) = w.addingReportingOverflow(f)
+        guard !o1, !o2 else { throw .tooLarge }
+        return sum
+    }
+
+    /// Renders `base` units as a decimal of a unit `places` digits larger, with
+    /// no trailing zeros: 2400 with places 3 is "2.4".
+    public static func render(_ base: UInt64, places: Int) -> String {
+        guard places > 0 else { return String(base) }
+        var divisor: UInt64 = 1
+        for _ in 0..<places { divisor *= 10 }
+        let whole = base / divisor, rest = base % divisor
+        guard rest > 0 else { return String(whole) }
+        var digits = String(rest)
+        digits = String(repeating: "0", count: places - digits.count) + digits
+        while digits.last == "0" { digits.removeLast() }
+        return "\(whole).\(digits)"
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}

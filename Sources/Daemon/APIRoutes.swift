@@ -1,0 +1,269 @@
+import API
+import Audit
+import Dissector
+import HTTPTypes
+import Hummingbird
+import Logging
+import Messages
+import NIOCore
+
+/// The HTTP API (spec/openapi.yaml is the contract). Reads are open to any
+/// peer; writes go through `write`, which checks the peer against the
+/// clinician list, audits refusals, and runs the command.
+struct APIRoutes: Sendable {
+    let pump: PumpService
+    let logBook: LogBook
+    let metrics: Metrics
+    let logger: Logger
+
+    func router() -> Router<PumpContext> {
+        let router = Router(context: PumpContext.self)
+        router.add(middleware: APIMiddleware(metrics: metrics, logger: logger))
+        router.get("/v1/health") { _, _ in health() }
+        router.get("/v1/status") { req, _ in try await status(req) }
+        router.get("/v1/device") { _, _ in pump.deviceJSON().response() }
+        router.get("/v1/program") { _, _ in try await program() }
+        router.post("/v1/program/review") { req, _ in try await review(req) }
+        router.put("/v1/program") { req, ctx in
+            try await write(req, ctx) { body in
+                let record = try ProgramJSON.parse(body ?? .null)
+                return CommandOrder(plan: .program(record), request: body!)
+            }
+        }
+        router.post("/v1/bolus") { req, ctx in
+            try await write(req, ctx) { body in
+                CommandOrder(plan: .bolus(try RequestBodies.bolus(body ?? .null)), request: body!)
+            }
+        }
+        router.delete("/v1/bolus") { req, ctx in try await simple(req, ctx, .cancelBolus) }
+        router.post("/v1/suspend") { req, ctx in try await simple(req, ctx, .suspend) }
+        router.post("/v1/resume") { req, ctx in try await simple(req, ctx, .resume) }
+        router.post("/v1/clock/sync") { req, ctx in try await simple(req, ctx, .clockSync) }
+        router.post("/v1/refill") { req, ctx in
+            try await write(req, ctx) { body in
+                CommandOrder(plan: .refill(try RequestBodies.refill(body ?? .null)), request: body!)
+            }
+        }
+        router.post("/v1/alarms/{bit}/ack") { req, ctx in
+            let bit = try RequestBodies.alarm(ctx.parameters.get("bit") ?? "")
+            return try await write(req, ctx, bodyRequired: false) { body in
+                try RequestBodies.empty(body)
+                return CommandOrder(plan: .ackAlarm(bit), request: .object(["alarm": .string(bit.name)]))
+            }
+        }
+        router.get("/v1/events") { req, _ in try events(req) }
+        router.get("/v1/events/stream") { req, _ in try eventStream(req) }
+        router.get("/v1/commands/{id}") { _, ctx in try command(ctx.parameters.get("id") ?? "") }
+        router.get("/v1/audit") { req, _ in try audit(req) }
+        router.get("/v1/logs") { req, _ in try logs(req) }
+        router.get("/v1/logs/stream") { req, _ in try logStream(req) }
+        router.get("/metrics") { _, _ in
+            if let (_, age) = pump.cachedStatus { metrics.set("pumpd_status_age_seconds", [], Double(age) / 1000) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
+        }
+        return router
+    }
+
+    // MARK: reads
+
+    func health() -> Response {
+        let up = pump.linkUp
+        let uncertain = (try? pump.store.unsettled().filter { $0.state == .uncertain }.map(\.id)) ?? []
+        var o: JSONObject = [
+            "status": .string(up ? "ok" : "degraded"),
+            "link": .string(up ? "up" : "down"),
+            "simulator": .bool(pump.config.isSimulator),
+            "uncertain_commands": .array(uncertain.map { .string($0) }),
+            "uptime_s": .int((PumpService.nowMs() - pump.startedMs) / 1000),
+        ]
+        if pump.config.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
+        return JSONValue.object(o).response()
+    }
+
+    func status(_ req: Request) async throws -> Response {
+        var o: JSONObject = ["simulator": .bool(pump.config.isSimulator)]
+        if pump.config.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
+        let s: Status, age: Int64
+        if try req.boolQuery("refresh") {
+            switch await pump.refreshStatus() {
+            case .success(let fresh): (s, age) = (fresh, 0)
+            case .failure(let e): throw e
+            }
+        } else if let cached = pump.cachedStatus {
+            (s, age) = cached
+        } else {
+            throw APIError(503, .deviceUnavailable, "no status has been read from the pump yet (link: \(pump.linkUp ? "up" : "down")); try again, or ask with ?refresh=true")
+        }
+        o["age_ms"] = .int(age)
+        o["link"] = .string(pump.linkUp ? "up" : "down")
+        let fields = Answers.status(s)
+        for k in fields.keys { o[k] = fields[k] }
+        return JSONValue.object(o).response()
+    }
+
+    func program() async throws -> Response {
+        switch await pump.readProgram() {
+        case .success(let p?): return JSONValue.object(["program": ProgramJSON.render(p)]).response()
+        case .success(nil):
+            return JSONValue.object(["program": .null, "note": .string("the pump has no active program (never programmed, or cleared by a refill with a new drug or concentration)")]).response()
+        case .failure(let e): throw e
+        }
+    }
+
+    /// The checks a push would run, without pushing: the current and the
+    /// proposed program side by side, and every finding.
+    func review(_ req: Request) async throws -> Response {
+        var req = req
+        let body = try await req.jsonBody(required: true)!
+        let record = try ProgramJSON.parse(body)
+        let status: Status
+        switch await pump.refreshStatus() {
+        case .success(let s): status = s
+        case .failure(let e): throw e
+        }
+        var current: ProgramRecord?
+        if status.programCRC != 0, case .success(let p) = await pump.readProgram() { current = p }
+        let findings = pump.validation.findings(.program(record), CheckContext(status: status, activeProgram: current))
+        let refused = findings.contains { $0.severity == .hard }
+        return JSONValue.object([
+            "verdict": .string(refused ? "refused" : "acceptable"),
+            "current": current.map(ProgramJSON.render) ?? .null,
+            "proposed": ProgramJSON.render(record),
+            "drug": status.loadedDrug.map { .string($0.name) } ?? .null,
+            "concentration": QuantityJSON.render(status.concentration.raw, .concentration),
+            "findings": .array(findings.map(\.json)),
+        ]).response()
+    }
+
+    func events(_ req: Request) throws -> Response {
+        let since = try req.intQuery("since", in: 0...Int64(UInt32.max)) ?? 0
+        let limit = try req.intQuery("limit", in: 1...1000) ?? 100
+        let rows = try pump.store.events(since: since, limit: Int(limit))
+        let next = rows.last.map { $0.index + 1 } ?? since
+        return JSONValue.object([
+            "events": .array(rows.map(PumpService.eventJSON)), "next": .int(next),
+        ]).response()
+    }
+
+    /// JSON lines, one event each, from `since` on and then live as they are
+    /// mirrored. Read from the durable mirror by index, so a reader that
+    /// reconnects with `since` = last index + 1 misses nothing and sees nothing twice.
+    func eventStream(_ req: Request) throws -> Response {
+        let start = try req.intQuery("since", in: 0...Int64(UInt32.max)) ?? ((try pump.store.nextEventIndex()) ?? 0)
+        let pump = self.pump
+        let body = ResponseBody { writer in
+            var cursor = start
+            while !pump.isShuttingDown {
+                let version = pump.eventsChanged.version
+                let rows = try pump.store.events(since: cursor, limit: 500)
+                if rows.isEmpty {
+                    await pump.eventsChanged.wait(after: version, timeout: .seconds(30))
+                    continue
+                }
+                var buffer = ByteBuffer()
+                for r in rows { buffer.writeString(PumpService.eventJSON(r).serialized + "\n") }
+                try await writer.write(buffer)
+                cursor = rows.last!.index + 1
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+    }
+
+    func command(_ id: String) throws -> Response {
+        guard let r = try pump.store.command(id) else {
+            throw APIError(404, .notFound, "no command \(id); `pumpctl audit` lists the recent ones", field: "id")
+        }
+        return JSONValue.object(["command": PumpService.commandJSON(r)]).response()
+    }
+
+    func audit(_ req: Request) throws -> Response {
+        let limit = try req.intQuery("limit", in: 1...1000) ?? 50
+        let before = try req.intQuery("before_ms", in: 0...Int64.max)
+        let rows = try pump.store.commands(limit: Int(limit), beforeMs: before)
+        return JSONValue.object([
+            "commands": .array(rows.map(PumpService.commandJSON)),
+            "next_before_ms": rows.count == Int(limit) ? .int(rows.last!.createdMs) : .null,
+        ]).response()
+    }
+
+    func logs(_ req: Request) throws -> Response {
+        let limit = try req.intQuery("limit", in: 1...5000) ?? 100
+        let (lines, next) = logBook.lines(since: logBook.nextSeq > UInt64(limit) ? logBook.nextSeq - UInt64(limit) : 0, limit: Int(limit))
+        var buffer = ByteBuffer()
+        for l in lines { buffer.writeString(l + "\n") }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson", .init("Log-Next")!: "\(next)"], body: .init(byteBuffer: buffer))
+    }
+
+    func logStream(_ req: Request) throws -> Response {
+        let since = try req.intQuery("since", in: 0...Int64.max).map { UInt64($0) }
+        let book = logBook, pump = self.pump
+        let body = ResponseBody { writer in
+            var cursor = since ?? book.nextSeq
+            while !pump.isShuttingDown {
+                let version = book.changed.version
+                let (lines, next) = book.lines(since: cursor, limit: 500)
+                if lines.isEmpty {
+                    await book.changed.wait(after: version, timeout: .seconds(30))
+                    continue
+                }
+                var buffer = ByteBuffer()
+                for l in lines { buffer.writeString(l + "\n") }
+                try await writer.write(buffer)
+                cursor = next
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+    }
+
+    // MARK: writes
+
+    func simple(_ req: Request, _ ctx: PumpContext, _ plan: Plan) async throws -> Response {
+        try await write(req, ctx, bodyRequired: false) { body in
+            try RequestBodies.empty(body)
+            return CommandOrder(plan: plan, request: .object([:]))
+        }
+    }
+
+    /// Every write: parse (400 names the field), authorize (403, audited),
+    /// then run as a command.
+    func write(
+        _ req: Request, _ ctx: PumpContext, bodyRequired: Bool = true, parse: (JSONValue?) throws -> CommandOrder
+    ) async throws -> Response {
+        var req = req
+        let key = req.headers[.idempotencyKey]
+        if let key, key.isEmpty || key.count > 255 || !key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) {
+            throw APIError(400, .badIdempotencyKey, "an Idempotency-Key is 1…255 printable ASCII characters without spaces (a UUID is a good choice)", field: "Idempotency-Key")
+        }
+        let body = try await req.jsonBody(required: bodyRequired)
+        guard let peer = ctx.peer else {
+            throw APIError(403, .forbidden, "pumpd could not read this connection's credentials (SO_PEERCRED), so it cannot allow a write")
+        }
+        let order: CommandOrder
+        do {
+            order = try parse(body)
+        } catch let e as APIError {
+            logger.info("write refused as invalid", metadata: ["path": "\(req.uri.path)", "uid": "\(peer.uid)", "error": "\(e.description)"])
+            throw e
+        }
+        guard pump.policy.mayWrite(peer) else {
+            let e = APIError(403, .forbidden, "uid \(peer.uid) is not on pumpd's clinician list, so it may read but not change the pump; ask the administrator to add it (clinician_uids or clinician_groups in pumpd's config)")
+            let id = pump.auditRefusal(order, by: peer, error: e)
+            logger.warning("write refused: not a clinician", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)", "path": "\(req.uri.path)", "command": "\(id ?? "-")", "kind": "security"])
+            var refused = e
+            refused.commandID = id
+            throw refused
+        }
+        let answer = await pump.submit(order, by: peer, idempotencyKey: key)
+        var headers: HTTPFields = [:]
+        if answer.replayed { headers[.idempotentReplayed] = "true" }
+        headers[.location] = "/v1/commands/\(answer.record.id)"
+        var o: JSONObject = ["command": PumpService.commandJSON(answer.record)]
+        if let e = answer.error, case .object(let err)? = e.json["error"] {
+            o["error"] = .object(err)
+            return JSONValue.object(o).response(e.status, headers: headers)
+        }
+        return JSONValue.object(o).response(200, headers: headers)
+    }
+}

@@ -1,0 +1,271 @@
+import API
+import Audit
+import Dissector
+import Link
+import Logging
+import Messages
+
+/// What a write got: its command record, whether it was a replay of an
+/// earlier request with the same Idempotency-Key, and the error if it did
+/// not succeed.
+public struct CommandAnswer: Sendable {
+    public var record: CommandRecord
+    public var replayed: Bool
+    public var error: APIError?
+}
+
+extension PumpService {
+    func nextCommandID() -> String {
+        commandNumber.withLock { n in
+            n += 1
+            return "c\(n)"
+        }
+    }
+
+    /// Records a refused write (403) with who asked: the trail shows attempts, not only actions.
+    public func auditRefusal(_ order: CommandOrder, by r: Requester, error: APIError) -> String? {
+        let id = nextCommandID()
+        var rec = CommandRecord(id: id, createdMs: Self.nowMs(), requester: r, idempotencyKey: nil, kind: order.plan.kind, request: order.request.serialized)
+        rec.state = .failed
+        rec.note = "refused: \(error.message)"
+        rec.outcome = error.json.serialized
+        do { try store.insert(rec) } catch {
+            logger.error("could not audit a refused write", metadata: ["error": "\(error)"])
+            return nil
+        }
+        metrics.add("pumpd_commands_total", [("kind", order.plan.kind), ("state", "refused")])
+        return id
+    }
+
+    /// Runs a write as a command: recorded (pending) before anything goes out,
+    /// checked against the pump's fresh state, sent, and recorded with its outcome.
+    public func submit(_ order: CommandOrder, by requester: Requester, idempotencyKey: String?) async -> CommandAnswer {
+        await gate.lock()
+        defer { gate.unlock() }
+        let requestText = order.request.serialized
+        if let key = idempotencyKey {
+            do {
+                if let first = try store.command(idempotencyKey: key) {
+                    guard first.kind == order.plan.kind, first.request == requestText else {
+                        let e = APIError(
+                            422, .idempotencyKeyReused,
+                            "this Idempotency-Key was used for a different request (command \(first.id)); use a new key for a new request",
+                            commandID: first.id)
+                        return CommandAnswer(record: first, replayed: true, error: e)
+                    }
+                    logger.info("idempotent replay", metadata: ["command": "\(first.id)", "uid": "\(requester.uid)"])
+                    return CommandAnswer(record: first, replayed: true, error: Self.error(for: first))
+                }
+            } catch {
+                return internalFailure(error, id: nil)
+            }
+        }
+        let id = nextCommandID()
+        let record = CommandRecord(
+            id: id, createdMs: Self.nowMs(), requester: requester, idempotencyKey: idempotencyKey, kind: order.plan.kind,
+            request: requestText)
+        do { try store.insert(record) } catch { return internalFailure(error, id: nil) }
+        logger.notice("command received", metadata: [
+            "command": "\(id)", "kind": "\(order.plan.kind)", "uid": "\(requester.uid)", "pid": "\(requester.pid)",
+        ])
+
+        // Refusals before the pump is touched: the command failed and holds no key.
+        func refuse(_ e: APIError, findings: [Finding] = []) -> CommandAnswer {
+            var outcome = e.json
+            if !findings.isEmpty, case .object(var o) = outcome {
+                o["findings"] = .array(findings.map(\.json))
+                outcome = .object(o)
+            }
+            return finish(id, .failed, outcome: outcome, note: "refused before sending: \(e.message)", error: e, releaseKey: true)
+        }
+        if isShuttingDown {
+            return refuse(APIError(503, .shuttingDown, "pumpd is stopping; send the command again once it is back"))
+        }
+        if let blocking = (try? store.unsettled())?.first(where: { $0.state == .uncertain }) {
+            return refuse(APIError(
+                409, .uncertainCommand,
+                "command \(blocking.id) (\(blocking.kind)) has an uncertain outcome; nothing that changes the pump is sent until the pump's event log settles it. Watch it with `pumpctl command \(blocking.id)`",
+                commandID: blocking.id))
+        }
+        guard link.isReady else {
+            return refuse(DeviceAnswers.unavailable("no session with the programmer head (\(snapshot.withLock { $0.linkNote }))"))
+        }
+        let status: Status
+        switch await refreshStatus() {
+        case .success(let s): status = s
+        case .failure(let e): return refuse(e)
+        }
+        var active: ProgramRecord?
+        if case .program = order.plan, status.programCRC != 0, case .success(let p) = await readProgram() { active = p }
+        let findings = validation.findings(order.plan, CheckContext(status: status, activeProgram: active))
+        if let e = Validation.refusal(findings) { return refuse(e, findings: findings) }
+
+        let answer = await execute(order.plan, id: id)
+        statusWanted.bump()
+        return answer
+    }
+
+    func execute(_ plan: Plan, id: String) async -> CommandAnswer {
+        let rid = Self.requestID(id)!
+        switch plan {
+        case .program(let record): return await pushProgram(record, id: id, rid: rid)
+        case .bolus(let b): return await single(.startBolus(b), id: id, rid: rid)
+        case .cancelBolus: return await single(.cancelBolus, id: id, rid: rid)
+        case .suspend: return await single(.suspend, id: id, rid: rid)
+        case .resume: return await single(.resume, id: id, rid: rid)
+        case .refill(let r): return await single(.refill(r), id: id, rid: rid)
+        case .clockSync:
+            return await single(.setClock(UnixTime(seconds: Self.nowMs() / 1000)), id: id, rid: rid)
+        case .ackAlarm(let bit): return await single(.ackAlarm(bit: bit.rawValue), id: id, rid: rid)
+        }
+    }
+
+    /// One state-changing request and its outcome.
+    func single(_ request: Request, id: String, rid: RequestID) async -> CommandAnswer {
+        let outcome = await link.send(request, id: rid)
+        switch outcome {
+        case .answered(.ok, let payload):
+            return finish(id, .succeeded, deviceStatus: "OK", outcome: Self.payloadJSON(payload), note: "the pump answered OK")
+        default:
+            return settle(id, outcome, what: request.opcode.name)
+        }
+    }
+
+    /// Outcomes other than OK, for any step of a command.
+    func settle(_ id: String, _ outcome: LinkOutcome, what: String) -> CommandAnswer {
+        switch outcome {
+        case .answered(let code, _):
+            let e = DeviceAnswers.refused(code)
+            return finish(id, .failed, deviceStatus: code.name, outcome: e.json, note: "\(what): \(e.message)", error: e)
+        case .notSent(.unreconciled(let other)):
+            let oid = Self.commandID(other) ?? "\(other)"
+            let e = APIError(409, .uncertainCommand, "command \(oid) has an uncertain outcome; nothing that changes the pump is sent until it is settled", commandID: oid)
+            return finish(id, .failed, outcome: e.json, note: "not sent: \(e.message)", error: e, releaseKey: true)
+        case .notSent(.invalid(let p)):
+            let e = APIError(400, .outOfRange, "\(p)")
+            return finish(id, .failed, outcome: e.json, note: "not sent: \(e.message)", error: e, releaseKey: true)
+        case .notSent(let why):
+            let e = DeviceAnswers.unavailable("\(what) was not sent: \(why)")
+            return finish(id, .failed, outcome: e.json, note: "not sent: \(why); nothing changed", error: e, releaseKey: true)
+        case .uncertain(let attempt):
+            let e = APIError(
+                202, .outcomeUncertain,
+                "no answer came to \(what) (seq \(attempt.seq)); it may or may not have run. pumpd will not send it again: it settles the outcome from the pump's event log as soon as a session is open. Follow it with `pumpctl command \(id)`",
+                commandID: id)
+            metrics.set("pumpd_uncertain_commands", [], 1)
+            return finish(id, .uncertain, outcome: e.json, note: "uncertain: \(e.message)", error: e)
+        case .noAnswer:
+            let e = DeviceAnswers.unavailable("the pump did not answer \(what)")
+            return finish(id, .failed, outcome: e.json, note: "\(what) got no answer; it changes nothing on the pump", error: e)
+        }
+    }
+
+    /// Validate → stage → commit → read back and compare byte for byte (ICD §6).
+    func pushProgram(_ record: ProgramRecord, id: String, rid: RequestID) async -> CommandAnswer {
+        let stage = await link.send(.stageProgram(record))
+        guard case .answered(.ok, .programCRC(let staged)) = stage else {
+            if case .noAnswer = stage {
+                let e = DeviceAnswers.unavailable("the pump did not answer STAGE_PROGRAM; nothing was committed")
+                return finish(id, .failed, outcome: e.json, note: "staging got no answer; nothing committed", error: e)
+            }
+            return settle(id, stage, what: "STAGE_PROGRAM")
+        }
+        guard staged == record.crc else {
+            let e = APIError(502, .readbackMismatch, "the pump staged a program with CRC \(staged), not \(record.crc): it was altered on the way; nothing was committed")
+            return finish(id, .failed, deviceStatus: "OK", outcome: e.json, note: e.message, error: e)
+        }
+        let commit = await link.send(.commitProgram(programCRC: staged), id: rid)
+        guard case .answered(.ok, .programCRC(let activeCRC)) = commit else { return settle(id, commit, what: "COMMIT_PROGRAM") }
+        switch await link.send(.getProgram) {
+        case .answered(.ok, .program(let back)) where back.encode() == record.encode():
+            return finish(
+                id, .succeeded, deviceStatus: "OK",
+                outcome: .object(["program_crc": .int(Int64(activeCRC)), "readback": .string("identical")]),
+                note: "committed; the read-back is identical, byte for byte")
+        case .answered(.ok, .program(let back)):
+            let e = APIError(502, .readbackMismatch, "the pump committed the program but reads back a different one (CRC \(back.crc)); check it with `pumpctl program show` before resuming")
+            return finish(id, .applied, deviceStatus: "OK", outcome: e.json, note: e.message, error: e)
+        default:
+            let e = APIError(502, .readbackMismatch, "the pump committed the program (CRC \(activeCRC)) but the read-back failed; check it with `pumpctl program show`")
+            return finish(id, .applied, deviceStatus: "OK", outcome: e.json, note: e.message, error: e)
+        }
+    }
+
+    func finish(
+        _ id: String, _ state: CommandState, deviceStatus: String? = nil, outcome: JSONValue, note: String,
+        error: APIError? = nil, releaseKey: Bool = false
+    ) -> CommandAnswer {
+        do {
+            let r = try store.update(
+                id, state: state, nowMs: Self.nowMs(), deviceStatus: deviceStatus, outcome: outcome.serialized, note: note,
+                releaseIdempotencyKey: releaseKey)
+            metrics.add("pumpd_commands_total", [("kind", r.kind), ("state", state.rawValue)])
+            logger.notice("command \(state.rawValue)", metadata: ["command": "\(id)", "kind": "\(r.kind)", "note": "\(note)"])
+            return CommandAnswer(record: r, replayed: false, error: error)
+        } catch AuditStore.Failure.finalStateChange {
+            // Reconciliation got there first (an uncertain answer settled at once).
+            if let r = try? store.command(id) { return CommandAnswer(record: r, replayed: false, error: Self.error(for: r)) }
+            return internalFailure(AuditStore.Failure.unknownCommand(id), id: id)
+        } catch {
+            return internalFailure(error, id: id)
+        }
+    }
+
+    func internalFailure(_ error: any Error, id: String?) -> CommandAnswer {
+        logger.critical("audit store failure", metadata: ["error": "\(error)", "command": "\(id ?? "-")"])
+        let e = APIError(500, .internal, "the audit store failed (\(error)); nothing was sent. See pumpd's log")
+        var r = CommandRecord(id: id ?? "-", createdMs: Self.nowMs(), requester: Requester(uid: 0, gid: 0, pid: 0), idempotencyKey: nil, kind: "-", request: "{}")
+        r.state = .failed
+        return CommandAnswer(record: r, replayed: false, error: e)
+    }
+
+    /// The error a stored command answers with when asked again.
+    static func error(for r: CommandRecord) -> APIError? {
+        switch r.state {
+        case .succeeded, .applied: return nil
+        case .uncertain: return APIError(202, .outcomeUncertain, r.note ?? "uncertain", commandID: r.id)
+        case .pending: return APIError(202, .outcomeUncertain, "the command is still on its way", commandID: r.id)
+        case .failed, .notApplied:
+            if let o = r.outcome, case .object(let top)? = try? JSONValue.parse(o), case .object(let e)? = top["error"],
+                case .string(let code)? = e["code"], let c = APIError.Code(rawValue: code), case .string(let msg)? = e["message"]
+            {
+                let status: Int = switch c {
+                case .deviceRefused: 422
+                case .uncertainCommand: 409
+                case .deviceUnavailable, .shuttingDown: 503
+                case .noDrugLoaded: 409
+                case .readbackMismatch: 502
+                default: 400
+                }
+                return APIError(status, c, msg, commandID: r.id)
+            }
+            return r.state == .notApplied ? APIError(409, .deviceRefused, r.note ?? "not applied", commandID: r.id) : nil
+        }
+    }
+
+    static func payloadJSON(_ p: ResponsePayload) -> JSONValue {
+        switch p {
+        case .bolusID(let id): .object(["bolus_id": .int(Int64(id))])
+        case .delivered(let ng): .object(["delivered": QuantityJSON.render(ng.raw, .mass)])
+        case .programCRC(let c): .object(["program_crc": .int(Int64(c))])
+        default: .object([:])
+        }
+    }
+
+    /// A command as the API shows it.
+    public static func commandJSON(_ r: CommandRecord) -> JSONValue {
+        var o: JSONObject = [
+            "id": .string(r.id), "kind": .string(r.kind), "state": .string(r.state.rawValue),
+            "final": .bool(r.state.isFinal),
+            "created": .string(TimeText.isoMillis(r.createdMs)), "updated": .string(TimeText.isoMillis(r.updatedMs)),
+            "requested_by": .object(["uid": .int(Int64(r.uid)), "gid": .int(Int64(r.gid)), "pid": .int(Int64(r.pid))]),
+            "idempotency_key": r.idempotencyKey.map { .string($0) } ?? .null,
+        ]
+        o["request"] = (try? JSONValue.parse(r.request)) ?? .string(r.request)
+        o["frames"] = r.frames.flatMap { try? JSONValue.parse($0) } ?? .array([])
+        o["device_status"] = r.deviceStatus.map { .string($0) } ?? .null
+        o["outcome"] = r.outcome.flatMap { try? JSONValue.parse($0) } ?? .null
+        o["note"] = r.note.map { .string($0) } ?? .null
+        return .object(o)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+
+/// The embedded default: with no device configured, pumpd runs `pumpsim` on
+/// a pseudo-terminal in its data dir and talks to that. It says so loudly.
+final class EmbeddedSimulator: @unchecked Sendable {
+    let process = Process()
+    let folder: String
+    let link: String
+    let control: String
+
+    init(config: DaemonConfig, logger: Logger) throws {
+        folder = config.dataDir + "/simulator"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        link = folder + "/ph1"
+        control = folder + "/control.sock"
+        let binary = config.simulatorPath ?? Self.besideSelf("pumpsim")
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw DaemonConfig.Problem(description: "the embedded simulator \(binary) is missing; build it (`swift build`) or pass --device PATH for a real PH-1")
+        }
+        try? FileManager.default.removeItem(atPath: link)
+        process.executableURL = URL(fileURLWithPath: binary)
+        var args = ["--link", link, "--control", control, "--state-file", folder + "/implant.json"]
+        if let key = config.keyFile { args += ["--key-file", key] }
+        process.arguments = args + config.simulatorArguments
+        // pumpsim writes plain text; keep it out of pumpd's JSON log stream.
+        let logPath = folder + "/pumpsim.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.terminationHandler = { p in
+            if p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGTERM { return }
+            logger.error("the embedded simulator exited", metadata: ["status": "\(p.terminationStatus)", "log": "\(logPath)"])
+        }
+        try process.run()
+        for _ in 0..<500 where !FileManager.default.fileExists(atPath: link) { usleep(10_000) }
+        logger.warning("SIMULATOR MODE: no --device given, so pumpd runs pumpsim (a simulated PH-1 and implant) with the ICD's public test key. No real pump is connected.", metadata: [
+            "port": "\(link)", "control": "\(control)", "pid": "\(process.processIdentifier)",
+        ])
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    static func besideSelf(_ name: String) -> String {
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
+    }
+}

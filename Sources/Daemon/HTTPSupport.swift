@@ -1,0 +1,117 @@
+import API
+import Dissector
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+extension JSONValue {
+    /// A JSON answer with a status.
+    func response(_ status: Int = 200, headers: HTTPFields = [:]) -> Response {
+        var h = headers
+        h[.contentType] = "application/json"
+        var buffer = ByteBuffer(string: serialized)
+        buffer.writeString("\n")
+        return Response(status: .init(code: status), headers: h, body: .init(byteBuffer: buffer))
+    }
+}
+
+extension APIError {
+    func response(extra: JSONObject = [:]) -> Response {
+        guard case .object(var o) = json else { return json.response(status) }
+        for k in extra.keys { o[k] = extra[k] }
+        return JSONValue.object(o).response(status)
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+}
+
+/// Turns anything a handler throws into a JSON error, counts every answer,
+/// and reads the peer's credentials into the context.
+struct APIMiddleware: RouterMiddleware {
+    typealias Context = PumpContext
+    let metrics: Metrics
+    let logger: Logger
+
+    func handle(_ request: Request, context: PumpContext, next: (Request, PumpContext) async throws -> Response) async throws -> Response {
+        var context = context
+        context.peer = await PeerIdentity.of(context.channel)
+        let start = ContinuousClock.now
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let e as APIError {
+            response = e.response()
+        } catch let e as HTTPError {
+            response = Self.translate(e, request).response()
+        } catch {
+            logger.error("unexpected error answering a request", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            response = APIError(500, .internal, "pumpd failed to answer (\(error)); see its log").response()
+        }
+        let route = context.endpointPath ?? "unmatched"
+        let elapsed = ContinuousClock.now - start
+        metrics.add("pumpd_http_requests_total", [("route", "\(request.method) \(route)"), ("status", "\(response.status.code)")])
+        metrics.add("pumpd_http_request_seconds_sum", [("route", "\(request.method) \(route)")], Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
+        return response
+    }
+
+    static func translate(_ e: HTTPError, _ request: Request) -> APIError {
+        switch e.status.code {
+        case 404: APIError(404, .notFound, "no such endpoint: \(request.method) \(request.uri.path); the endpoints are listed in spec/openapi.yaml")
+        case 405: APIError(405, .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
+        case 413: APIError(413, .tooLarge, "the request body is larger than 1 MiB")
+        default: APIError(e.status.code, .badRequest, e.body ?? "the request could not be read: \(e.status.reasonPhrase)")
+        }
+    }
+}
+
+extension Request {
+    /// The body as one JSON value: nil when there is none. Refuses non-JSON
+    /// content types, invalid UTF-8, fractional numbers and deep nesting.
+    mutating func jsonBody(required: Bool) async throws -> JSONValue? {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await collectBody(upTo: 1 << 20)
+        } catch {
+            throw APIError(413, .tooLarge, "the request body is larger than 1 MiB")
+        }
+        if buffer.readableBytes == 0 {
+            if required { throw APIError(400, .badJSON, "this request needs a JSON body") }
+            return nil
+        }
+        if let type = headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+            throw APIError(415, .unsupportedMediaType, "send the body as Content-Type: application/json (with curl: -H 'Content-Type: application/json'); got \(type)")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw APIError(400, .badJSON, "the body is not valid UTF-8")
+        }
+        do {
+            return try JSONValue.parse(text)
+        } catch {
+            throw APIError(400, .badJSON, "\(error); numbers must be whole (quantities are decimal strings with a unit)")
+        }
+    }
+
+    func query(_ name: String) -> String? { uri.queryParameters.get(name) }
+
+    func intQuery(_ name: String, in range: ClosedRange<Int64>) throws -> Int64? {
+        guard let text = query(name) else { return nil }
+        guard let v = Int64(text), range.contains(v) else {
+            throw APIError(400, .outOfRange, "must be a whole number \(range.lowerBound)…\(range.upperBound); got \"\(text)\"", field: name)
+        }
+        return v
+    }
+
+    func boolQuery(_ name: String) throws -> Bool {
+        switch query(name) {
+        case nil, "false", "0": return false
+        case "true", "1", "": return true
+        case let other?: throw APIError(400, .wrongType, "must be true or false; got \"\(other)\"", field: name)
+        }
+    }
+}

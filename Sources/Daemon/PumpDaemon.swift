@@ -1,0 +1,114 @@
+import Audit
+import Credentials
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Wire
+
+/// pumpd from start to stop: data dir and lock, logs, key, the device (or the
+/// embedded simulator), the audit store and its start-up reconciliation,
+/// the API on its socket, and a graceful stop on SIGTERM or SIGINT.
+public enum PumpDaemon {
+    public struct StartFailure: Error, CustomStringConvertible {
+        public var description: String
+        public var exitCode: Int32
+    }
+
+    public static func run(_ config: DaemonConfig) async throws {
+        umask(0o027)
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        } catch {
+            throw StartFailure(description: "cannot create the data dir \(config.dataDir): \(error.localizedDescription); pass --data-dir with a folder pumpd may write", exitCode: 73)
+        }
+        let lockFD = open(config.dataDir + "/pumpd.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o640)
+        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            throw StartFailure(description: "another pumpd is running on the data dir \(config.dataDir) (its lock is held); stop it first", exitCode: 75)
+        }
+        defer { close(lockFD) }
+
+        let book = LogBook(path: config.logPath, maxBytes: config.logMaxBytes, keep: config.logFiles)
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, book: book, level: level) }
+        let logger = Logger(label: "pumpd")
+
+        let key: PairingKey
+        if let path = config.keyFile {
+            do {
+                key = try KeyFile.load(path, permissions: .ownerOnly).0
+            } catch {
+                throw StartFailure(description: "\(error)", exitCode: 78)
+            }
+        } else if config.isSimulator {
+            key = .test
+        } else {
+            throw StartFailure(description: "a real device needs its pairing key: pass --key-file FILE (64 hex digits, chmod 600)", exitCode: 78)
+        }
+        let policy: AccessPolicy
+        do { policy = try AccessPolicy(uids: config.clinicianUIDs, groups: config.clinicianGroups) } catch {
+            throw StartFailure(description: "\(error)", exitCode: 78)
+        }
+
+        var simulator: EmbeddedSimulator?
+        let devicePath: String
+        if let device = config.device {
+            devicePath = device
+        } else {
+            do { simulator = try EmbeddedSimulator(config: config, logger: logger) } catch {
+                throw StartFailure(description: "\(error)", exitCode: 69)
+            }
+            devicePath = simulator!.link
+        }
+        defer { simulator?.stop() }
+
+        let store: AuditStore
+        do { store = try AuditStore(path: config.databasePath) } catch {
+            throw StartFailure(description: "cannot open the audit store \(config.databasePath): \(error)", exitCode: 74)
+        }
+        let metrics = Metrics()
+        let pump = try PumpService(
+            config: config, devicePath: devicePath, pairingKey: key, store: store, policy: policy, metrics: metrics,
+            logger: logger)
+
+        do { try UnixSocketPath.prepare(config.socket) } catch {
+            throw StartFailure(description: "\(error)", exitCode: 75)
+        }
+        let routes = APIRoutes(pump: pump, logBook: book, metrics: metrics, logger: logger)
+        let socketPath = config.socket, socketGroup = config.socketGroup, simulated = config.isSimulator
+        let app = Application(
+            router: routes.router(),
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "pumpd"),
+            onServerRunning: { _ in
+                do {
+                    try UnixSocketPath.secure(socketPath, group: socketGroup)
+                } catch {
+                    logger.critical("cannot secure the socket", metadata: ["error": "\(error)"])
+                }
+                logger.notice("listening", metadata: [
+                    "socket": "\(socketPath)", "simulator": "\(simulated)",
+                    "try": "pumpctl --socket \(socketPath) status",
+                ])
+                SystemdNotify.send("READY=1\nSTATUS=answering on \(socketPath)")
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: app), .init(service: pump)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        logger.notice("pumpd starting", metadata: [
+            "device": "\(config.device ?? "embedded simulator")", "data_dir": "\(config.dataDir)", "pid": "\(getpid())",
+        ])
+        do {
+            try await group.run()
+        } catch {
+            logger.error("service group ended with an error", metadata: ["error": "\(error)"])
+        }
+        SystemdNotify.send("STOPPING=1")
+        unlink(socketPath)
+        simulator?.stop()
+        logger.notice("pumpd stopped", metadata: ["socket_removed": "\(socketPath)"])
+    }
+}

@@ -1,0 +1,348 @@
+import API
+import Audit
+import Dissector
+import Foundation
+import Link
+import Logging
+import Messages
+import Serial
+import ServiceLifecycle
+import Synchronization
+import Wire
+
+/// The pump as a service: owns the link and the audit store, keeps the
+/// status and identity the API reads, mirrors the pump's events, and runs
+/// every write as a command with a durable, exact outcome.
+public final class PumpService: Service, Sendable {
+    struct Snapshot {
+        var status: Status?
+        var statusAtMs: Int64?
+        var hello: HelloReply?
+        var linkUp = false
+        var linkNote = "starting"
+        var port: String?
+        var connectedAtMs: Int64?
+        var shuttingDown = false
+        var pendingGap = false
+    }
+
+    let config: DaemonConfig
+    let logger: Logger
+    let store: AuditStore
+    let link: SerialLink
+    let policy: AccessPolicy
+    let metrics: Metrics
+    let validation: Validation
+    let snapshot = Mutex(Snapshot())
+    let gate = CommandGate()
+    let commandNumber: Mutex<UInt64>
+    let statusWanted = ChangeSignal()
+    /// Bumped whenever an event is mirrored: `GET /v1/events/stream` waits on it.
+    public let eventsChanged = ChangeSignal()
+    public let startedMs: Int64
+
+    /// Command ids are "c" + a number; the link knows them as this base plus
+    /// the number, a range its own ids never reach.
+    static let requestIDBase: RequestID = 1 << 40
+
+    static func requestID(_ commandID: String) -> RequestID? {
+        UInt64(commandID.dropFirst()).map { requestIDBase + $0 }
+    }
+    static func commandID(_ rid: RequestID) -> String? {
+        rid >= requestIDBase ? "c\(rid - requestIDBase)" : nil
+    }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Opens the link only after settling what a previous run left unsettled.
+    public init(
+        config: DaemonConfig, devicePath: String, pairingKey: PairingKey, store: AuditStore, policy: AccessPolicy,
+        metrics: Metrics, logger: Logger, validation: Validation = Validation()
+    ) throws {
+        self.config = config
+        self.store = store
+        self.policy = policy
+        self.metrics = metrics
+        self.logger = logger
+        self.validation = validation
+        startedMs = Self.nowMs()
+        commandNumber = Mutex(try store.lastCommandNumber())
+        let adopted = try Self.settleLeftovers(store: store, logger: logger)
+        let cursor = try store.nextEventIndex().map { UInt32(clamping: $0) } ?? 0
+        let log = logger
+        link = SerialLink(
+            path: devicePath, baud: Baud(rawValue: config.baud) ?? .default, pairingKey: pairingKey, eventCursor: cursor,
+            uncertain: adopted,
+            beforeSending: { [store] rid, attempt in
+                // On the link's thread, before the attempt's first byte: once this
+                // returns, a crash cannot leave the attempt unknown.
+                guard let id = PumpService.commandID(rid) else { return }
+                do {
+                    try store.recordAttempt(id, attempt: Self.attemptJSON(attempt).serialized, nowMs: Self.nowMs())
+                } catch {
+                    log.critical("could not record an attempt before sending it", metadata: ["command": "\(id)", "error": "\(error)"])
+                }
+            })
+        metrics.set("pumpd_simulator", [], config.isSimulator ? 1 : 0)
+        metrics.set("pumpd_link_up", [], 0)
+    }
+
+    static func attemptJSON(_ a: Attempt) -> JSONValue {
+        .object(["session_tag": .int(Int64(a.sessionTag)), "seq": .int(Int64(a.seq)), "opcode": .string(a.opcode.name)])
+    }
+
+    static func attempts(_ frames: String?) -> [Attempt] {
+        guard let frames, case .array(let items)? = try? JSONValue.parse(frames) else { return [] }
+        return items.compactMap { v in
+            guard case .int(let tag)? = v["session_tag"], case .int(let seq)? = v["seq"],
+                case .string(let name)? = v["opcode"], let op = Opcode(name: name),
+                let t = UInt32(exactly: tag), let s = UInt16(exactly: seq)
+            else { return nil }
+            return Attempt(sessionTag: t, seq: s, opcode: op)
+        }
+    }
+
+    /// Start-up reconciliation (before the link opens): a pending command with
+    /// no recorded attempt never went out; one whose attempt's events are in
+    /// the mirror ran; the rest are uncertain and handed to the link, which
+    /// settles them from the pump's event log before anything else is sent.
+    static func settleLeftovers(store: AuditStore, logger: Logger) throws -> [(RequestID, Attempt)] {
+        var adopted: [(RequestID, Attempt)] = []
+        let now = nowMs()
+        for c in try store.unsettled() {
+            guard let last = attempts(c.frames).last, let rid = requestID(c.id) else {
+                try store.update(
+                    c.id, state: .failed, nowMs: now,
+                    note: "never sent: pumpd stopped before the command went on the wire; nothing changed on the pump",
+                    releaseIdempotencyKey: true)
+                logger.notice("command never sent before the last stop: failed", metadata: ["command": "\(c.id)"])
+                continue
+            }
+            let rows = try store.events(originSession: Int64(last.sessionTag), originSeq: Int(last.seq))
+            if let expected = last.expectedEvent, rows.contains(where: { $0.code == Int(expected.rawValue) }) {
+                try store.update(
+                    c.id, state: .applied, nowMs: now, outcome: JSONValue.array(rows.map(eventJSON)).serialized,
+                    note: "pumpd stopped before the answer was recorded; the pump's event log shows it ran once")
+                logger.notice("leftover command settled from the event mirror: applied", metadata: ["command": "\(c.id)"])
+            } else {
+                if c.state == .pending {
+                    try store.update(
+                        c.id, state: .uncertain, nowMs: now,
+                        note: "pumpd stopped while the command was on the wire; it stays uncertain until the pump's event log settles it")
+                }
+                adopted.append((rid, last))
+                logger.warning("leftover command is uncertain; reconciling from the event log", metadata: ["command": "\(c.id)"])
+            }
+        }
+        return adopted
+    }
+
+    static func eventJSON(_ r: EventRow) -> JSONValue {
+        Answers.event(.init(
+            index: r.index, time: r.time, code: r.code, originSeq: r.originSeq, originSession: r.originSession,
+            value1: r.value1, value2: r.value2))
+    }
+
+    // MARK: running
+
+    public func run() async throws {
+        link.start()
+        logger.notice("serial link started", metadata: ["port": "\(link.path)", "baud": "\(link.baud.bitsPerSecond)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.consumeNotices() }
+            group.addTask { await self.pollStatus() }
+            try? await gracefulShutdown()
+            await self.shutdown()
+            group.cancelAll()
+        }
+    }
+
+    /// Graceful stop: refuse new commands, let the one in flight finish (the
+    /// link bounds it: it is answered or becomes uncertain, and either is
+    /// recorded), end the streams, close the port.
+    func shutdown() async {
+        snapshot.withLock { $0.shuttingDown = true }
+        SystemdNotify.send("STOPPING=1")
+        logger.notice("stopping: no new commands; finishing the one in flight")
+        eventsChanged.bump()
+        statusWanted.bump()
+        await gate.lock()
+        link.stop()
+        logger.notice("serial link stopped")
+        gate.unlock()
+    }
+
+    public var isShuttingDown: Bool { snapshot.withLock { $0.shuttingDown } }
+
+    func consumeNotices() async {
+        for await notice in link.notices {
+            handle(notice)
+        }
+    }
+
+    func handle(_ notice: LinkNotice) {
+        switch notice {
+        case .portOpened(let how):
+            snapshot.withLock { $0.port = how }
+            logger.info("port opened", metadata: ["port": "\(link.path)", "backend": "\(how)"])
+        case .sending(let rid, let a):
+            logger.info("sending", metadata: [
+                "command": "\(Self.commandID(rid) ?? "-")", "opcode": "\(a.opcode.name)", "seq": "\(a.seq)",
+            ])
+        case .connected(let hello):
+            snapshot.withLock {
+                $0.hello = hello
+                $0.linkUp = true
+                $0.linkNote = "session open"
+                $0.connectedAtMs = Self.nowMs()
+            }
+            metrics.set("pumpd_link_up", [], 1)
+            logger.notice("session open", metadata: [
+                "programmer": "\(hello.programmerSerial)", "implant": "\(hello.implantSerial)",
+                "firmware": "\(hello.fwMajor).\(hello.fwMinor).\(hello.fwPatch)",
+            ])
+            statusWanted.bump()
+        case .down(let why):
+            snapshot.withLock {
+                $0.linkUp = false
+                $0.linkNote = why
+            }
+            metrics.set("pumpd_link_up", [], 0)
+            logger.warning("link down", metadata: ["reason": "\(why)"])
+        case .event(let e):
+            let gap = snapshot.withLock { s -> Bool in
+                defer { s.pendingGap = false }
+                return s.pendingGap
+            }
+            do {
+                try store.append([Self.row(e)], allowGap: gap)
+                metrics.add("pumpd_events_mirrored_total")
+            } catch {
+                logger.error("could not mirror an event", metadata: ["index": "\(e.index)", "error": "\(error)"])
+            }
+            logger.info("event", metadata: ["index": "\(e.index)", "name": "\(e.event?.name ?? "code \(e.code)")"])
+            eventsChanged.bump()
+            statusWanted.bump()
+        case .eventsLost(let from, let to):
+            snapshot.withLock { $0.pendingGap = true }
+            logger.error("pump events overwritten before they were read", metadata: ["from": "\(from)", "to": "\(to)"])
+        case .reconciled(let rid, let attempt, let r):
+            reconciled(rid, attempt, r)
+        case .security(let what):
+            metrics.add("pumpd_security_events_total")
+            logger.warning("security event", metadata: ["what": "\(what)", "kind": "security"])
+        }
+    }
+
+    static func row(_ e: EventRecord) -> EventRow {
+        EventRow(
+            index: Int64(e.index), time: e.time.seconds, code: Int(e.code), name: e.event?.name,
+            originSeq: Int(e.originSeq), originSession: Int64(e.originSession), value1: Int64(e.value1),
+            value2: Int64(e.value2), receivedMs: nowMs())
+    }
+
+    func reconciled(_ rid: RequestID, _ attempt: Attempt, _ r: Reconciliation) {
+        guard let id = Self.commandID(rid) else { return }
+        do {
+            switch r {
+            case .applied(let events):
+                let c = try store.update(
+                    id, state: .applied, nowMs: Self.nowMs(), outcome: JSONValue.array(events.map(Answers.event)).serialized,
+                    note: "no answer came, but the pump's event log shows it ran, once (seq \(attempt.seq)); it was not sent again")
+                metrics.add("pumpd_commands_total", [("kind", c.kind), ("state", "applied")])
+            case .notApplied:
+                let c = try store.update(
+                    id, state: .notApplied, nowMs: Self.nowMs(),
+                    note: "no answer came, and the pump's event log since it was sent holds none of its events: it did not run and nothing changed; send it again if it is still wanted")
+                metrics.add("pumpd_commands_total", [("kind", c.kind), ("state", "not_applied")])
+            }
+            logger.notice("uncertain command settled", metadata: ["command": "\(id)", "result": "\(r == .notApplied ? "not_applied" : "applied")"])
+        } catch {
+            logger.error("could not record a reconciliation", metadata: ["command": "\(id)", "error": "\(error)"])
+        }
+        updateUncertainGauge()
+        statusWanted.bump()
+    }
+
+    func updateUncertainGauge() {
+        let n = (try? store.unsettled().filter { $0.state == .uncertain }.count) ?? 0
+        metrics.set("pumpd_uncertain_commands", [], Double(n))
+    }
+
+    /// Reads the status when asked (an event, a command) or every few seconds.
+    func pollStatus() async {
+        while !isShuttingDown {
+            let v = statusWanted.version
+            if link.isReady { _ = await refreshStatus() }
+            await statusWanted.wait(after: v, timeout: .seconds(config.statusPollSeconds))
+        }
+    }
+
+    /// Asks the pump for its status and caches it.
+    public func refreshStatus() async -> Result<Status, APIError> {
+        switch await link.send(.getStatus) {
+        case .answered(.ok, .status(let s)):
+            snapshot.withLock {
+                $0.status = s
+                $0.statusAtMs = Self.nowMs()
+            }
+            return .success(s)
+        case .answered(let code, _):
+            return .failure(DeviceAnswers.refused(code))
+        case .notSent(let why):
+            return .failure(DeviceAnswers.unavailable("the status could not be read: \(why)"))
+        case .noAnswer, .uncertain:
+            return .failure(DeviceAnswers.unavailable("the pump did not answer GET_STATUS"))
+        }
+    }
+
+    public var cachedStatus: (Status, ageMs: Int64)? {
+        snapshot.withLock { s in
+            guard let st = s.status, let at = s.statusAtMs else { return nil }
+            return (st, Self.nowMs() - at)
+        }
+    }
+
+    /// The active program as the pump reports it (nil: none).
+    public func readProgram() async -> Result<ProgramRecord?, APIError> {
+        switch await link.send(.getProgram) {
+        case .answered(.ok, .program(let p)): .success(p)
+        case .answered(.noProgram, _): .success(nil)
+        case .answered(let code, _): .failure(DeviceAnswers.refused(code))
+        case .notSent(let why): .failure(DeviceAnswers.unavailable("the program could not be read: \(why)"))
+        case .noAnswer, .uncertain: .failure(DeviceAnswers.unavailable("the pump did not answer GET_PROGRAM"))
+        }
+    }
+
+    // MARK: identity
+
+    public func deviceJSON() -> JSONValue {
+        let s = snapshot.withLock { $0 }
+        var o: JSONObject = ["simulator": .bool(config.isSimulator)]
+        if config.isSimulator { o["notice"] = .string(Self.simulatorNotice) }
+        o["port"] = .object([
+            "path": .string(link.path), "baud": .int(Int64(link.baud.bitsPerSecond)),
+            "backend": s.port.map { .string($0) } ?? .null,
+        ])
+        o["link"] = .object([
+            "state": .string(s.linkUp ? "up" : "down"),
+            "note": .string(s.linkNote),
+            "connected_at": s.connectedAtMs.map { .string(TimeText.isoMillis($0)) } ?? .null,
+            "unreconciled_commands": .array(link.unreconciledIDs.compactMap(Self.commandID).map { .string($0) }),
+        ])
+        if let h = s.hello {
+            let ids = Answers.hello(h)
+            o["programmer"] = ids["programmer"]
+            o["implant"] = ids["implant"]
+        } else {
+            o["programmer"] = .null
+            o["implant"] = .null
+        }
+        return .object(o)
+    }
+
+    public static let simulatorNotice =
+        "SIMULATOR: pumpd is talking to pumpsim, a simulated PH-1 and implant, with the ICD's public test key. No real pump is connected; nothing here reaches a patient."
+
+    public var linkUp: Bool { snapshot.withLock { $0.linkUp } }
+}

@@ -1,0 +1,122 @@
+import API
+import Dissector
+import Messages
+
+/// One thing a check found about a planned command.
+public struct Finding: Sendable, Hashable {
+    public enum Severity: String, Sendable, Hashable {
+        /// Never passes (a device hard limit, or a library hard limit).
+        case hard
+        /// Passes only with a named override and a reason (the drug library's soft limits).
+        case soft
+        case info
+    }
+    public var severity: Severity
+    /// A stable name for the rule, which an override names.
+    public var rule: String
+    public var field: String?
+    public var message: String
+    /// Where the rule comes from (ICD section, library entry, clinical source).
+    public var source: String
+
+    public init(severity: Severity, rule: String, field: String?, message: String, source: String) {
+        self.severity = severity
+        self.rule = rule
+        self.field = field
+        self.message = message
+        self.source = source
+    }
+
+    public var json: JSONValue {
+        .object([
+            "severity": .string(severity.rawValue), "rule": .string(rule),
+            "field": field.map { .string($0) } ?? .null, "message": .string(message), "source": .string(source),
+        ])
+    }
+}
+
+/// What a check sees: the pump's fresh status and its active program.
+public struct CheckContext: Sendable {
+    public var status: Status
+    public var activeProgram: ProgramRecord?
+    public init(status: Status, activeProgram: ProgramRecord?) {
+        self.status = status
+        self.activeProgram = activeProgram
+    }
+}
+
+/// A step of the validation every write passes before anything goes on the
+/// wire. The review (`POST /v1/program/review`) runs the same steps, so what
+/// a review accepts is exactly what a push accepts. The drug library adds
+/// its steps here.
+public protocol CommandCheck: Sendable {
+    func check(_ plan: Plan, _ context: CheckContext) -> [Finding]
+}
+
+/// ICD §10's hard limits against the pump's loaded drug, concentration and
+/// reservoir: the device would answer LIMIT, so they are refused before sending.
+public struct DeviceLimitCheck: CommandCheck {
+    public init() {}
+
+    public func check(_ plan: Plan, _ c: CheckContext) -> [Finding] {
+        let s = c.status
+        func hard(_ rule: String, _ v: DeviceLimits.Violation) -> Finding {
+            Finding(severity: .hard, rule: rule, field: Self.apiField(v.field), message: v.rule, source: "ICD PPL/1 §10")
+        }
+        switch plan {
+        case .program(let record):
+            guard s.loadedDrug != nil, s.concentration.raw > 0 else {
+                return [Finding(severity: .hard, rule: "device.no_drug", field: nil, message: "no drug is loaded: refill the pump before programming it", source: "ICD PPL/1 §7 NO_DRUG")]
+            }
+            guard let program = try? record.validated() else { return [] }  // parsing already refused it
+            var out: [Finding] = []
+            for (i, step) in program.steps.enumerated() {
+                if let v = DeviceLimits.check(step: step.rate, at: s.concentration, field: "steps[\(i)].rate") {
+                    out.append(hard("device.step_flow", v))
+                }
+            }
+            return out
+        case .bolus(let b):
+            guard s.loadedDrug != nil, s.concentration.raw > 0 else {
+                return [Finding(severity: .hard, rule: "device.no_drug", field: nil, message: "no drug is loaded: refill the pump first", source: "ICD PPL/1 §7 NO_DRUG")]
+            }
+            if let v = DeviceLimits.check(bolus: b.dose, over: b.duration, at: s.concentration, reservoir: s.reservoir) {
+                return [hard(v.field == "dose_ng" ? "device.bolus_volume" : "device.bolus_flow", v)]
+            }
+            return []
+        case .refill(let r):
+            if let v = DeviceLimits.check(refill: r, capacity: s.capacity) { return [hard("device.refill", v)] }
+            return []
+        case .cancelBolus, .suspend, .resume, .clockSync, .ackAlarm:
+            return []
+        }
+    }
+
+    static func apiField(_ wire: String) -> String {
+        switch wire {
+        case "dose_ng": "dose"
+        case "duration_min": "duration"
+        case "concentration_ng_per_ml": "concentration"
+        case "reservoir_nl": "reservoir"
+        case "low_alarm_nl": "low_alarm"
+        default: wire
+        }
+    }
+}
+
+/// The checks in force, in order.
+public struct Validation: Sendable {
+    public var checks: [any CommandCheck]
+    public init(checks: [any CommandCheck] = [DeviceLimitCheck()]) { self.checks = checks }
+
+    public func findings(_ plan: Plan, _ context: CheckContext) -> [Finding] {
+        checks.flatMap { $0.check(plan, context) }
+    }
+
+    /// The first finding that stops the command, as the 400 a client gets.
+    public static func refusal(_ findings: [Finding]) -> APIError? {
+        guard let f = findings.first(where: { $0.severity == .hard }) else { return nil }
+        let code: APIError.Code = f.rule == "device.no_drug" ? .noDrugLoaded : .deviceLimit
+        return APIError(code == .noDrugLoaded ? 409 : 400, code, "\(f.message) (rule \(f.rule), \(f.source))", field: f.field)
+    }
+}
