@@ -117,8 +117,12 @@ let package = Package(
         .target(name: "SerialShim", path: "Tests/SerialShim"),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialShim"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
+        .testTarget(name: "APITests", dependencies: ["API", "Dissector", "Messages"]),
+        // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
+        .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Dissector", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "TestSupport"]),
+        // The client's HTTP parsing on byte buffers: no socket, no daemon.
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,10 +1,12 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The embedded default: with no device configured, pumpd runs `pumpsim` on
 /// a pseudo-terminal in its data dir and talks to that. It says so loudly.
 final class EmbeddedSimulator: @unchecked Sendable {
     let process = Process()
+    let stopping = Mutex(false)
     let folder: String
     let link: String
     let control: String
@@ -20,7 +22,7 @@ final class EmbeddedSimulator: @unchecked Sendable {
         }
         try? FileManager.default.removeItem(atPath: link)
         process.executableURL = URL(fileURLWithPath: binary)
-        var args = ["--link", link, "--control", control, "--state-file", folder + "/implant.json"]
+        var args = ["--exit-with-parent", "--link", link, "--control", control, "--state-file", folder + "/implant.json"]
         if let key = config.keyFile { args += ["--key-file", key] }
         process.arguments = args + config.simulatorArguments
         // pumpsim writes plain text; keep it out of pumpd's JSON log stream.
@@ -28,8 +30,8 @@ final class EmbeddedSimulator: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.terminationHandler = { p in
-            if p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGTERM { return }
+        process.terminationHandler = { [weak self] p in
+            if self?.stopping.withLock({ $0 }) ?? true { return }
             logger.error("the embedded simulator exited", metadata: ["status": "\(p.terminationStatus)", "log": "\(logPath)"])
         }
         try process.run()
@@ -40,6 +42,7 @@ final class EmbeddedSimulator: @unchecked Sendable {
     }
 
     func stop() {
+        stopping.withLock { $0 = true }
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()

@@ -33,6 +33,15 @@ extension SimulatorRunner {
         case "drop_responses":
             guard let n = count() else { return Self.refuse("drop_responses takes a count") }
             faults.dropResponses = n
+        case "drop_only":
+            // An opcode name ("START_BOLUS") limits drop_requests/drop_responses to it; "" lifts the limit.
+            guard case .string(let name) = value else { return Self.refuse("drop_only takes an opcode name, or \"\" for all") }
+            if name.isEmpty {
+                faults.dropOpcode = nil
+            } else {
+                guard let op = Opcode(name: name) else { return Self.refuse("drop_only: unknown opcode \(name)") }
+                faults.dropOpcode = op.rawValue
+            }
         case "corrupt_next":
             guard let n = count() else { return Self.refuse("corrupt_next takes a count") }
             faults.corruptNext = n

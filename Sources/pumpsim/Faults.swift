@@ -7,12 +7,15 @@ import Wire
 struct Faults {
     var dropRequests = 0
     var dropResponses = 0
+    /// When set, the drops above apply only to frames with this opcode, so a
+    /// test can lose a bolus's answers without losing the status read before it.
+    var dropOpcode: UInt8?
     var corruptNext = 0
     var random: SimRandom
 
     /// Passes one outgoing frame's wire bytes through the faults; nil if dropped.
     mutating func apply(_ wire: [UInt8]) -> [UInt8]? {
-        if dropResponses > 0, Self.isResponse(wire) {
+        if dropResponses > 0, Self.isResponse(wire), dropOpcode.map({ Self.opcode(wire) == $0 }) ?? true {
             dropResponses -= 1
             Log.info("fault: dropped a response", ["remaining": "\(dropResponses)"])
             return nil
@@ -35,11 +38,16 @@ struct Faults {
     }
 
     /// Whether a received frame is lost before the device sees it.
-    mutating func dropsRequest() -> Bool {
-        guard dropRequests > 0 else { return false }
+    mutating func dropsRequest(opcode: UInt8) -> Bool {
+        guard dropRequests > 0, dropOpcode.map({ opcode == $0 }) ?? true else { return false }
         dropRequests -= 1
         Log.info("fault: dropped a request", ["remaining": "\(dropRequests)"])
         return true
+    }
+
+    static func opcode(_ wire: [UInt8]) -> UInt8? {
+        guard let body = COBS.decode(Array(wire.dropLast())), body.count > 4 else { return nil }
+        return body[4]
     }
 
     static func isResponse(_ wire: [UInt8]) -> Bool {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPosixExtras
 import Credentials
 import Glibc
 import Simulator
@@ -22,6 +23,7 @@ struct Pumpsim: ParsableCommand {
               {"telemetry":false}      implant out of range (true: back in range)
               {"drop_requests":N}      lose the next N requests on the way in (never executed)
               {"drop_responses":N}     execute, then drop the next N responses
+              {"drop_only":"OPCODE"}   limit both drops to one opcode, e.g. "START_BOLUS" ("" for all)
               {"corrupt_next":N}       flip a bit in each of the next N outgoing frames
               {"noise":"HEX"}          send these bytes to the host now
               {"unplug":S}             remove the pty and link, end the session, back after S s
@@ -64,6 +66,9 @@ struct Pumpsim: ParsableCommand {
     @Option(name: .customLong("state-file"), help: ArgumentHelp("Keep the implant's state in this JSON file across restarts.", valueName: "file"))
     var stateFile: String?
 
+    @Flag(name: .customLong("exit-with-parent"), help: "Stop (saving state) when the process that started this one dies, even by kill -9: pumpd's embedded simulator.")
+    var exitWithParent = false
+
     @Option(name: .customLong("battery-months"), help: ArgumentHelp("Months until the elective-replacement alarm.", valueName: "N"))
     var batteryMonths: Int = 60
 
@@ -79,6 +84,9 @@ struct Pumpsim: ParsableCommand {
 
     func run() throws {
         let key: PairingKey
+        if exitWithParent, die_with_parent() != 0 {
+            Log.error("cannot arrange to stop with the parent process", ["errno": "\(errno)"])
+        }
         if let keyFile {
             do {
                 key = try KeyFile.load(keyFile, permissions: .ownerOnly).0

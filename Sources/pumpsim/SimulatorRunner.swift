@@ -108,7 +108,7 @@ struct SimulatorRunner {
         var items: [Deframed] = []
         bytes.withUnsafeBytes { deframer.feed($0) { items.append($0) } }
         for item in items {
-            if case .frame = item, faults.dropsRequest() { continue }
+            if case .frame(let f) = item, faults.dropsRequest(opcode: f.opcode) { continue }
             if case .bad(let b) = item { Log.info("discarded a chunk", ["error": b.error.rawValue]) }
             enqueue(head.receive(item, nowMs: clock.nowMs, wallMs: wallMs))
         }

@@ -2,6 +2,7 @@ import Foundation
 import Messages
 import Serial
 import Testing
+import TestSupport
 import Wire
 @testable import Link
 

@@ -3,15 +3,15 @@ import Glibc
 
 /// A `pumpsim` process on a pseudo-terminal in a temporary folder, with its
 /// control socket; stopped with SIGTERM when the test is done.
-final class SimulatorProcess: @unchecked Sendable {
-    let folder: String
-    let link: String
-    let controlPath: String
-    let process = Process()
+public final class SimulatorProcess: @unchecked Sendable {
+    public let folder: String
+    public let link: String
+    public let controlPath: String
+    public let process = Process()
 
-    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pumpsim")
+    public static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pumpsim")
 
-    init(_ arguments: [String] = [], seed: Int = 1) throws {
+    public init(_ arguments: [String] = [], seed: Int = 1) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("pumpsim-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         link = folder + "/ph1"
@@ -34,7 +34,11 @@ final class SimulatorProcess: @unchecked Sendable {
 
     /// Sends one control command and returns the answer line.
     @discardableResult
-    func control(_ line: String) -> String {
+    public func control(_ line: String) -> String { Self.control(at: controlPath, line) }
+
+    /// Sends one control command to the simulator whose control socket is at `controlPath`.
+    @discardableResult
+    public static func control(at controlPath: String, _ line: String) -> String {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_un()
@@ -59,15 +63,19 @@ final class SimulatorProcess: @unchecked Sendable {
     }
 
     /// The simulated pump's state.
-    func state() -> [String: Any] {
-        let text = control(#"{"state":true}"#)
+    public func state() -> [String: Any] { Self.state(at: controlPath) }
+
+    public static func state(at controlPath: String) -> [String: Any] {
+        let text = control(at: controlPath, #"{"state":true}"#)
         let root = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
         return root?["state"] as? [String: Any] ?? [:]
     }
 
     /// Names of the events in the simulated log.
-    func eventNames() -> [String] {
-        let implant = state()["implant"] as? [String: Any] ?? [:]
+    public func eventNames() -> [String] { Self.eventNames(at: controlPath) }
+
+    public static func eventNames(at controlPath: String) -> [String] {
+        let implant = state(at: controlPath)["implant"] as? [String: Any] ?? [:]
         return (implant["events"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
     }
 }

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+/// Bad input of every kind gets a 4xx that names the problem, and nothing
+/// reaches the pump: the simulator's own event log is unchanged afterwards.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct BadInputTests {
+    struct Case: CustomStringConvertible {
+        var method: String
+        var path: String
+        var body: String?
+        var status: Int
+        var code: String
+        var field: String? = nil
+        var contentType: String? = "application/json"
+        var description: String { "\(method) \(path) \(body ?? "")" }
+    }
+
+    static let q = #"{"value":"0.5","unit":"mg"}"#
+    static let d30 = #"{"value":"30","unit":"min"}"#
+
+    static let cases: [Case] = [
+        // Units: a bare number, a number as value, an unknown unit, a per-hour rate where per day is due.
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":0.5,"duration":\#(d30)}"#, status: 400, code: "bad_json"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":5,"duration":\#(d30)}"#, status: 400, code: "bare_number", field: "dose"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":{"value":5,"unit":"mg"},"duration":\#(d30)}"#, status: 400, code: "bad_quantity", field: "dose.value"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":{"value":"5","unit":"grains"},"duration":\#(d30)}"#, status: 400, code: "unknown_unit", field: "dose.unit"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":{"value":"5","unit":"mL"},"duration":\#(d30)}"#, status: 400, code: "wrong_unit", field: "dose.unit"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":{"value":"5","unit":"ug"},"duration":\#(d30)}"#, status: 400, code: "unknown_unit", field: "dose.unit"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":{"value":"0.0000001","unit":"mg"},"duration":\#(d30)}"#, status: 400, code: "bad_quantity", field: "dose.value"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":{"value":"-1","unit":"mg"},"duration":\#(d30)}"#, status: 400, code: "bad_quantity", field: "dose.value"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":{"value":"1e3","unit":"mg"},"duration":\#(d30)}"#, status: 400, code: "bad_quantity", field: "dose.value"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":\#(q),"duration":{"value":"0","unit":"min"}}"#, status: 400, code: "out_of_range", field: "duration"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":\#(q),"duration":{"value":"25","unit":"h"}}"#, status: 400, code: "out_of_range", field: "duration"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":\#(q)}"#, status: 400, code: "missing_field", field: "duration"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":\#(q),"duration":\#(d30),"speed":"fast"}"#, status: 400, code: "unknown_field", field: "speed"),
+        // Device limit: 200 mg at 10 mg/mL is 20 mL in 1 min, far above 24 mL/day.
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":{"value":"200","unit":"mg"},"duration":{"value":"1","unit":"min"}}"#, status: 400, code: "device_limit", field: "duration"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":{"value":"900","unit":"mg"},"duration":{"value":"1440","unit":"min"}}"#, status: 400, code: "device_limit", field: "dose"),
+        // Programs: the mg/h slip, a step out of order, too fast a flow, a float.
+        Case(method: "PUT", path: "/v1/program", body: #"{"mode":"daily","steps":[{"start_min":0,"rate":{"value":"60","unit":"mcg/hour"}}]}"#, status: 400, code: "wrong_unit", field: "steps[0].rate.unit"),
+        Case(method: "PUT", path: "/v1/program", body: #"{"mode":"daily","steps":[{"start_min":0,"rate":{"value":"1","unit":"mg/day"}},{"start_min":0,"rate":{"value":"1","unit":"mg/day"}}]}"#, status: 400, code: "out_of_range", field: "steps[1].start_min"),
+        Case(method: "PUT", path: "/v1/program", body: #"{"mode":"daily","steps":[{"start_min":5,"rate":{"value":"1","unit":"mg/day"}}]}"#, status: 400, code: "out_of_range", field: "steps[0].start_min"),
+        Case(method: "PUT", path: "/v1/program", body: #"{"mode":"daily","steps":[{"start_min":0,"rate":{"value":"300","unit":"mg/day"}}]}"#, status: 400, code: "device_limit", field: "steps[0].rate"),
+        Case(method: "PUT", path: "/v1/program", body: #"{"mode":"hourly","steps":[]}"#, status: 400, code: "out_of_range", field: "mode"),
+        Case(method: "PUT", path: "/v1/program", body: #"{"mode":"continuous","steps":[{"start_min":0,"rate":{"value":"1","unit":"mg/day"}},{"start_min":5,"rate":{"value":"1","unit":"mg/day"}}]}"#, status: 400, code: "out_of_range", field: "steps"),
+        Case(method: "PUT", path: "/v1/program", body: #"{"mode":"daily","patient_bolus":{"dose":\#(q),"lockout":{"value":"5","unit":"min"},"max_per_day":4},"steps":[{"start_min":0,"rate":{"value":"1","unit":"mg/day"}}]}"#, status: 400, code: "out_of_range", field: "patient_bolus.lockout"),
+        // Refills: an unknown drug, a concentration in the wrong dimension, over capacity.
+        Case(method: "POST", path: "/v1/refill", body: #"{"drug":"aspirin","concentration":{"value":"10","unit":"mg/mL"},"reservoir":{"value":"20","unit":"mL"},"low_alarm":{"value":"2","unit":"mL"}}"#, status: 400, code: "unknown_drug", field: "drug"),
+        Case(method: "POST", path: "/v1/refill", body: #"{"drug":"morphine","concentration":{"value":"10","unit":"mg"},"reservoir":{"value":"20","unit":"mL"},"low_alarm":{"value":"2","unit":"mL"}}"#, status: 400, code: "wrong_unit", field: "concentration.unit"),
+        Case(method: "POST", path: "/v1/refill", body: #"{"drug":"morphine","concentration":{"value":"60","unit":"mg/mL"},"reservoir":{"value":"20","unit":"mL"},"low_alarm":{"value":"2","unit":"mL"}}"#, status: 400, code: "device_limit", field: "concentration"),
+        Case(method: "POST", path: "/v1/refill", body: #"{"drug":"morphine","concentration":{"value":"10","unit":"mg/mL"},"reservoir":{"value":"45","unit":"mL"},"low_alarm":{"value":"2","unit":"mL"}}"#, status: 400, code: "device_limit", field: "reservoir"),
+        // Alarms, bodies, JSON, media types, sizes, routes.
+        Case(method: "POST", path: "/v1/alarms/9/ack", body: nil, status: 400, code: "unknown_alarm", field: "bit"),
+        Case(method: "POST", path: "/v1/alarms/loud/ack", body: nil, status: 400, code: "unknown_alarm", field: "bit"),
+        Case(method: "POST", path: "/v1/suspend", body: #"{"now":true}"#, status: 400, code: "unknown_field", field: "now"),
+        Case(method: "POST", path: "/v1/bolus", body: #"{"dose":"#, status: 400, code: "bad_json"),
+        Case(method: "POST", path: "/v1/bolus", body: "[1,2]", status: 400, code: "wrong_type", field: "body"),
+        Case(method: "POST", path: "/v1/bolus", body: String(repeating: "[", count: 200) + String(repeating: "]", count: 200), status: 400, code: "bad_json"),
+        Case(method: "POST", path: "/v1/bolus", body: "\u{FEFF}{}", status: 400, code: "bad_json"),
+        Case(method: "POST", path: "/v1/bolus", body: Bodies.bolus, status: 415, code: "unsupported_media_type", contentType: "text/plain"),
+        Case(method: "POST", path: "/v1/bolus", body: nil, status: 400, code: "bad_json"),
+        Case(method: "GET", path: "/v1/pump", body: nil, status: 404, code: "not_found"),
+        Case(method: "GET", path: "/v1/events?since=-4", body: nil, status: 400, code: "out_of_range", field: "since"),
+        Case(method: "GET", path: "/v1/events?limit=100000", body: nil, status: 400, code: "out_of_range", field: "limit"),
+        Case(method: "GET", path: "/v1/status?refresh=maybe", body: nil, status: 400, code: "wrong_type", field: "refresh"),
+    ]
+
+    @Test func badInputsAreRefusedAndChangeNothing() throws {
+        let d = try DaemonProcess()
+        #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
+        #expect(d.call("PUT", "/v1/program", body: Bodies.continuous).status == 200)
+        let before = d.simEvents()
+        let statusBefore = d.call("GET", "/v1/status?refresh=true").json?["program_crc"]
+        for c in Self.cases {
+            let r = d.call(c.method, c.path, body: c.body, contentType: c.contentType)
+            #expect(r.status == c.status, "\(c): \(r.text)")
+            #expect(r.errorCode == c.code, "\(c): \(r.text)")
+            if let field = c.field { #expect(r.errorField == field, "\(c): \(r.text)") }
+            if case .string(let message)? = r.json?["error"]?["message"] { #expect(message.count > 10) }
+        }
+        // A body over 1 MiB.
+        let huge = d.call("POST", "/v1/bolus", body: "{\"x\":\"" + String(repeating: "a", count: 1_100_000) + "\"}")
+        #expect(huge.status == 413)
+        #expect(huge.errorCode == "too_large")
+
+        #expect(d.simEvents() == before, "a refused request reached the pump")
+        #expect(d.call("GET", "/v1/status?refresh=true").json?["program_crc"] == statusBefore)
+        // The daemon still answers.
+        #expect(d.call("GET", "/v1/health").status == 200)
+    }
+
+    @Test func invalidUTF8IsRefused() throws {
+        let d = try DaemonProcess()
+        let file = d.folder + "/bad.json"
+        FileManager.default.createFile(atPath: file, contents: Data([0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x3A, 0x31, 0x7D]))
+        let r = d.call("POST", "/v1/bolus", body: "@" + file)
+        #expect(r.status == 400)
+        #expect(r.errorCode == "bad_json")
+        #expect(r.text.contains("UTF-8"))
+    }
+}
