@@ -123,6 +123,7 @@ let package = Package(
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "TestSupport"]),
         // The client's HTTP parsing on byte buffers: no socket, no daemon.
+        .testTarget(name: "ClientTests", dependencies: ["Client"]),
     ],
     swiftLanguageModes: [.v6]
 )

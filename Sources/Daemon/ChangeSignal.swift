@@ -6,7 +6,8 @@ import Synchronization
 public final class ChangeSignal: Sendable {
     struct State {
         var version: UInt64 = 0
-        var waiters: [(after: UInt64, CheckedContinuation<Void, Never>)] = []
+        var nextWaiter: UInt64 = 0
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     }
     let state = Mutex(State())
 
@@ -17,21 +18,24 @@ public final class ChangeSignal: Sendable {
     public func bump() {
         let ready = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.version += 1
-            let r = s.waiters.map(\.1)
-            s.waiters = []
-            return r
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
         }
         for c in ready { c.resume() }
     }
 
     /// Returns once the version passes `after`, or after `timeout` at most.
     public func wait(after: UInt64, timeout: Duration) async {
+        let id = state.withLock { s -> UInt64 in
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                     let now = self.state.withLock { s -> Bool in
                         if s.version > after { return true }
-                        s.waiters.append((after, c))
+                        s.waiters[id] = c
                         return false
                     }
                     if now { c.resume() }
@@ -40,8 +44,8 @@ public final class ChangeSignal: Sendable {
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
-            // Release a waiter left behind by a timeout, so no continuation leaks.
-            self.bump()
+            // On a timeout, release this waiter alone (if it is still waiting).
+            self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }

@@ -14,6 +14,6 @@ struct PumpBench: AsyncParsableCommand {
               scripts/bench-codec
               scripts/bench-link
             """,
-        subcommands: [CodecCommand.self, LinkCommand.self]
+        subcommands: [CodecCommand.self, LinkCommand.self, DaemonCommand.self]
     )
 }

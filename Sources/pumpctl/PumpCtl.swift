@@ -6,18 +6,58 @@ struct PumpCtl: ParsableCommand {
         commandName: "pumpctl",
         abstract: "Command line for the PH-1 programmer head and the pumpd daemon.",
         discussion: """
-            Today pumpctl speaks the wire format: `pumpctl frame decode` turns link bytes into \
-            one JSON object per frame, and `pumpctl frame encode` turns such objects back into \
-            wire bytes. Talking to a pump through pumpd comes with the daemon.
+            Talking to the pump goes through pumpd, the daemon that holds the link to the \
+            PH-1 programmer head; pumpctl reaches it on its Unix socket (--socket, else \
+            $PUMPD_SOCKET, else /run/pumpd/pumpd.sock). Reads:
 
+              pumpctl status                 the pump now: state, drug, reservoir, rate, alarms
+              pumpctl device                 the port, the link, the head and the implant
+              pumpctl program show           the active program
+              pumpctl events [-f]            the pump's event log
+              pumpctl audit                  the commands pumpd ran or refused, and who asked
+              pumpctl command ID             one command, to follow an uncertain one
+              pumpctl logs [-f]              pumpd's own log
+
+            Writes (pumpd allows them to its clinicians only, and records each one):
+
+              pumpctl program review FILE    check a program against the pump, send nothing
+              pumpctl program push FILE      review, confirm, push
+              pumpctl bolus --dose 0.5mg --duration 30min
+              pumpctl cancel-bolus | suspend | resume | clock sync | alarms ack NAME
+              pumpctl refill --drug morphine --concentration 10mg/mL --reservoir 40mL --low-alarm 4mL
+
+            Writes that change dosing (program push, bolus, refill) ask for confirmation; \
+            in a script pass --yes. Every write is sent once, with an Idempotency-Key; \
+            when its outcome is uncertain pumpctl says so and never sends it again. --json \
+            prints pumpd's answer verbatim, on one line.
+
+            Without pumpd: `pumpctl frame decode` turns link bytes into one JSON object \
+            per frame and `pumpctl frame encode` turns them back into wire bytes; \
             `pumpctl ports` lists the serial ports, to find the PH-1 (a USB CDC-ACM port, \
             /dev/ttyACM* on Linux).
 
-            Exit codes: 0 success; 64 bad command line; 65 bad input data (hex, JSON or a \
-            field); 66 an input file cannot be read; 71 the system could not list its serial \
-            ports; 78 a key file is malformed or exposed.
+            Exit codes:
+              0   success
+              1   the pump refused, or the command failed (HTTP 422, 502), or not confirmed
+              2   the outcome is uncertain (HTTP 202): follow it with `pumpctl command ID`
+              3   pumpd refused the request as invalid (HTTP 400, 404, 405, 413, 415)
+              4   not allowed: not a clinician (HTTP 403), or no permission on the socket
+              5   conflict: another command is uncertain, or no drug is loaded (HTTP 409)
+              6   pumpd or the device unavailable (HTTP 503; socket missing or refused)
+              64  bad command line, or a confirmation needed without a terminal
+              65  bad input data (hex, JSON, YAML or a field)
+              66  an input file cannot be read
+              70  internal or unexpected (HTTP 500, an answer pumpctl cannot read)
+              71  the system could not list its serial ports
+              78  a key file is malformed or exposed
+            (Sources/Client/ExitStatus.swift maps answers to codes 0-70.)
             """,
-        subcommands: [FrameCommand.self, PortsCommand.self]
+        subcommands: [
+            StatusCommand.self, DeviceCommand.self, ProgramCommand.self, BolusCommand.self, CancelBolusCommand.self,
+            SuspendCommand.self, ResumeCommand.self, RefillCommand.self, ClockCommand.self, AlarmsCommand.self,
+            EventsCommand.self, AuditCommand.self, LogsCommand.self, CommandCommand.self,
+            FrameCommand.self, PortsCommand.self,
+        ]
     )
 }
 

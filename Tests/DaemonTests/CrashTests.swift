@@ -81,7 +81,7 @@ struct CrashTests {
     static func keyFile() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("pumpd-test-key-\(getpid())").path
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: Data((keyHex + "\n").utf8))
+            _ = FileManager.default.createFile(atPath: path, contents: Data((keyHex + "\n").utf8))
         }
         chmod(path, 0o600)
         return path

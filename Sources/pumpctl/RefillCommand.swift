@@ -1,0 +1,60 @@
+import API
+import ArgumentParser
+import Client
+import Dissector
+
+struct RefillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refill",
+        abstract: "Record a refill: the drug, its concentration, the volume now in the reservoir.",
+        discussion: """
+            Tell the pump what was put in it after a refill procedure. A different drug or \
+            concentration than before clears the active program: the rates of the old one \
+            would mean other doses. Push a program for the new drug afterwards. You are \
+            asked to confirm unless --yes.
+
+              pumpctl refill --drug morphine --concentration 10mg/mL --reservoir 40mL --low-alarm 4mL
+
+            Drugs: morphine, hydromorphone, ziconotide, baclofen, bupivacaine, clonidine, \
+            fentanyl, sufentanil. Concentration units: mg/mL, mcg/mL, ng/mL; volumes: mL, \
+            uL, nL (spelt exactly so).
+            """
+    )
+
+    @OptionGroup var daemon: DaemonOptions
+
+    @Option(name: .long, help: ArgumentHelp("The drug now in the reservoir, such as morphine.", valueName: "name"))
+    var drug: String
+
+    @Option(name: .long, help: ArgumentHelp("Its concentration, such as 10mg/mL.", valueName: "quantity"))
+    var concentration: String
+
+    @Option(name: .long, help: ArgumentHelp("The volume in the reservoir after the refill, such as 40mL.", valueName: "quantity"))
+    var reservoir: String
+
+    @Option(name: .long, help: ArgumentHelp("Raise low_reservoir when the volume falls to this, such as 4mL.", valueName: "quantity"))
+    var lowAlarm: String
+
+    @Flag(name: .long, help: "Do not ask for confirmation (for scripts).")
+    var yes = false
+
+    func validate() throws { _ = try quantities() }
+
+    func quantities() throws -> (concentration: QuantityText, reservoir: QuantityText, low: QuantityText) {
+        (
+            try QuantityOption.parse(concentration, .concentration, option: "--concentration"),
+            try QuantityOption.parse(reservoir, .volume, option: "--reservoir"),
+            try QuantityOption.parse(lowAlarm, .volume, option: "--low-alarm")
+        )
+    }
+
+    func run() throws {
+        let q = try quantities()
+        try Confirmation.require(
+            "Record a refill of \(drug) at \(q.concentration), \(q.reservoir) in the reservoir, low alarm at \(q.low)\(LoadedDrug.phrase(daemon, yes: yes))?",
+            yes: yes)
+        try daemon.pumpd.write(
+            "POST", "/v1/refill",
+            body: .object(["drug": .string(drug), "concentration": q.concentration.json, "reservoir": q.reservoir.json, "low_alarm": q.low.json]))
+    }
+}
