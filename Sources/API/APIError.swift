@@ -46,6 +46,7 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case deviceRefused = "device_refused"
         case deviceUnavailable = "device_unavailable"
         case outcomeUncertain = "outcome_uncertain"
+        case notApplied = "not_applied"
         case readbackMismatch = "readback_mismatch"
         case shuttingDown = "shutting_down"
         case `internal`
@@ -67,6 +68,24 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func wrongType(_ field: String, expected: String) -> APIError {
         APIError(400, .wrongType, "must be \(expected)", field: field)
     }
+    /// The HTTP status that goes with a code, for answers rebuilt from the audit trail.
+    public static func status(of code: Code) -> Int {
+        switch code {
+        case .forbidden: 403
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .tooLarge: 413
+        case .unsupportedMediaType: 415
+        case .uncertainCommand, .noDrugLoaded, .notApplied: 409
+        case .idempotencyKeyReused, .deviceRefused: 422
+        case .deviceUnavailable, .shuttingDown: 503
+        case .outcomeUncertain: 202
+        case .readbackMismatch: 502
+        case .internal: 500
+        default: 400
+        }
+    }
+
     public static func range(_ field: String, _ rule: String) -> APIError {
         APIError(400, .outOfRange, rule, field: field)
     }

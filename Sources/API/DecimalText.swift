@@ -3,16 +3,18 @@
 public enum DecimalText {
     public enum Problem: Error, Sendable, Hashable {
         case notDecimal
-        case tooPrecise(places: Int)
+        case tooPrecise
         case tooLarge
     }
 
     /// The most digits accepted on either side of the point; longer text is refused before any arithmetic.
     static let maxDigits = 18
 
-    /// Parses unsigned decimal text ("12", "0.5", "2.400") into `factor` base
-    /// units. Signs, exponents, spaces and empty parts ("1.", ".5") are refused.
-    public static func parse(_ text: String, factor: UInt64, places: Int) throws(Problem) -> UInt64 {
+    /// Parses unsigned decimal text ("12", "0.5", "2.400") into base units,
+    /// `factor` of them to one of the unit. The result must be whole: "1.5" h
+    /// is 90 min, but "0.01" h (36 s) is finer than a minute and refused.
+    /// Signs, exponents, spaces and empty parts ("1.", ".5") are refused.
+    public static func parse(_ text: String, factor: UInt64) throws(Problem) -> UInt64 {
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard let whole = parts.first, !whole.isEmpty, whole.count <= maxDigits, whole.allSatisfy(\.isASCIIDigit) else {
             throw .notDecimal
@@ -23,12 +25,14 @@ public enum DecimalText {
         }
         // Trailing zeros carry no precision: "2.400" mcg is as exact as "2.4".
         while fraction.last == "0" { fraction = fraction.dropLast() }
-        guard fraction.count <= places else { throw .tooPrecise(places: places) }
-        let padded = String(fraction) + String(repeating: "0", count: places - fraction.count)
+        var scale: UInt64 = 1
+        for _ in fraction { scale *= 10 }
         let (w, o1) = UInt64(whole)!.multipliedReportingOverflow(by: factor)
-        let f = padded.isEmpty ? 0 : UInt64(padded)!
-        let (sum, o2) = w.addingReportingOverflow(f)
+        let (f, o2) = (fraction.isEmpty ? 0 : UInt64(fraction)!).multipliedReportingOverflow(by: factor)
         guard !o1, !o2 else { throw .tooLarge }
+        guard f % scale == 0 else { throw .tooPrecise }
+        let (sum, o3) = w.addingReportingOverflow(f / scale)
+        guard !o3 else { throw .tooLarge }
         return sum
     }
 

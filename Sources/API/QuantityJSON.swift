@@ -23,8 +23,9 @@ public enum QuantityJSON {
             throw APIError(400, .badQuantity, "the value must be a decimal string such as \"1.5\", not a JSON number (no floating point is accepted)", field: f.name("value"))
         }
         guard case .string(let symbol) = try f.required("unit") else { throw .wrongType(f.name("unit"), expected: "a string") }
-        _ = f.optional("base_value")  // answers echo these back; they are checked below, not trusted
-        _ = f.optional("base_unit")
+        // Answers carry these; a client may send an answer back. They are checked, not trusted.
+        let echoedValue = f.optional("base_value")
+        let echoedUnit = f.optional("base_unit")
         try f.finish()
         guard let unit = UnitTable.unit(symbol) else {
             throw APIError(400, .unknownUnit, "unknown unit \"\(symbol)\"; a \(dimension.rawValue) takes one of: \(dimension.accepted.joined(separator: ", "))", field: f.name("unit"))
@@ -37,15 +38,18 @@ public enum QuantityJSON {
         }
         let base: UInt64
         do {
-            base = try DecimalText.parse(text, factor: unit.factor, places: unit.places)
+            base = try DecimalText.parse(text, factor: unit.factor)
         } catch .notDecimal {
             throw APIError(400, .badQuantity, "\"\(text)\" is not an unsigned decimal such as \"12\" or \"0.25\"", field: f.name("value"))
-        } catch .tooPrecise(let places) {
-            throw APIError(400, .badQuantity, "\"\(text)\" \(symbol) has more than \(places) decimal places, finer than the device's 1 \(dimension.baseUnit ?? "")", field: f.name("value"))
+        } catch .tooPrecise {
+            throw APIError(400, .badQuantity, "\"\(text)\" \(symbol) is not a whole number of \(dimension.baseUnit ?? ""), the finest step the device takes", field: f.name("value"))
         } catch {
             throw APIError(400, .badQuantity, "\"\(text)\" \(symbol) is too large", field: f.name("value"))
         }
-        if let b = f.object["base_value"] {
+        if let u = echoedUnit, u != .string(dimension.baseUnit ?? "") {
+            throw APIError(400, .badQuantity, "base_unit must be \"\(dimension.baseUnit ?? "")\" for a \(dimension.rawValue); send value and unit only", field: f.name("base_unit"))
+        }
+        if let b = echoedValue {
             guard case .int(let echoed) = b, echoed >= 0, UInt64(echoed) == base else {
                 throw APIError(400, .badQuantity, "base_value does not equal \(text) \(symbol) (\(base) \(dimension.baseUnit ?? "")); send value and unit only", field: f.name("base_value"))
             }

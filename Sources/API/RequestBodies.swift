@@ -42,7 +42,7 @@ public enum RequestBodies {
 
     /// An alarm named in a path: its bit number 0…6 or its name ("low_reservoir").
     public static func alarm(_ text: String) throws(APIError) -> AlarmBit {
-        if let n = UInt16(text) {
+        if !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let n = UInt16(text) {
             guard let bit = AlarmBit(rawValue: n) else {
                 throw APIError(400, .unknownAlarm, "alarm bits are 0…6 (ICD §10); got \(n)", field: "bit")
             }

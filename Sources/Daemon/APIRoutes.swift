@@ -25,13 +25,13 @@ struct APIRoutes: Sendable {
         router.get("/v1/program") { _, _ in try await program() }
         router.post("/v1/program/review") { req, _ in try await review(req) }
         router.put("/v1/program") { req, ctx in
-            try await write(req, ctx) { body in
+            try await write(req, ctx, kind: "program") { body in
                 let record = try ProgramJSON.parse(body ?? .null)
                 return CommandOrder(plan: .program(record), request: body!)
             }
         }
         router.post("/v1/bolus") { req, ctx in
-            try await write(req, ctx) { body in
+            try await write(req, ctx, kind: "bolus") { body in
                 CommandOrder(plan: .bolus(try RequestBodies.bolus(body ?? .null)), request: body!)
             }
         }
@@ -40,13 +40,13 @@ struct APIRoutes: Sendable {
         router.post("/v1/resume") { req, ctx in try await simple(req, ctx, .resume) }
         router.post("/v1/clock/sync") { req, ctx in try await simple(req, ctx, .clockSync) }
         router.post("/v1/refill") { req, ctx in
-            try await write(req, ctx) { body in
+            try await write(req, ctx, kind: "refill") { body in
                 CommandOrder(plan: .refill(try RequestBodies.refill(body ?? .null)), request: body!)
             }
         }
         router.post("/v1/alarms/{bit}/ack") { req, ctx in
-            let bit = try RequestBodies.alarm(ctx.parameters.get("bit") ?? "")
-            return try await write(req, ctx, bodyRequired: false) { body in
+            try await write(req, ctx, kind: "alarm_ack", bodyRequired: false) { body in
+                let bit = try RequestBodies.alarm(ctx.parameters.get("bit") ?? "")
                 try RequestBodies.empty(body)
                 return CommandOrder(plan: .ackAlarm(bit), request: .object(["alarm": .string(bit.name)]))
             }
@@ -220,26 +220,40 @@ struct APIRoutes: Sendable {
     // MARK: writes
 
     func simple(_ req: Request, _ ctx: PumpContext, _ plan: Plan) async throws -> Response {
-        try await write(req, ctx, bodyRequired: false) { body in
+        try await write(req, ctx, kind: plan.kind, bodyRequired: false) { body in
             try RequestBodies.empty(body)
             return CommandOrder(plan: plan, request: .object([:]))
         }
     }
 
-    /// Every write: parse (400 names the field), authorize (403, audited),
-    /// then run as a command.
+    /// Every write: authorize (403, audited with who tried and what they
+    /// sent), parse (400 names the field), then run as a command.
     func write(
-        _ req: Request, _ ctx: PumpContext, bodyRequired: Bool = true, parse: (JSONValue?) throws -> CommandOrder
+        _ req: Request, _ ctx: PumpContext, kind: String, bodyRequired: Bool = true,
+        parse: (JSONValue?) throws -> CommandOrder
     ) async throws -> Response {
         var req = req
+        guard let peer = ctx.peer else {
+            logger.warning("write refused: no peer credentials", metadata: ["path": "\(req.uri.path)", "kind": "security"])
+            throw APIError(403, .forbidden, "pumpd could not read this connection's credentials (SO_PEERCRED), so it cannot allow a write")
+        }
+        guard pump.policy.mayWrite(peer) else {
+            // Audited before the body is judged: an attempt is worth recording whatever it carried.
+            let raw = try? await req.collectBody(upTo: 1 << 20)
+            let text = raw.flatMap { String(validating: Array($0.readableBytesView), as: UTF8.self) } ?? ""
+            let request = (try? JSONValue.parse(text)) ?? .string(text)
+            let e = APIError(403, .forbidden, "uid \(peer.uid) is not on pumpd's clinician list, so it may read but not change the pump; ask the administrator to add it (clinician_uids or clinician_groups in pumpd's config)")
+            let id = pump.auditRefusal(kind: kind, request: request, by: peer, error: e)
+            logger.warning("write refused: not a clinician", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)", "path": "\(req.uri.path)", "command": "\(id ?? "-")", "kind": "security"])
+            var refused = e
+            refused.commandID = id
+            throw refused
+        }
         let key = req.headers[.idempotencyKey]
         if let key, key.isEmpty || key.count > 255 || !key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) {
             throw APIError(400, .badIdempotencyKey, "an Idempotency-Key is 1…255 printable ASCII characters without spaces (a UUID is a good choice)", field: "Idempotency-Key")
         }
         let body = try await req.jsonBody(required: bodyRequired)
-        guard let peer = ctx.peer else {
-            throw APIError(403, .forbidden, "pumpd could not read this connection's credentials (SO_PEERCRED), so it cannot allow a write")
-        }
         let order: CommandOrder
         do {
             order = try parse(body)
@@ -247,19 +261,12 @@ struct APIRoutes: Sendable {
             logger.info("write refused as invalid", metadata: ["path": "\(req.uri.path)", "uid": "\(peer.uid)", "error": "\(e.description)"])
             throw e
         }
-        guard pump.policy.mayWrite(peer) else {
-            let e = APIError(403, .forbidden, "uid \(peer.uid) is not on pumpd's clinician list, so it may read but not change the pump; ask the administrator to add it (clinician_uids or clinician_groups in pumpd's config)")
-            let id = pump.auditRefusal(order, by: peer, error: e)
-            logger.warning("write refused: not a clinician", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)", "path": "\(req.uri.path)", "command": "\(id ?? "-")", "kind": "security"])
-            var refused = e
-            refused.commandID = id
-            throw refused
-        }
         let answer = await pump.submit(order, by: peer, idempotencyKey: key)
+        guard let record = answer.record else { throw answer.error ?? APIError(500, .internal, "no record") }
         var headers: HTTPFields = [:]
         if answer.replayed { headers[.idempotentReplayed] = "true" }
-        headers[.location] = "/v1/commands/\(answer.record.id)"
-        var o: JSONObject = ["command": PumpService.commandJSON(answer.record)]
+        headers[.location] = "/v1/commands/\(record.id)"
+        var o: JSONObject = ["command": PumpService.commandJSON(record)]
         if let e = answer.error, case .object(let err)? = e.json["error"] {
             o["error"] = .object(err)
             return JSONValue.object(o).response(e.status, headers: headers)

@@ -9,7 +9,8 @@ import Messages
 /// earlier request with the same Idempotency-Key, and the error if it did
 /// not succeed.
 public struct CommandAnswer: Sendable {
-    public var record: CommandRecord
+    /// Nil only when the audit store itself failed.
+    public var record: CommandRecord?
     public var replayed: Bool
     public var error: APIError?
 }
@@ -23,9 +24,9 @@ extension PumpService {
     }
 
     /// Records a refused write (403) with who asked: the trail shows attempts, not only actions.
-    public func auditRefusal(_ order: CommandOrder, by r: Requester, error: APIError) -> String? {
+    public func auditRefusal(kind: String, request: JSONValue, by r: Requester, error: APIError) -> String? {
         let id = nextCommandID()
-        var rec = CommandRecord(id: id, createdMs: Self.nowMs(), requester: r, idempotencyKey: nil, kind: order.plan.kind, request: order.request.serialized)
+        var rec = CommandRecord(id: id, createdMs: Self.nowMs(), requester: r, idempotencyKey: nil, kind: kind, request: request.serialized)
         rec.state = .failed
         rec.note = "refused: \(error.message)"
         rec.outcome = error.json.serialized
@@ -33,7 +34,7 @@ extension PumpService {
             logger.error("could not audit a refused write", metadata: ["error": "\(error)"])
             return nil
         }
-        metrics.add("pumpd_commands_total", [("kind", order.plan.kind), ("state", "refused")])
+        metrics.add("pumpd_commands_total", [("kind", kind), ("state", "refused")])
         return id
     }
 
@@ -46,12 +47,14 @@ extension PumpService {
         if let key = idempotencyKey {
             do {
                 if let first = try store.command(idempotencyKey: key) {
-                    guard first.kind == order.plan.kind, first.request == requestText else {
+                    // The same request means the same plan: "2.40" and "2.4" mg, or
+                    // fields in another order, are one request; the text is not compared.
+                    guard first.kind == order.plan.kind, Plan.stored(kind: first.kind, request: first.request) == order.plan else {
                         let e = APIError(
                             422, .idempotencyKeyReused,
                             "this Idempotency-Key was used for a different request (command \(first.id)); use a new key for a new request",
                             commandID: first.id)
-                        return CommandAnswer(record: first, replayed: true, error: e)
+                        return CommandAnswer(record: first, replayed: false, error: e)
                     }
                     logger.info("idempotent replay", metadata: ["command": "\(first.id)", "uid": "\(requester.uid)"])
                     return CommandAnswer(record: first, replayed: true, error: Self.error(for: first))
@@ -96,7 +99,12 @@ extension PumpService {
         case .failure(let e): return refuse(e)
         }
         var active: ProgramRecord?
-        if case .program = order.plan, status.programCRC != 0, case .success(let p) = await readProgram() { active = p }
+        if case .program = order.plan, status.programCRC != 0 {
+            switch await readProgram() {
+            case .success(let p): active = p
+            case .failure(let e): return refuse(e)  // checks need the program they would replace
+            }
+        }
         let findings = validation.findings(order.plan, CheckContext(status: status, activeProgram: active))
         if let e = Validation.refusal(findings) { return refuse(e, findings: findings) }
 
@@ -213,33 +221,26 @@ extension PumpService {
 
     func internalFailure(_ error: any Error, id: String?) -> CommandAnswer {
         logger.critical("audit store failure", metadata: ["error": "\(error)", "command": "\(id ?? "-")"])
-        let e = APIError(500, .internal, "the audit store failed (\(error)); nothing was sent. See pumpd's log")
-        var r = CommandRecord(id: id ?? "-", createdMs: Self.nowMs(), requester: Requester(uid: 0, gid: 0, pid: 0), idempotencyKey: nil, kind: "-", request: "{}")
-        r.state = .failed
-        return CommandAnswer(record: r, replayed: false, error: e)
+        let e = APIError(500, .internal, "the audit store failed (\(error)); see pumpd's log", commandID: id)
+        return CommandAnswer(record: nil, replayed: false, error: e)
     }
 
-    /// The error a stored command answers with when asked again.
+    /// The error a stored command answers with when asked again: the one it
+    /// first answered with (kept in its outcome), so a replay says what the
+    /// first answer said.
     static func error(for r: CommandRecord) -> APIError? {
+        if let o = r.outcome, case .object(let top)? = try? JSONValue.parse(o), case .object(let e)? = top["error"],
+            case .string(let code)? = e["code"], let c = APIError.Code(rawValue: code), case .string(let msg)? = e["message"]
+        {
+            var field: String?
+            if case .string(let f)? = e["field"] { field = f }
+            return APIError(APIError.status(of: c), c, msg, field: field, commandID: r.id)
+        }
         switch r.state {
-        case .succeeded, .applied: return nil
-        case .uncertain: return APIError(202, .outcomeUncertain, r.note ?? "uncertain", commandID: r.id)
-        case .pending: return APIError(202, .outcomeUncertain, "the command is still on its way", commandID: r.id)
-        case .failed, .notApplied:
-            if let o = r.outcome, case .object(let top)? = try? JSONValue.parse(o), case .object(let e)? = top["error"],
-                case .string(let code)? = e["code"], let c = APIError.Code(rawValue: code), case .string(let msg)? = e["message"]
-            {
-                let status: Int = switch c {
-                case .deviceRefused: 422
-                case .uncertainCommand: 409
-                case .deviceUnavailable, .shuttingDown: 503
-                case .noDrugLoaded: 409
-                case .readbackMismatch: 502
-                default: 400
-                }
-                return APIError(status, c, msg, commandID: r.id)
-            }
-            return r.state == .notApplied ? APIError(409, .deviceRefused, r.note ?? "not applied", commandID: r.id) : nil
+        case .succeeded, .applied, .failed: return nil
+        case .uncertain: return APIError(202, .outcomeUncertain, r.note ?? "the outcome is uncertain", commandID: r.id)
+        case .pending: return APIError(202, .outcomeUncertain, "the command is still on its way to the pump", commandID: r.id)
+        case .notApplied: return APIError(409, .notApplied, r.note ?? "it did not run", commandID: r.id)
         }
     }
 

@@ -39,3 +39,24 @@ public struct CommandOrder: Sendable {
         self.request = request
     }
 }
+
+extension Plan {
+    /// The plan of a stored command, parsed again from its request as the
+    /// route parsed it: how a retried request is recognised as the same one.
+    static func stored(kind: String, request: String) -> Plan? {
+        guard let v = try? JSONValue.parse(request) else { return nil }
+        switch kind {
+        case "program": return (try? ProgramJSON.parse(v)).map(Plan.program)
+        case "bolus": return (try? RequestBodies.bolus(v)).map(Plan.bolus)
+        case "refill": return (try? RequestBodies.refill(v)).map(Plan.refill)
+        case "cancel_bolus": return .cancelBolus
+        case "suspend": return .suspend
+        case "resume": return .resume
+        case "clock_sync": return .clockSync
+        case "alarm_ack":
+            guard case .string(let name)? = v["alarm"] else { return nil }
+            return (try? RequestBodies.alarm(name)).map(Plan.ackAlarm)
+        default: return nil
+        }
+    }
+}

@@ -47,7 +47,10 @@ struct APIMiddleware: RouterMiddleware {
         } catch let e as APIError {
             response = e.response()
         } catch let e as HTTPError {
-            response = Self.translate(e, request).response()
+            let t = Self.translate(e, request)
+            var r = t.response()
+            if t.status == 405, let allowed = APIPaths.allowed(request.uri.path) { r.headers[.allow] = allowed.joined(separator: ", ") }
+            response = r
         } catch {
             logger.error("unexpected error answering a request", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             response = APIError(500, .internal, "pumpd failed to answer (\(error)); see its log").response()
@@ -61,6 +64,8 @@ struct APIMiddleware: RouterMiddleware {
 
     static func translate(_ e: HTTPError, _ request: Request) -> APIError {
         switch e.status.code {
+        case 404 where APIPaths.allowed(request.uri.path) != nil:
+            APIError(405, .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); it takes \(APIPaths.allowed(request.uri.path)!.joined(separator: ", "))")
         case 404: APIError(404, .notFound, "no such endpoint: \(request.method) \(request.uri.path); the endpoints are listed in spec/openapi.yaml")
         case 405: APIError(405, .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
         case 413: APIError(413, .tooLarge, "the request body is larger than 1 MiB")
@@ -83,8 +88,10 @@ extension Request {
             if required { throw APIError(400, .badJSON, "this request needs a JSON body") }
             return nil
         }
-        if let type = headers[.contentType], !type.lowercased().hasPrefix("application/json") {
-            throw APIError(415, .unsupportedMediaType, "send the body as Content-Type: application/json (with curl: -H 'Content-Type: application/json'); got \(type)")
+        let type = headers[.contentType]?.lowercased()
+        let mediaType = type?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard mediaType == "application/json" else {
+            throw APIError(415, .unsupportedMediaType, "send the body as Content-Type: application/json (with curl: -H 'Content-Type: application/json'); got \(type.map { "\"\($0)\"" } ?? "none")")
         }
         let bytes = Array(buffer.readableBytesView)
         guard let text = String(validating: bytes, as: UTF8.self) else {
@@ -101,7 +108,9 @@ extension Request {
 
     func intQuery(_ name: String, in range: ClosedRange<Int64>) throws -> Int64? {
         guard let text = query(name) else { return nil }
-        guard let v = Int64(text), range.contains(v) else {
+        guard text.allSatisfy(\.isASCIIDigit) || (text.first == "-" && text.dropFirst().allSatisfy(\.isASCIIDigit)),
+            let v = Int64(text), range.contains(v)
+        else {
             throw APIError(400, .outOfRange, "must be a whole number \(range.lowerBound)…\(range.upperBound); got \"\(text)\"", field: name)
         }
         return v
@@ -113,5 +122,29 @@ extension Request {
         case "true", "1", "": return true
         case let other?: throw APIError(400, .wrongType, "must be true or false; got \"\(other)\"", field: name)
         }
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}
+
+/// The API's paths and their methods, for a 405 that says what a path takes
+/// (the router alone answers 404 for a known path with the wrong method).
+enum APIPaths {
+    static let methods: [(pattern: [String], methods: [String])] = [
+        (["v1", "health"], ["GET"]), (["v1", "status"], ["GET"]), (["v1", "device"], ["GET"]),
+        (["v1", "program"], ["GET", "PUT"]), (["v1", "program", "review"], ["POST"]),
+        (["v1", "bolus"], ["POST", "DELETE"]), (["v1", "suspend"], ["POST"]), (["v1", "resume"], ["POST"]),
+        (["v1", "refill"], ["POST"]), (["v1", "clock", "sync"], ["POST"]), (["v1", "alarms", "*", "ack"], ["POST"]),
+        (["v1", "events"], ["GET"]), (["v1", "events", "stream"], ["GET"]), (["v1", "commands", "*"], ["GET"]),
+        (["v1", "audit"], ["GET"]), (["v1", "logs"], ["GET"]), (["v1", "logs", "stream"], ["GET"]), (["metrics"], ["GET"]),
+    ]
+
+    static func allowed(_ path: String) -> [String]? {
+        let parts = path.split(separator: "/").map(String.init)
+        return methods.first { p in
+            p.pattern.count == parts.count && zip(p.pattern, parts).allSatisfy { $0 == "*" || $0 == $1 }
+        }?.methods
     }
 }

@@ -93,11 +93,16 @@ public enum PumpDaemon {
                 SystemdNotify.send("READY=1\nSTATUS=answering on \(socketPath)")
             },
             logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: app), .init(service: pump)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        var groupConfig = ServiceGroupConfiguration(
+            services: [.init(service: app), .init(service: pump)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // A client that stops reading a stream must not hold the stop up: after
+        // this long, what is still running is cancelled (the command in flight
+        // has been settled or recorded by then; the link bounds it to seconds).
+        groupConfig.maximumGracefulShutdownDuration = .seconds(15)
+        groupConfig.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: groupConfig)
         logger.notice("pumpd starting", metadata: [
             "device": "\(config.device ?? "embedded simulator")", "data_dir": "\(config.dataDir)", "pid": "\(getpid())",
         ])

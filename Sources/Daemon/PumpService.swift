@@ -168,6 +168,11 @@ public final class PumpService: Service, Sendable {
         statusWanted.bump()
         await gate.lock()
         link.stop()
+        snapshot.withLock {
+            $0.linkUp = false
+            $0.linkNote = "pumpd is stopping"
+        }
+        metrics.set("pumpd_link_up", [], 0)
         logger.notice("serial link stopped")
         gate.unlock()
     }
@@ -251,9 +256,11 @@ public final class PumpService: Service, Sendable {
                     note: "no answer came, but the pump's event log shows it ran, once (seq \(attempt.seq)); it was not sent again")
                 metrics.add("pumpd_commands_total", [("kind", c.kind), ("state", "applied")])
             case .notApplied:
-                let c = try store.update(
-                    id, state: .notApplied, nowMs: Self.nowMs(),
-                    note: "no answer came, and the pump's event log since it was sent holds none of its events: it did not run and nothing changed; send it again if it is still wanted")
+                let e = APIError(
+                    409, .notApplied,
+                    "no answer came, and the pump's event log since it was sent holds none of its events: it did not run and nothing changed; send it again (with a new Idempotency-Key) if it is still wanted",
+                    commandID: id)
+                let c = try store.update(id, state: .notApplied, nowMs: Self.nowMs(), outcome: e.json.serialized, note: e.message)
                 metrics.add("pumpd_commands_total", [("kind", c.kind), ("state", "not_applied")])
             }
             logger.notice("uncertain command settled", metadata: ["command": "\(id)", "result": "\(r == .notApplied ? "not_applied" : "applied")"])

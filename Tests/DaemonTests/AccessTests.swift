@@ -35,6 +35,11 @@ struct AccessTests {
         #expect(c["state"] == .string("failed"))
         #expect(c["kind"] == .string("refill"))
 
+        // Refused before its body is judged: even nonsense from a non-clinician is a 403, audited.
+        let junk = d.call("POST", "/v1/bolus", body: "{not json", user: Self.nobody)
+        #expect(junk.status == 403)
+        #expect(junk.json?["error"]?["command_id"] != nil)
+
         // Root, a clinician, still may.
         #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
     }

@@ -94,7 +94,8 @@ final class DaemonProcess: @unchecked Sendable {
         let headerFile = folder + "/h-\(UUID().uuidString.prefix(6))"
         var args = ["-s", "-S", "--max-time", "\(maxTime)", "--unix-socket", socket, "-X", method, "-D", headerFile, "-w", "\n%{http_code}"]
         if let body {
-            if let contentType { args += ["-H", "Content-Type: \(contentType)"] }
+            // "Content-Type:" with no value makes curl send none at all.
+            args += ["-H", "Content-Type:" + (contentType.map { " " + $0 } ?? "")]
             if body.utf8.count > 100_000 {
                 // Beyond what one command-line argument may hold: hand curl a file.
                 let file = folder + "/body-\(UUID().uuidString.prefix(6))"
