@@ -27,12 +27,13 @@ public enum DecimalText {
         while fraction.last == "0" { fraction = fraction.dropLast() }
         var scale: UInt64 = 1
         for _ in fraction { scale *= 10 }
+        // fraction × factor ÷ scale in 128 bits: wholeness is judged before size.
+        let frac = fraction.isEmpty ? 0 : UInt64(fraction)!
+        let (part, remainder) = scale.dividingFullWidth(frac.multipliedFullWidth(by: factor))
+        guard remainder == 0 else { throw .tooPrecise }
         let (w, o1) = UInt64(whole)!.multipliedReportingOverflow(by: factor)
-        let (f, o2) = (fraction.isEmpty ? 0 : UInt64(fraction)!).multipliedReportingOverflow(by: factor)
+        let (sum, o2) = w.addingReportingOverflow(part)
         guard !o1, !o2 else { throw .tooLarge }
-        guard f % scale == 0 else { throw .tooPrecise }
-        let (sum, o3) = w.addingReportingOverflow(f / scale)
-        guard !o3 else { throw .tooLarge }
         return sum
     }
 

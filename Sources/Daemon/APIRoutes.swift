@@ -2,6 +2,7 @@ import API
 import Audit
 import Dissector
 import HTTPTypes
+import Foundation
 import Hummingbird
 import Logging
 import Messages
@@ -46,7 +47,8 @@ struct APIRoutes: Sendable {
         }
         router.post("/v1/alarms/{bit}/ack") { req, ctx in
             try await write(req, ctx, kind: "alarm_ack", bodyRequired: false) { body in
-                let bit = try RequestBodies.alarm(ctx.parameters.get("bit") ?? "")
+                let raw = ctx.parameters.get("bit") ?? ""
+                let bit = try RequestBodies.alarm(raw.removingPercentEncoding ?? raw)
                 try RequestBodies.empty(body)
                 return CommandOrder(plan: .ackAlarm(bit), request: .object(["alarm": .string(bit.name)]))
             }
@@ -241,9 +243,9 @@ struct APIRoutes: Sendable {
             // Audited before the body is judged: an attempt is worth recording whatever it carried.
             let raw = try? await req.collectBody(upTo: 1 << 20)
             let text = raw.flatMap { String(validating: Array($0.readableBytesView), as: UTF8.self) } ?? ""
-            let request = (try? JSONValue.parse(text)) ?? .string(text)
+            let request = text.isEmpty ? .object([:]) : (try? JSONValue.parse(text)) ?? .string(text)
             let e = APIError(403, .forbidden, "uid \(peer.uid) is not on pumpd's clinician list, so it may read but not change the pump; ask the administrator to add it (clinician_uids or clinician_groups in pumpd's config)")
-            let id = pump.auditRefusal(kind: kind, request: request, by: peer, error: e)
+            let id = pump.auditRefusal(kind: kind, request: request, path: "\(req.method) \(req.uri.path)", by: peer, error: e)
             logger.warning("write refused: not a clinician", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)", "path": "\(req.uri.path)", "command": "\(id ?? "-")", "kind": "security"])
             var refused = e
             refused.commandID = id

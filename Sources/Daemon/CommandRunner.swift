@@ -24,11 +24,11 @@ extension PumpService {
     }
 
     /// Records a refused write (403) with who asked: the trail shows attempts, not only actions.
-    public func auditRefusal(kind: String, request: JSONValue, by r: Requester, error: APIError) -> String? {
+    public func auditRefusal(kind: String, request: JSONValue, path: String, by r: Requester, error: APIError) -> String? {
         let id = nextCommandID()
         var rec = CommandRecord(id: id, createdMs: Self.nowMs(), requester: r, idempotencyKey: nil, kind: kind, request: request.serialized)
         rec.state = .failed
-        rec.note = "refused: \(error.message)"
+        rec.note = "refused (\(path)): \(error.message)"
         rec.outcome = error.json.serialized
         do { try store.insert(rec) } catch {
             logger.error("could not audit a refused write", metadata: ["error": "\(error)"])

@@ -108,10 +108,9 @@ extension Request {
 
     func intQuery(_ name: String, in range: ClosedRange<Int64>) throws -> Int64? {
         guard let text = query(name) else { return nil }
-        guard text.allSatisfy(\.isASCIIDigit) || (text.first == "-" && text.dropFirst().allSatisfy(\.isASCIIDigit)),
-            let v = Int64(text), range.contains(v)
+        guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let v = Int64(text), range.contains(v)
         else {
-            throw APIError(400, .outOfRange, "must be a whole number \(range.lowerBound)…\(range.upperBound); got \"\(text)\"", field: name)
+            throw APIError(400, .outOfRange, "must be plain digits, \(range.lowerBound)…\(range.upperBound); got \"\(text)\"", field: name)
         }
         return v
     }

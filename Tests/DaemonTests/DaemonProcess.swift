@@ -33,9 +33,10 @@ final class DaemonProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    func start(extra: [String] = []) throws {
+    func start(extra: [String] = [], environment: [String: String] = [:]) throws {
         let p = Process()
         p.executableURL = Self.binary
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.arguments = ["--data-dir", dataDir, "--socket", socket] + arguments + extra
         p.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try p.run()

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// Start-up refusals: a key file others can read, a malformed key, an
@@ -49,5 +50,32 @@ struct LifecycleTests {
         let second = try run(["--data-dir", d.dataDir, "--socket", d.folder + "/run/other.sock"])
         #expect(second.status == 75)
         #expect(d.call("GET", "/v1/health").status == 200)
+    }
+
+    @Test func notifiesSystemdWhenReadyAndStopping() throws {
+        let d = try DaemonProcess(start: false)
+        let path = d.folder + "/notify.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        func receive() -> String {
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+        }
+        try d.start(environment: ["NOTIFY_SOCKET": path])
+        #expect(receive().hasPrefix("READY=1"))
+        #expect(d.stop() == 0)
+        #expect(receive().contains("STOPPING=1"))
     }
 }

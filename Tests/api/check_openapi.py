@@ -1,0 +1,1140 @@
+#!/usr/bin/env python3
+"""Checks a running pumpd against spec/openapi.yaml.
+
+    python3 Tests/api/check_openapi.py SOCKET [--spec spec/openapi.yaml]
+                                              [--sim-control PATH] [--no-faults]
+
+First validates the spec itself (openapi-spec-validator, OpenAPI 3.0). Then
+talks HTTP/1.1 to pumpd over its Unix socket, exercises every endpoint (reads,
+writes, bad inputs, streams) and checks each answer against the contract: the
+status code is one the operation documents, the Content-Type is the documented
+one, the body (each line, for NDJSON) validates against the documented schema
+(OpenAPI 3.0 schemas turned into JSON Schema draft 4, `nullable` included),
+and the Location / Idempotent-Replayed / Log-Next / Allow headers hold what
+they should. A path the spec does not have must answer 404 `not_found`; a
+documented path with a method it does not document, 405 `method_not_allowed`
+with `Allow` listing exactly the documented methods. Request bodies are
+checked against the request schema too: the ones pumpd accepts must validate,
+and the malformed ones the schema can express must not.
+
+The writes change the pump: run it against pumpd's embedded simulator only
+(a fresh --data-dir, no special flags). The caller must be a clinician (by
+default, root). Run as root, it also checks the 403 for a non-clinician
+(uid 65534, keeping group 0 to reach the socket). Faults are injected through
+the simulator's control socket (DATA_DIR/simulator/control.sock, found beside
+the API socket, or --sim-control): the implant out of range (422), a motor
+stall (422), the head unplugged (503), and a bolus made uncertain (202) by
+losing exactly its own frames (`drop_only` START_BOLUS), once with its
+answers lost (settled `applied`) and once with its requests lost (settled
+`not_applied`).
+
+Needs PyYAML, jsonschema and openapi-spec-validator
+(pip install -r Tests/api/requirements.txt); installs nothing itself.
+Prints one line per check and "N passed, N failed, N skipped"; exits 1 if any
+check failed.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import sys
+import time
+import uuid
+
+try:
+    import yaml
+    from jsonschema import Draft4Validator, FormatChecker
+    from openapi_spec_validator import OpenAPIV30SpecValidator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+except ImportError as e:  # pragma: no cover
+    sys.exit(f"check_openapi: {e}; install the checker's dependencies: "
+             f"python3 -m pip install -r {os.path.join(os.path.dirname(os.path.abspath(__file__)), 'requirements.txt')}")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_SPEC = os.path.join(HERE, "..", "..", "spec", "openapi.yaml")
+SPEC_URI = "urn:pumpd-openapi"
+JSON = {"Content-Type": "application/json"}
+NOBODY = 65534
+
+REFILL = {
+    "drug": "morphine",
+    "concentration": {"value": "10", "unit": "mg/mL"},
+    "reservoir": {"value": "40", "unit": "mL"},
+    "low_alarm": {"value": "4", "unit": "mL"},
+}
+PROGRAM = {
+    "mode": "daily",
+    "utc_offset_min": 60,
+    "patient_bolus": {
+        "dose": {"value": "0.1", "unit": "mg"},
+        "lockout": {"value": "120", "unit": "min"},
+        "max_per_day": 4,
+    },
+    "steps": [
+        {"start_min": 0, "rate": {"value": "2.4", "unit": "mg/day"}},
+        {"start_min": 480, "rate": {"value": "3", "unit": "mg/day"}},
+        {"start_min": 1320, "rate": {"value": "0", "unit": "mg/day"}},
+    ],
+}
+BOLUS = {"dose": {"value": "0.1", "unit": "mg"}, "duration": {"value": "30", "unit": "min"}}
+
+
+# ----------------------------------------------------------------- transport
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=60):
+        super().__init__("pumpd", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+class Answer:
+    def __init__(self, status, headers, body, lines=None):
+        self.status = status
+        self.headers = headers  # lower-case name -> value
+        self.body = body
+        self.lines = lines  # NDJSON lines read from a stream
+
+    def json(self):
+        return json.loads(self.body)
+
+    def error(self):
+        try:
+            e = self.json()["error"]
+            return e if isinstance(e, dict) else {}
+        except Exception:  # noqa: BLE001
+            return {}
+
+    def error_code(self):
+        return self.error().get("code")
+
+    def command(self):
+        try:
+            c = self.json()["command"]
+            return c if isinstance(c, dict) else {}
+        except Exception:  # noqa: BLE001
+            return {}
+
+    def command_id(self):
+        return self.command().get("id")
+
+
+def call(sock, method, path, body=None, headers=None, raw=None, stream_seconds=None, timeout=60):
+    """One request. `body` is JSON-encoded with Content-Type application/json;
+    `raw` is sent as is (with only the headers given). With `stream_seconds`,
+    reads the (endless) answer for that long and keeps the complete lines."""
+    h = {"Host": "pumpd"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        h.update(JSON)
+    if raw is not None:
+        data = raw
+    h.update(headers or {})
+    if data is not None:
+        h["Content-Length"] = str(len(data))
+    if stream_seconds is not None:
+        return stream(sock, method, path, h, data, stream_seconds)
+    conn = UnixHTTPConnection(sock, timeout=timeout)
+    try:
+        conn.request(method, path, body=data, headers=h)
+        resp = conn.getresponse()
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        return Answer(resp.status, hdrs, resp.read())
+    finally:
+        conn.close()
+
+
+def stream(sock, method, path, headers, data, seconds):
+    """A streaming answer over a raw socket: everything that arrives within
+    `seconds`, de-chunked, cut to whole lines."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock)
+    try:
+        head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        s.sendall(head.encode() + (data or b""))
+        buf = b""
+        end = time.monotonic() + seconds
+        s.settimeout(0.2)
+        while time.monotonic() < end:
+            try:
+                chunk = s.recv(65536)
+            except (socket.timeout, TimeoutError):
+                continue
+            if not chunk:
+                break
+            buf += chunk
+    finally:
+        s.close()
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    body = rest
+    if hdrs.get("transfer-encoding", "").lower() == "chunked":
+        body, i = b"", 0
+        while True:
+            j = rest.find(b"\r\n", i)
+            if j < 0:
+                break
+            size = int(rest[i:j].split(b";")[0] or b"0", 16)
+            if size == 0:
+                break
+            body += rest[j + 2:j + 2 + size]
+            i = j + 2 + size + 2
+    if status != 200:
+        return Answer(status, hdrs, body)
+    complete = body[: body.rfind(b"\n") + 1]
+    return Answer(status, hdrs, complete, complete.splitlines(keepends=True))
+
+
+# -------------------------------------------------------------------- schemas
+
+def to_json_schema(node):
+    """OpenAPI 3.0 schema objects → JSON Schema draft 4 (nullable, refs)."""
+    if isinstance(node, list):
+        return [to_json_schema(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if k == "$ref" and isinstance(v, str) and v.startswith("#/"):
+            out[k] = SPEC_URI + v
+        elif k in ("example", "examples", "xml", "externalDocs", "deprecated", "readOnly", "writeOnly", "discriminator"):
+            continue
+        else:
+            out[k] = to_json_schema(v)
+    if out.pop("nullable", False) is True:
+        return {"anyOf": [{"type": "null"}, out]}
+    return out
+
+
+def format_checker():
+    fc = FormatChecker(formats=())
+    iso = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+    @fc.checks("date-time")
+    def _dt(value):
+        return not isinstance(value, str) or bool(iso.match(value))
+
+    return fc
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class Spec:
+    def __init__(self, path):
+        with open(path) as f:
+            self.raw = yaml.safe_load(f)
+        self.doc = to_json_schema(self.raw)
+        self.registry = Registry().with_resource(SPEC_URI, Resource(contents=self.doc, specification=DRAFT4))
+        self.fc = format_checker()
+        self.routes = []
+        for template, item in self.raw["paths"].items():
+            rx = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+            self.routes.append((re.compile(rx), template, item))
+
+    def spec_problems(self):
+        """What openapi-spec-validator finds wrong with the document itself."""
+        try:
+            return [str(e).split("\n", 1)[0][:300] for e in OpenAPIV30SpecValidator(self.raw).iter_errors()]
+        except Exception as e:  # noqa: BLE001  (a $ref to nowhere raises instead of yielding)
+            return [f"{type(e).__name__}: {str(e).split(' within ')[0][:300]}"]
+
+    def deref(self, node):
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            assert ref.startswith("#/"), ref
+            node = self.raw
+            for part in ref[2:].split("/"):
+                node = node[part]
+        return node
+
+    def path_item(self, path):
+        bare = path.split("?", 1)[0]
+        for rx, template, item in self.routes:
+            if rx.match(bare):
+                return template, item
+        return None, None
+
+    def operation(self, method, path):
+        """(template, operation, path item); operation None for an undocumented method."""
+        template, item = self.path_item(path)
+        if item is None:
+            return None, None, None
+        return template, item.get(method.lower()), item
+
+    @staticmethod
+    def methods(item):
+        return {m.upper() for m in item if m in HTTP_METHODS}
+
+    def validator(self, oapi_schema):
+        return Draft4Validator(to_json_schema(oapi_schema), registry=self.registry, format_checker=self.fc)
+
+    def schema_errors(self, oapi_schema, value):
+        errs = sorted(self.validator(oapi_schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+        return ["%s: %s" % ("/".join(str(p) for p in e.absolute_path) or "(root)", e.message[:300]) for e in errs]
+
+    def named(self, name):
+        return {"$ref": "#/components/schemas/" + name}
+
+    def response(self, name):
+        return self.raw["components"]["responses"][name]
+
+
+# --------------------------------------------------------------------- checks
+
+class Checker:
+    def __init__(self, sock, spec):
+        self.sock = sock
+        self.spec = spec
+        self.passed = 0
+        self.failed = 0
+        self.skipped = 0
+
+    def report(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok    {what}" + (f"  ({detail})" if detail else ""))
+        else:
+            self.failed += 1
+            print(f"FAIL  {what}: {detail}")
+        sys.stdout.flush()
+        return ok
+
+    def skip(self, what, why):
+        self.skipped += 1
+        print(f"skip  {what}: {why}")
+
+    def conforms(self, method, path, a):
+        """The answer against what the spec documents for it. Returns problems."""
+        problems = []
+        template, op, item = self.spec.operation(method, path)
+        if item is None:
+            # A path the spec does not have: 404 not_found.
+            if a.status != 404:
+                problems.append(f"undocumented path answered {a.status}, not 404")
+            resp = self.spec.response("NotFound")
+        elif op is None:
+            # A documented path, a method it does not take: 405 with Allow.
+            if a.status != 405:
+                problems.append(f"undocumented method answered {a.status}, not 405")
+            resp = self.spec.response("MethodNotAllowed")
+            allowed = {m.strip().upper() for m in a.headers.get("allow", "").split(",") if m.strip()}
+            if allowed != self.spec.methods(item):
+                problems.append(f"Allow is {a.headers.get('allow')!r}; the spec documents {sorted(self.spec.methods(item))} for {template}")
+        else:
+            responses = op.get("responses", {})
+            resp = responses.get(str(a.status)) or responses.get("default")
+            if resp is None:
+                return [f"status {a.status} is not documented for {method.upper()} {template}"]
+            resp = self.spec.deref(resp)
+        if method.upper() == "HEAD":
+            if a.body:
+                problems.append(f"a HEAD answer with a body: {a.body[:100]!r}")
+            return problems + self.header_problems(resp, a, None)
+        content = resp.get("content", {})
+        ctype = a.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content:
+            if ctype not in content:
+                problems.append(f"Content-Type {ctype!r} not documented (documented: {', '.join(content)})")
+                return problems
+            schema = content[ctype].get("schema")
+            if ctype == "application/json":
+                try:
+                    value = a.json()
+                except ValueError as e:
+                    return problems + [f"body is not JSON: {e}: {a.body[:200]!r}"]
+                problems += self.spec.schema_errors(schema, value)
+                problems += self.header_problems(resp, a, value)
+            elif ctype == "application/x-ndjson":
+                for i, line in enumerate(a.body.splitlines()):
+                    if not line.strip():
+                        problems.append(f"line {i} is empty")
+                        continue
+                    try:
+                        value = json.loads(line)
+                    except ValueError as e:
+                        problems.append(f"line {i} is not JSON: {e}")
+                        continue
+                    problems += [f"line {i}: {p}" for p in self.spec.schema_errors(schema, value)]
+                problems += self.header_problems(resp, a, None)
+            elif ctype == "text/plain":
+                try:
+                    a.body.decode("utf-8")
+                except UnicodeDecodeError:
+                    problems.append("text/plain body is not UTF-8")
+        elif a.body:
+            problems.append(f"a body where none is documented: {a.body[:100]!r}")
+        return problems
+
+    def header_problems(self, resp, a, value):
+        problems = []
+        documented = {k.lower() for k in resp.get("headers", {})}
+        for name in ("location", "idempotent-replayed", "log-next", "allow"):
+            if name in a.headers and name not in documented:
+                problems.append(f"header {name} is not documented for this answer")
+        if "idempotent-replayed" in a.headers and a.headers["idempotent-replayed"] != "true":
+            problems.append(f"Idempotent-Replayed is {a.headers['idempotent-replayed']!r}")
+        if "log-next" in a.headers and not re.fullmatch(r"[0-9]+", a.headers["log-next"]):
+            problems.append(f"Log-Next is {a.headers['log-next']!r}")
+        if "location" in documented and isinstance(value, dict) and isinstance(value.get("command"), dict):
+            want = "/v1/commands/" + str(value["command"].get("id"))
+            if a.headers.get("location") != want:
+                problems.append(f"Location is {a.headers.get('location')!r}, expected {want!r}")
+        return problems
+
+    def request_conforms(self, method, path, body):
+        """Whether `body` validates against the operation's request schema (None: no schema)."""
+        _, op, _ = self.spec.operation(method, path)
+        if op is None or "requestBody" not in op:
+            return None
+        rb = self.spec.deref(op["requestBody"])
+        schema = rb["content"]["application/json"]["schema"]
+        return self.spec.schema_errors(schema, body)
+
+    def expectations(self, a, expect, code=None, replayed=None, state=None, cid=None, error_cid=None, field=None):
+        """What `a` got wrong against the expected status, error code, replay
+        header, command state, command id and error.command_id / field."""
+        problems = []
+        expected = expect if isinstance(expect, (set, frozenset, tuple, list)) else {expect}
+        if a.status not in expected:
+            problems.append(f"status {a.status}, expected {sorted(expected)}; body {a.body[:300]!r}")
+        if code is not None:
+            codes = code if isinstance(code, (set, frozenset, tuple, list)) else {code}
+            if a.error_code() not in codes:
+                problems.append(f"error code {a.error_code()!r}, expected {sorted(codes)}")
+        if replayed is not None and (a.headers.get("idempotent-replayed") == "true") != replayed:
+            problems.append(f"Idempotent-Replayed {a.headers.get('idempotent-replayed')!r}, expected {'true' if replayed else 'absent'}")
+        if state is not None:
+            states = state if isinstance(state, (set, frozenset, tuple, list)) else {state}
+            if a.command().get("state") not in states:
+                problems.append(f"command state {a.command().get('state')!r}, expected {sorted(states)}")
+        if cid is not None and a.command_id() != cid:
+            problems.append(f"command {a.command_id()!r}, expected {cid!r}")
+        if error_cid is not None and a.error().get("command_id") != error_cid:
+            problems.append(f"error.command_id {a.error().get('command_id')!r}, expected {error_cid!r}")
+        if field is not None and a.error().get("field") != field:
+            problems.append(f"error.field {a.error().get('field')!r}, expected {field!r}")
+        return problems
+
+    def check(self, what, method, path, expect, body=None, raw=None, headers=None, code=None,
+              request_valid=None, stream_seconds=None, timeout=60, replayed=None, state=None,
+              cid=None, error_cid=None, field=None, extra=None):
+        """One request: documented status, schema-valid answer, expected status/code.
+        `expect` is a status or a set of them; `code` the expected error code
+        (or a set). `request_valid`: whether the JSON body should pass the
+        request schema. `extra(answer)` returns further problems."""
+        label = f"{method.upper()} {path.split('?')[0] if len(path) > 70 else path} -> {what}"
+        try:
+            a = call(self.sock, method, path, body=body, raw=raw, headers=headers,
+                     stream_seconds=stream_seconds, timeout=timeout)
+        except Exception as e:  # noqa: BLE001
+            self.report(False, label, f"request failed: {e!r}")
+            return None
+        problems = self.conforms(method, path, a)
+        problems += self.expectations(a, expect, code, replayed, state, cid, error_cid, field)
+        if request_valid is not None and body is not None:
+            errs = self.request_conforms(method, path, body)
+            if errs is not None:
+                if request_valid and errs:
+                    problems.append("the request schema refuses a body pumpd accepts: " + "; ".join(errs[:3]))
+                if not request_valid and not errs:
+                    problems.append("the request schema accepts a body pumpd refuses")
+        if extra is not None and not problems:
+            try:
+                problems += extra(a)
+            except Exception as e:  # noqa: BLE001
+                problems.append(f"checking the answer failed: {e!r}")
+        detail = f"{a.status}" + (f" {a.error_code()}" if a.error_code() else "")
+        if a.command_id():
+            detail += f" {a.command_id()} {a.command().get('state')}"
+        if a.headers.get("idempotent-replayed"):
+            detail += " replayed"
+        if a.lines is not None:
+            detail += f", {len(a.lines)} lines"
+        self.report(not problems, label, "; ".join(problems) if problems else detail)
+        return a
+
+
+# ------------------------------------------------------------------ simulator
+
+def sim(control, command):
+    """One command on pumpsim's control socket (one JSON line per connection); its answer."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    try:
+        s.connect(control)
+        s.sendall((json.dumps(command) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        answer = json.loads(buf or b"{}")
+    finally:
+        s.close()
+    if answer.get("ok") is not True:
+        raise RuntimeError(f"pumpsim refused {command}: {answer}")
+    return answer
+
+
+def wait_for(predicate, seconds, step=0.1):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            v = predicate()
+            if v:
+                return v
+        except Exception:  # noqa: BLE001
+            pass
+        time.sleep(step)
+    return None
+
+
+def health(sock):
+    return call(sock, "GET", "/v1/health").json()
+
+
+def settled(sock):
+    h = health(sock)
+    return h["link"] == "up" and not h["uncertain_commands"]
+
+
+def command(sock, cid):
+    return call(sock, "GET", f"/v1/commands/{cid}").json()["command"]
+
+
+def key():
+    return str(uuid.uuid4())
+
+
+# ------------------------------------------------------------------ scenario
+
+def run(c, sock, control, no_faults):
+    S = c.check
+
+    problems = c.spec.spec_problems()
+    if not c.report(not problems, "the spec is valid OpenAPI 3.0 (openapi-spec-validator)", "; ".join(problems[:5])):
+        return  # answers cannot be judged against a broken contract
+
+    # Reads before anything changes.
+    S("health", "GET", "/v1/health", 200)
+    if not wait_for(lambda: health(sock)["link"] == "up", 60):
+        c.report(False, "link up within 60 s", json.dumps(health(sock)))
+    S("device", "GET", "/v1/device", 200)
+    S("cached status", "GET", "/v1/status", {200, 503})
+    S("fresh status", "GET", "/v1/status?refresh=true", 200)
+    S("refresh=1", "GET", "/v1/status?refresh=1", 200)
+    S("refresh (empty)", "GET", "/v1/status?refresh", 200)
+    S("refresh=false", "GET", "/v1/status?refresh=false", 200)
+    S("refresh=maybe", "GET", "/v1/status?refresh=maybe", 400, code="wrong_type", field="refresh")
+    first = call(sock, "GET", "/v1/status?refresh=true").json()
+    S("program before any", "GET", "/v1/program", 200)
+
+    # Writes that need a drug, before the refill. The 409 releases its key.
+    no_drug_key = key()
+    if first.get("drug") is None:
+        S("bolus with no drug", "POST", "/v1/bolus", 409, body=BOLUS, headers={"Idempotency-Key": no_drug_key},
+          code="no_drug_loaded", request_valid=True, state="failed",
+          extra=lambda a: [] if a.command().get("idempotency_key") is None else ["the refused command still holds its key"])
+        S("program with no drug", "PUT", "/v1/program", 409, body=PROGRAM, code="no_drug_loaded", request_valid=True)
+        S("review with no drug", "POST", "/v1/program/review", 200, body=PROGRAM, request_valid=True)
+    else:
+        c.report(False, "a fresh simulator", "the pump already has a drug: run against a new --data-dir")
+
+    idempotency(c, sock)
+    review_and_program(c)
+    running(c, no_drug_key)
+    bodies(c)
+    quantities(c, sock)
+    reads(c, sock)
+    methods(c)
+    forbidden(c, sock)
+
+    if no_faults:
+        c.skip("faults: 202, 409 uncertain_command / not_applied, 422 and 503 from the device", "--no-faults")
+    elif control is None:
+        c.report(False, "the simulator's control socket", "not found beside the API socket; pass --sim-control")
+    else:
+        faults(c, sock, control)
+
+
+def idempotency(c, sock):
+    """Refill with a key; its replays (same plan, whatever the text) and a reuse."""
+    S = c.check
+    k = key()
+    a = S("refill", "POST", "/v1/refill", 200, body=REFILL, headers={"Idempotency-Key": k}, request_valid=True,
+          replayed=False, state="succeeded")
+    rid = a.command_id() if a is not None else None
+    S("refill replayed", "POST", "/v1/refill", 200, body=REFILL, headers={"Idempotency-Key": k}, replayed=True,
+      cid=rid, state="succeeded")
+    # The same plan in other words: trailing zeros, other units, other field order, null for absent.
+    same = {
+        "low_alarm": {"unit": "uL", "value": "4000.000"},
+        "reservoir": {"value": "40.0", "unit": "mL", "base_value": None},
+        "concentration": {"value": "10000", "unit": "mcg/mL"},
+        "drug": "morphine",
+    }
+    S("refill replayed, same plan in other words", "POST", "/v1/refill", 200, body=same, headers={"Idempotency-Key": k},
+      replayed=True, cid=rid, request_valid=True)
+    other = dict(REFILL, low_alarm={"value": "5", "unit": "mL"})
+    S("same key, other request", "POST", "/v1/refill", 422, body=other, headers={"Idempotency-Key": k},
+      code="idempotency_key_reused", request_valid=True, replayed=False, cid=rid, error_cid=rid)
+    S("same key, other kind", "POST", "/v1/suspend", 422, headers={"Idempotency-Key": k},
+      code="idempotency_key_reused", replayed=False, cid=rid, error_cid=rid)
+    S("quantity echoed from an answer", "POST", "/v1/refill", 200, request_valid=True, body={
+        "drug": "morphine",
+        "concentration": {"value": "10", "unit": "mg/mL", "base_value": 10000000, "base_unit": "ng/mL"},
+        "reservoir": {"value": "40", "unit": "mL", "base_value": 40000000, "base_unit": "nL"},
+        "low_alarm": {"value": "4000", "unit": "uL"},
+    })
+
+
+def review_and_program(c):
+    S = c.check
+    S("review acceptable", "POST", "/v1/program/review", 200, body=PROGRAM, request_valid=True,
+      extra=lambda a: [] if a.json()["verdict"] == "acceptable" else [f"verdict {a.json()['verdict']}"])
+    hot = {"mode": "continuous", "steps": [{"start_min": 0, "rate": {"value": "500", "unit": "mg/day"}}]}
+    S("review over the flow limit", "POST", "/v1/program/review", 200, body=hot, request_valid=True,
+      extra=lambda a: [] if a.json()["verdict"] == "refused" and a.json()["findings"] else ["not refused with findings"])
+    half_hour = dict(PROGRAM, patient_bolus=dict(PROGRAM["patient_bolus"], lockout={"value": "0.5", "unit": "h"}))
+    S("review, lockout 0.5 h is 30 min", "POST", "/v1/program/review", 200, body=half_hour, request_valid=True,
+      extra=lambda a: [] if a.json()["proposed"]["patient_bolus"]["lockout"]["base_value"] == 30
+      else [f"lockout {a.json()['proposed']['patient_bolus']['lockout']}"])
+    S("review bad mode", "POST", "/v1/program/review", 400, body=dict(PROGRAM, mode="hourly"), code="out_of_range",
+      request_valid=False, field="mode")
+    S("review no body", "POST", "/v1/program/review", 400, code="bad_json")
+    S("program", "PUT", "/v1/program", 200, body=PROGRAM, headers={"Idempotency-Key": key()}, request_valid=True,
+      state="succeeded")
+    S("program read back", "GET", "/v1/program", 200)
+    S("review with a current program", "POST", "/v1/program/review", 200, body=PROGRAM,
+      extra=lambda a: [] if a.json()["current"] is not None else ["current is null"])
+    S("program over the flow limit", "PUT", "/v1/program", 400, body=hot, code="device_limit", request_valid=True, state="failed")
+    S("continuous program, no patient bolus", "PUT", "/v1/program", 200, request_valid=True, body={
+        "mode": "continuous", "utc_offset_min": None, "patient_bolus": None,
+        "steps": [{"start_min": 0, "rate": {"value": "1500", "unit": "mcg/day"}}]})
+    S("weekly program", "PUT", "/v1/program", 200, body=dict(PROGRAM, mode="weekly", steps=[
+        {"start_min": 0, "rate": {"value": "2", "unit": "mg/day"}},
+        {"start_min": 10079, "rate": {"value": "2000000", "unit": "ng/day"}}]), request_valid=True)
+    # A program replayed with the same plan in other words.
+    k = key()
+    p = S("program with a key", "PUT", "/v1/program", 200, body=PROGRAM, headers={"Idempotency-Key": k}, request_valid=True)
+    reworded = {
+        "steps": [{"rate": {"unit": "mcg/day", "value": "2400.0"}, "start_min": 0},
+                  {"start_min": 480, "rate": {"value": "3.000", "unit": "mg/day"}},
+                  {"start_min": 1320, "rate": {"value": "0", "unit": "ng/day"}}],
+        "patient_bolus": {"max_per_day": 4, "lockout": {"value": "2", "unit": "h"}, "dose": {"value": "100", "unit": "mcg"}},
+        "utc_offset_min": 60, "mode": "daily",
+    }
+    S("program replayed, \"2400.0\" mcg/day for \"2.4\" mg/day", "PUT", "/v1/program", 200, body=reworded,
+      headers={"Idempotency-Key": k}, replayed=True, cid=p.command_id() if p else None, request_valid=True)
+
+    # Program parse errors.
+    bad_programs = [
+        ("mode unknown", dict(PROGRAM, mode="hourly"), "out_of_range", False),
+        ("mode missing", {"steps": PROGRAM["steps"]}, "missing_field", False),
+        ("mode a number", dict(PROGRAM, mode=2), "wrong_type", False),
+        ("no steps", dict(PROGRAM, steps=[]), "out_of_range", False),
+        ("49 steps", dict(PROGRAM, mode="weekly", steps=[{"start_min": i, "rate": {"value": "1", "unit": "mg/day"}} for i in range(49)]),
+         "out_of_range", False),
+        ("start_min 10080", dict(PROGRAM, mode="weekly", steps=[{"start_min": 0, "rate": {"value": "1", "unit": "mg/day"}},
+                                                               {"start_min": 10080, "rate": {"value": "1", "unit": "mg/day"}}]),
+         "out_of_range", False),
+        ("start_min -1", dict(PROGRAM, steps=[{"start_min": -1, "rate": {"value": "1", "unit": "mg/day"}}]), "out_of_range", False),
+        ("daily start 1440", dict(PROGRAM, steps=[{"start_min": 0, "rate": {"value": "1", "unit": "mg/day"}},
+                                                  {"start_min": 1440, "rate": {"value": "1", "unit": "mg/day"}}]),
+         "out_of_range", None),
+        ("first start not 0", dict(PROGRAM, steps=[{"start_min": 5, "rate": {"value": "1", "unit": "mg/day"}}]), "out_of_range", None),
+        ("starts not increasing", dict(PROGRAM, steps=[{"start_min": 0, "rate": {"value": "1", "unit": "mg/day"}},
+                                                       {"start_min": 0, "rate": {"value": "1", "unit": "mg/day"}}]),
+         "out_of_range", None),
+        ("continuous with 2 steps", dict(PROGRAM, mode="continuous"), "out_of_range", None),
+        ("utc_offset_min 841", dict(PROGRAM, utc_offset_min=841), "out_of_range", False),
+        ("utc_offset_min -721", dict(PROGRAM, utc_offset_min=-721), "out_of_range", False),
+        ("max_per_day 25", dict(PROGRAM, patient_bolus=dict(PROGRAM["patient_bolus"], max_per_day=25)), "out_of_range", False),
+        ("max_per_day 0", dict(PROGRAM, patient_bolus=dict(PROGRAM["patient_bolus"], max_per_day=0)), "out_of_range", False),
+        ("lockout 5 min", dict(PROGRAM, patient_bolus=dict(PROGRAM["patient_bolus"], lockout={"value": "5", "unit": "min"})),
+         "out_of_range", None),
+        ("lockout 0.1 h (6 min)", dict(PROGRAM, patient_bolus=dict(PROGRAM["patient_bolus"], lockout={"value": "0.1", "unit": "h"})),
+         "out_of_range", None),
+        ("lockout 0.51 h", dict(PROGRAM, patient_bolus=dict(PROGRAM["patient_bolus"], lockout={"value": "0.51", "unit": "h"})),
+         "bad_quantity", None),
+        ("patient dose 0", dict(PROGRAM, patient_bolus=dict(PROGRAM["patient_bolus"], dose={"value": "0", "unit": "mg"})),
+         "out_of_range", None),
+        ("patient_bolus missing lockout", dict(PROGRAM, patient_bolus={"dose": {"value": "1", "unit": "mg"}, "max_per_day": 2}),
+         "missing_field", False),
+        ("rate per hour", dict(PROGRAM, steps=[{"start_min": 0, "rate": {"value": "1", "unit": "mg/h"}}]), "wrong_unit", False),
+        ("rate over 32 bits", dict(PROGRAM, steps=[{"start_min": 0, "rate": {"value": "5000", "unit": "mg/day"}}]), "out_of_range", None),
+        ("rate 0.5 ng/day", dict(PROGRAM, steps=[{"start_min": 0, "rate": {"value": "0.5", "unit": "ng/day"}}]), "bad_quantity", None),
+        ("unknown field", dict(PROGRAM, rate_mcg_per_hour=3), "unknown_field", False),
+        ("unknown step field", dict(PROGRAM, steps=[{"start_min": 0, "rate": {"value": "1", "unit": "mg/day"}, "note": "x"}]),
+         "unknown_field", False),
+        ("steps not an array", dict(PROGRAM, steps={}), "wrong_type", False),
+        ("body an array", [PROGRAM], "wrong_type", False),
+    ]
+    for what, body, code, valid in bad_programs:
+        S(what, "PUT", "/v1/program", 400, body=body, code=code, request_valid=valid)
+    S("program", "PUT", "/v1/program", 200, body=PROGRAM, request_valid=True)
+
+
+def running(c, no_drug_key):
+    """Resume, boluses, suspend, clock, alarms; a device refusal and its replay."""
+    S = c.check
+    S("resume", "POST", "/v1/resume", 200, headers={"Idempotency-Key": key()}, state="succeeded")
+    # The key a 409 released before the refill starts a new command now.
+    b = S("bolus, with the key a 409 released", "POST", "/v1/bolus", 200, body=BOLUS, headers={"Idempotency-Key": no_drug_key},
+          request_valid=True, state="succeeded", replayed=False)
+    bid = b.command_id() if b else None
+    S("bolus replayed as \"0.10\" mg, \"0.5\" h", "POST", "/v1/bolus", 200, headers={"Idempotency-Key": no_drug_key},
+      body={"duration": {"value": "0.5", "unit": "h"}, "dose": {"value": "0.10", "unit": "mg"}}, replayed=True, cid=bid)
+    k = key()
+    r = S("second bolus", "POST", "/v1/bolus", 422, body=BOLUS, headers={"Idempotency-Key": k}, code="device_refused",
+          request_valid=True, state="failed", replayed=False)
+    S("second bolus replayed: the first answer's status and error", "POST", "/v1/bolus", 422, body=BOLUS,
+      headers={"Idempotency-Key": k}, code="device_refused", state="failed", replayed=True,
+      cid=r.command_id() if r else None, error_cid=r.command_id() if r else None,
+      extra=lambda a: [] if a.command().get("device_status") == "BOLUS_ACTIVE" else [f"device_status {a.command().get('device_status')}"])
+    S("cancel bolus", "DELETE", "/v1/bolus", 200, state="succeeded")
+    S("cancel again", "DELETE", "/v1/bolus", 422, code="device_refused")
+    S("bolus in h and mcg", "POST", "/v1/bolus", 200, request_valid=True,
+      body={"dose": {"value": "50", "unit": "mcg"}, "duration": {"value": "1", "unit": "h"}})
+    S("cancel with {}", "DELETE", "/v1/bolus", 200, body={}, request_valid=True)
+    S("bolus over the reservoir", "POST", "/v1/bolus", 400, body={"dose": {"value": "1000", "unit": "mg"},
+                                                                  "duration": {"value": "1440", "unit": "min"}},
+      code="device_limit", request_valid=True, state="failed")
+    S("bolus flow too high", "POST", "/v1/bolus", 400, body={"dose": {"value": "100", "unit": "mg"},
+                                                             "duration": {"value": "1", "unit": "min"}},
+      code="device_limit", request_valid=True)
+    S("suspend", "POST", "/v1/suspend", 200, state="succeeded")
+    S("suspend again", "POST", "/v1/suspend", {200, 422})
+    S("clock sync", "POST", "/v1/clock/sync", 200, state="succeeded")
+    S("clock sync with {}", "POST", "/v1/clock/sync", 200, body={}, request_valid=True)
+    S("clock sync with a field", "POST", "/v1/clock/sync", 400, body={"time": 5}, code="unknown_field", request_valid=False)
+    S("clock sync with []", "POST", "/v1/clock/sync", 400, body=[], code="wrong_type", request_valid=False)
+    S("resume with a JSON null", "POST", "/v1/resume", 400, raw=b"null", headers=JSON, code="wrong_type")
+    k = key()
+    a = S("ack by name", "POST", "/v1/alarms/low_reservoir/ack", 200, headers={"Idempotency-Key": k}, state="succeeded")
+    S("ack by bit 0, replayed: the same alarm", "POST", "/v1/alarms/0/ack", 200, headers={"Idempotency-Key": k},
+      replayed=True, cid=a.command_id() if a else None)
+    S("ack by bit", "POST", "/v1/alarms/5/ack", 200)
+    S("ack by bit 03", "POST", "/v1/alarms/03/ack", 200,
+      extra=lambda a: [] if a.command()["request"] == {"alarm": "end_of_service"} else [f"request {a.command()['request']}"])
+    S("ack with {}", "POST", "/v1/alarms/clock_not_set/ack", 200, body={})
+    S("ack bit 7", "POST", "/v1/alarms/7/ack", 400, code="unknown_alarm", field="bit")
+    S("ack unknown name", "POST", "/v1/alarms/fire/ack", 400, code="unknown_alarm", field="bit")
+    S("ack bit +3", "POST", "/v1/alarms/+3/ack", 400, code="unknown_alarm", field="bit")
+    S("ack bit 3.0", "POST", "/v1/alarms/3.0/ack", 400, code="unknown_alarm", field="bit")
+    S("ack bit 65539", "POST", "/v1/alarms/65539/ack", 400, code="unknown_alarm", field="bit")
+    S("ack with a field", "POST", "/v1/alarms/0/ack", 400, body={"bit": 0}, code="unknown_field", request_valid=False)
+
+
+def bodies(c):
+    S = c.check
+    S("no body", "POST", "/v1/bolus", 400, code="bad_json")
+    S("not JSON", "POST", "/v1/bolus", 400, raw=b"{dose}", headers=JSON, code="bad_json")
+    S("fractional number", "POST", "/v1/bolus", 400, raw=b'{"dose": 1.5}', headers=JSON, code="bad_json")
+    S("exponent", "PUT", "/v1/program", 400, raw=b'{"utc_offset_min": 1e2}', headers=JSON, code="bad_json")
+    S("invalid UTF-8", "POST", "/v1/refill", 400, raw=b'{"drug": "\xff\xfe"}', headers=JSON, code="bad_json")
+    S("duplicate key", "POST", "/v1/bolus", 400, raw=b'{"dose": {}, "dose": {}}', headers=JSON, code="bad_json")
+    S("nested 100 deep", "POST", "/v1/bolus", 400, raw=b"[" * 100 + b"]" * 100, headers=JSON, code="bad_json")
+    # Content-Type: application/json exactly (parameters allowed), whenever there is a body.
+    bolus = json.dumps(BOLUS).encode()
+    S("text/plain body", "POST", "/v1/bolus", 415, raw=bolus, headers={"Content-Type": "text/plain"},
+      code="unsupported_media_type")
+    S("no Content-Type", "POST", "/v1/bolus", 415, raw=bolus, code="unsupported_media_type")
+    S("no Content-Type, {}", "POST", "/v1/clock/sync", 415, raw=b"{}", code="unsupported_media_type")
+    S("application/jsonx", "POST", "/v1/clock/sync", 415, raw=b"{}", headers={"Content-Type": "application/jsonx"},
+      code="unsupported_media_type")
+    S("application/json-seq", "POST", "/v1/clock/sync", 415, raw=b"{}", headers={"Content-Type": "application/json-seq"},
+      code="unsupported_media_type")
+    S("application/problem+json", "POST", "/v1/clock/sync", 415, raw=b"{}",
+      headers={"Content-Type": "application/problem+json"}, code="unsupported_media_type")
+    S("review, no Content-Type", "POST", "/v1/program/review", 415, raw=json.dumps(PROGRAM).encode(),
+      code="unsupported_media_type")
+    S("charset parameter", "POST", "/v1/clock/sync", 200, raw=b"{}", headers={"Content-Type": "application/json; charset=utf-8"})
+    S("parameter without a space", "POST", "/v1/clock/sync", 200, raw=b"{}", headers={"Content-Type": "application/json;charset=UTF-8"})
+    S("Application/JSON", "POST", "/v1/clock/sync", 200, raw=b"{}", headers={"Content-Type": "Application/JSON"})
+    S("no body, no Content-Type", "POST", "/v1/clock/sync", 200)
+    S("no body, text/plain", "POST", "/v1/clock/sync", 200, raw=b"", headers={"Content-Type": "text/plain"})
+    S("body over 1 MiB", "POST", "/v1/bolus", 413, raw=b'{"x": "' + b"a" * (1 << 20) + b'"}', headers=JSON, code="too_large")
+    S("review over 1 MiB", "POST", "/v1/program/review", 413, raw=b" " * ((1 << 20) + 1), headers=JSON, code="too_large")
+    S("empty Idempotency-Key", "POST", "/v1/suspend", 400, headers={"Idempotency-Key": ""}, code="bad_idempotency_key",
+      field="Idempotency-Key")
+    S("Idempotency-Key with a space", "POST", "/v1/suspend", 400, headers={"Idempotency-Key": "a b"}, code="bad_idempotency_key")
+    S("Idempotency-Key of 256", "POST", "/v1/suspend", 400, headers={"Idempotency-Key": "k" * 256}, code="bad_idempotency_key")
+    S("Idempotency-Key of 255", "POST", "/v1/suspend", {200, 422}, headers={"Idempotency-Key": "k" * 254 + "!"})
+
+
+def quantities(c, sock):
+    """A value must come to a whole number of base units; base_value and base_unit, when sent, must agree."""
+    S = c.check
+    D = BOLUS["duration"]
+    accepted = [
+        ("duration 1.5 h (90 min)", {"dose": BOLUS["dose"], "duration": {"value": "1.5", "unit": "h"}}),
+        ("duration 0.25 h (15 min)", {"dose": BOLUS["dose"], "duration": {"value": "0.25", "unit": "h"}}),
+        ("duration 1.500 h", {"dose": BOLUS["dose"], "duration": {"value": "1.500", "unit": "h"}}),
+        ("dose 0.100000 mg", {"dose": {"value": "0.100000", "unit": "mg"}, "duration": D}),
+        ("dose 100000.000 ng", {"dose": {"value": "100000.000", "unit": "ng"}, "duration": D}),
+        ("base_value and base_unit echoed", {"dose": {"value": "5", "unit": "mg", "base_value": 5000000, "base_unit": "ng"},
+                                             "duration": {"value": "30", "unit": "min", "base_value": 30, "base_unit": "min"}}),
+        ("base_value null", {"dose": {"value": "5", "unit": "mg", "base_value": None}, "duration": D}),
+        ("base_unit null", {"dose": {"value": "5", "unit": "mg", "base_unit": None}, "duration": D}),
+    ]
+    for what, body in accepted:
+        S(what, "POST", "/v1/bolus", 200, body=body, request_valid=True, state="succeeded")
+        call(sock, "DELETE", "/v1/bolus")
+    refused = [
+        ("dose a bare number", {"dose": 100, "duration": D}, "bare_number", "dose", False),
+        ("dose a bare string", {"dose": "0.1 mg", "duration": D}, "bare_number", "dose", False),
+        ("dose value a number", {"dose": {"value": 1, "unit": "mg"}, "duration": D}, "bad_quantity", "dose.value", False),
+        ("dose unit ug", {"dose": {"value": "100", "unit": "ug"}, "duration": D}, "unknown_unit", "dose.unit", False),
+        ("dose unit MG", {"dose": {"value": "1", "unit": "MG"}, "duration": D}, "unknown_unit", "dose.unit", False),
+        ("dose in mL", {"dose": {"value": "1", "unit": "mL"}, "duration": D}, "wrong_unit", "dose.unit", False),
+        ("dose unit a number", {"dose": {"value": "1", "unit": 5}, "duration": D}, "wrong_type", "dose.unit", False),
+        ("dose 0.5 ng", {"dose": {"value": "0.5", "unit": "ng"}, "duration": D}, "bad_quantity", "dose.value", None),
+        ("dose 0.0000001 mg", {"dose": {"value": "0.0000001", "unit": "mg"}, "duration": D}, "bad_quantity", "dose.value", None),
+        ("dose 0.0005 mcg", {"dose": {"value": "0.0005", "unit": "mcg"}, "duration": D}, "bad_quantity", "dose.value", None),
+        ("duration 0.01 h (36 s)", {"dose": BOLUS["dose"], "duration": {"value": "0.01", "unit": "h"}}, "bad_quantity",
+         "duration.value", None),
+        ("duration 1.51 h", {"dose": BOLUS["dose"], "duration": {"value": "1.51", "unit": "h"}}, "bad_quantity",
+         "duration.value", None),
+        ("duration 30.5 min", {"dose": BOLUS["dose"], "duration": {"value": "30.5", "unit": "min"}}, "bad_quantity",
+         "duration.value", None),
+        ("dose -1", {"dose": {"value": "-1", "unit": "mg"}, "duration": D}, "bad_quantity", "dose.value", False),
+        ("dose +1", {"dose": {"value": "+1", "unit": "mg"}, "duration": D}, "bad_quantity", "dose.value", False),
+        ("dose 1e3", {"dose": {"value": "1e3", "unit": "mcg"}, "duration": D}, "bad_quantity", "dose.value", False),
+        ("dose .5", {"dose": {"value": ".5", "unit": "mg"}, "duration": D}, "bad_quantity", "dose.value", False),
+        ("dose 1.", {"dose": {"value": "1.", "unit": "mg"}, "duration": D}, "bad_quantity", "dose.value", False),
+        ("dose 19 digits", {"dose": {"value": "1" * 19, "unit": "ng"}, "duration": D}, "bad_quantity", "dose.value", False),
+        ("dose too large", {"dose": {"value": "999999999999999999", "unit": "mg"}, "duration": D}, "bad_quantity", "dose.value", None),
+        ("dose 0", {"dose": {"value": "0", "unit": "mg"}, "duration": D}, "out_of_range", "dose", None),
+        ("dose over 32 bits", {"dose": {"value": "5000", "unit": "mg"}, "duration": D}, "out_of_range", "dose", None),
+        ("base_value wrong", {"dose": {"value": "5", "unit": "mg", "base_value": 5}, "duration": D}, "bad_quantity",
+         "dose.base_value", None),
+        ("base_value a string", {"dose": {"value": "5", "unit": "mg", "base_value": "5000000"}, "duration": D}, "bad_quantity",
+         "dose.base_value", False),
+        ("base_unit mg", {"dose": {"value": "5", "unit": "mg", "base_unit": "mg"}, "duration": D}, "bad_quantity",
+         "dose.base_unit", False),
+        ("base_unit of another dimension", {"dose": {"value": "5", "unit": "mg", "base_value": 5000000, "base_unit": "nL"},
+                                            "duration": D}, "bad_quantity", "dose.base_unit", False),
+        ("base_unit a number", {"dose": BOLUS["dose"], "duration": {"value": "30", "unit": "min", "base_unit": 1}},
+         "bad_quantity", "duration.base_unit", False),
+        ("quantity extra field", {"dose": {"value": "5", "unit": "mg", "per": "day"}, "duration": D}, "unknown_field",
+         "dose.per", False),
+        ("dose missing", {"duration": D}, "missing_field", "dose", False),
+        ("dose null", {"dose": None, "duration": D}, "missing_field", "dose", False),
+        ("duration 0", {"dose": BOLUS["dose"], "duration": {"value": "0", "unit": "min"}}, "out_of_range", "duration", None),
+        ("duration 1441 min", {"dose": BOLUS["dose"], "duration": {"value": "1441", "unit": "min"}}, "out_of_range", "duration", None),
+        ("duration 24.5 h", {"dose": BOLUS["dose"], "duration": {"value": "24.5", "unit": "h"}}, "out_of_range", "duration", None),
+        ("unknown field", dict(BOLUS, patient=True), "unknown_field", "patient", False),
+    ]
+    for what, body, code, field, valid in refused:
+        S(what, "POST", "/v1/bolus", 400, body=body, code=code, field=field, request_valid=valid)
+    bad_refills = [
+        ("unknown drug", dict(REFILL, drug="aspirin"), "unknown_drug", False),
+        ("drug a number", dict(REFILL, drug=1), "wrong_type", False),
+        ("concentration 60 mg/mL", dict(REFILL, concentration={"value": "60", "unit": "mg/mL"}), "device_limit", None),
+        ("concentration 0", dict(REFILL, concentration={"value": "0", "unit": "ng/mL"}), "device_limit", None),
+        ("reservoir 41 mL", dict(REFILL, reservoir={"value": "41", "unit": "mL"}), "device_limit", None),
+        ("low_alarm 41 mL", dict(REFILL, low_alarm={"value": "41", "unit": "mL"}), "device_limit", None),
+        ("reservoir 0.0000005 mL", dict(REFILL, reservoir={"value": "0.0000005", "unit": "mL"}), "bad_quantity", None),
+        ("reservoir base_unit mL", dict(REFILL, reservoir={"value": "40", "unit": "mL", "base_unit": "mL"}), "bad_quantity", False),
+        ("reservoir in mg", dict(REFILL, reservoir={"value": "4", "unit": "mg"}), "wrong_unit", False),
+        ("concentration per day", dict(REFILL, concentration={"value": "4", "unit": "mg/day"}), "wrong_unit", False),
+        ("low_alarm missing", {k: v for k, v in REFILL.items() if k != "low_alarm"}, "missing_field", False),
+    ]
+    for what, body, code, valid in bad_refills:
+        S(what, "POST", "/v1/refill", 400, body=body, code=code, request_valid=valid)
+
+
+def reads(c, sock):
+    """Events, commands, audit, logs, metrics; integers in the query are plain digits."""
+    S = c.check
+    ev = S("events", "GET", "/v1/events?since=0&limit=1000", 200)
+    S("events default", "GET", "/v1/events", 200)
+    if ev and ev.status == 200:
+        page = ev.json()
+        names = {e["name"] for e in page["events"]}
+        c.report({"REFILLED", "PROGRAM_COMMITTED", "BOLUS_STARTED"} <= names, "events mirrored", ", ".join(sorted(n for n in names if n)))
+        S("events next page", "GET", f"/v1/events?since={page['next']}", 200)
+    S("events since 007", "GET", "/v1/events?since=007&limit=2", 200,
+      extra=lambda a: [] if all(e["index"] >= 7 for e in a.json()["events"]) else ["events before 7"])
+    for q, field in [("limit=0", "limit"), ("limit=1001", "limit"), ("since=-1", "since"), ("since=4294967296", "since"),
+                     ("since=abc", "since"), ("since=%2B3", "since"), ("since=+3", "since"), ("limit=%2B5", "limit"),
+                     ("since=3.0", "since"), ("since=1e2", "since"), ("since=0x10", "since"), ("since=%203", "since"),
+                     ("since=", "since")]:
+        S(f"events {q}", "GET", f"/v1/events?{q}", 400, code="out_of_range", field=field)
+    S("event stream from 0", "GET", "/v1/events/stream?since=0", 200, stream_seconds=2)
+    S("event stream live", "GET", "/v1/events/stream", 200, stream_seconds=1)
+    S("event stream since x", "GET", "/v1/events/stream?since=x", 400, code="out_of_range", field="since")
+    S("event stream since +1", "GET", "/v1/events/stream?since=%2B1", 400, code="out_of_range", field="since")
+    S("unknown command", "GET", "/v1/commands/c999999", 404, code="not_found")
+    au = S("audit", "GET", "/v1/audit", 200)
+    S("audit limit 1000", "GET", "/v1/audit?limit=1000", 200)
+    p = S("audit limit 2", "GET", "/v1/audit?limit=2", 200)
+    if p and p.status == 200 and p.json()["next_before_ms"] is not None:
+        S("audit next page", "GET", f"/v1/audit?limit=2&before_ms={p.json()['next_before_ms']}", 200)
+    S("audit before_ms 0", "GET", "/v1/audit?before_ms=0", 200)
+    for q, field in [("limit=0", "limit"), ("before_ms=-1", "before_ms"), ("before_ms=%2B1", "before_ms"),
+                     ("limit=%2B5", "limit"), ("limit=5.0", "limit")]:
+        S(f"audit {q}", "GET", f"/v1/audit?{q}", 400, code="out_of_range", field=field)
+    if au and au.status == 200:
+        for cmd in au.json()["commands"][:200]:
+            S(f"command {cmd['id']} ({cmd['kind']}, {cmd['state']})", "GET", f"/v1/commands/{cmd['id']}", 200)
+    lg = S("logs", "GET", "/v1/logs", 200)
+    S("logs limit 5", "GET", "/v1/logs?limit=5", 200)
+    S("logs limit 5000", "GET", "/v1/logs?limit=5000", 200)
+    S("logs limit 5001", "GET", "/v1/logs?limit=5001", 400, code="out_of_range", field="limit")
+    S("logs limit +5", "GET", "/v1/logs?limit=%2B5", 400, code="out_of_range", field="limit")
+    if lg and lg.status == 200:
+        c.report("log-next" in lg.headers, "logs carry Log-Next", lg.headers.get("log-next", "missing"))
+        start = max(0, int(lg.headers.get("log-next", "0")) - 3)
+        S("log stream since", "GET", f"/v1/logs/stream?since={start}", 200, stream_seconds=1)
+    S("log stream live", "GET", "/v1/logs/stream", 200, stream_seconds=1)
+    S("log stream since -1", "GET", "/v1/logs/stream?since=-1", 400, code="out_of_range", field="since")
+    S("log stream since +1", "GET", "/v1/logs/stream?since=%2B1", 400, code="out_of_range", field="since")
+    S("metrics", "GET", "/metrics", 200,
+      extra=lambda a: [] if b"pumpd_http_requests_total" in a.body else ["no pumpd_http_requests_total"])
+
+
+def methods(c):
+    """Every documented path with a method it does not take: 405 and Allow; unknown paths: 404."""
+    S = c.check
+    for template, item in c.spec.raw["paths"].items():
+        path = re.sub(r"\{[^}]+\}", lambda m: {"{bit}": "0", "{id}": "c1"}.get(m.group(0), "x"), template)
+        taken = Spec.methods(item)
+        for method in ("PATCH", "HEAD", "OPTIONS") + tuple(m for m in ("GET", "POST", "PUT", "DELETE") if m not in taken)[:1]:
+            S(f"{method} not documented", method, path, 405, code=None if method == "HEAD" else "method_not_allowed")
+    for path in ("/v1/nope", "/v1", "/", "/V1/status", "/v1/status/extra", "/v1/alarms/0", "/v1/commands", "/metrics.txt"):
+        S("unknown path", "GET", path, 404, code="not_found")
+    S("unknown path, other method", "DELETE", "/v1/nope", 404, code="not_found")
+
+
+def as_nobody(sock, requests):
+    """Runs `requests` ((method, path, kwargs) each) as uid 65534 in a child
+    that keeps group 0 to reach the socket; their Answers, or an exception text."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups([0])
+            os.setgid(0)
+            os.setuid(NOBODY)
+            out = []
+            for method, path, kw in requests:
+                a = call(sock, method, path, **kw)
+                out.append({"status": a.status, "headers": a.headers, "body": a.body.decode("utf-8", "replace")})
+            data = json.dumps(out)
+        except Exception as e:  # noqa: BLE001
+            data = json.dumps({"exception": repr(e)})
+        os.write(w, data.encode())
+        os._exit(0)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    got = json.loads(data)
+    if isinstance(got, dict):
+        return got["exception"]
+    return [Answer(g["status"], g["headers"], g["body"].encode()) for g in got]
+
+
+def forbidden(c, sock):
+    """A non-clinician is refused (403, audited) before anything about the request is judged."""
+    if os.geteuid() != 0:
+        c.skip("403 for a non-clinician (uid 65534)", "run as root to check it")
+        return
+    bolus = json.dumps(BOLUS).encode()
+    writes = [
+        ("suspend, no body", "POST", "/v1/suspend", {}, "suspend", {}),
+        ("refill", "POST", "/v1/refill", {"body": REFILL}, "refill", REFILL),
+        ("bolus, not JSON", "POST", "/v1/bolus", {"raw": b"{dose}", "headers": JSON}, "bolus", "{dose}"),
+        ("bolus as text/plain", "POST", "/v1/bolus", {"raw": bolus, "headers": {"Content-Type": "text/plain"}}, "bolus", BOLUS),
+        ("bolus, no Content-Type", "POST", "/v1/bolus", {"raw": bolus}, "bolus", BOLUS),
+        ("bolus with an unknown field", "POST", "/v1/bolus", {"body": dict(BOLUS, x=1)}, "bolus", dict(BOLUS, x=1)),
+        ("program, bad Idempotency-Key", "PUT", "/v1/program", {"body": PROGRAM, "headers": {"Idempotency-Key": "a b"}},
+         "program", PROGRAM),
+        ("ack of an unknown alarm", "POST", "/v1/alarms/9/ack", {}, "alarm_ack", {}),
+        ("cancel bolus with a field", "DELETE", "/v1/bolus", {"body": {"x": 1}}, "cancel_bolus", {"x": 1}),
+        ("clock sync over 1 MiB", "POST", "/v1/clock/sync", {"raw": b" " * ((1 << 20) + 10), "headers": JSON}, "clock_sync", None),
+    ]
+    reads = [
+        ("health", "GET", "/v1/health", {}, 200, None),
+        ("review", "POST", "/v1/program/review", {"body": PROGRAM}, 200, None),
+        ("review, not JSON", "POST", "/v1/program/review", {"raw": b"{", "headers": JSON}, 400, "bad_json"),
+    ]
+    answers = as_nobody(sock, [(m, p, kw) for _, m, p, kw, _, _ in writes] + [(m, p, kw) for _, m, p, kw, _, _ in reads])
+    if isinstance(answers, str):
+        c.report(False, "requests as uid 65534", answers)
+        return
+    for (what, method, path, _, kind, request), a in zip(writes, answers):
+        label = f"{method} {path} -> non-clinician: {what}"
+        problems = c.conforms(method, path, a) + c.expectations(a, 403, code="forbidden")
+        cid = a.error().get("command_id")
+        if not cid:
+            problems.append("no command_id: the refusal was not audited")
+        if problems:
+            c.report(False, label, "; ".join(problems))
+            continue
+        c.report(True, label, f"403 forbidden, audited as {cid}")
+
+        def audited(a, kind=kind, request=request):
+            cmd = a.command()
+            p = []
+            if cmd.get("kind") != kind:
+                p.append(f"kind {cmd.get('kind')!r}, expected {kind!r}")
+            if cmd.get("requested_by", {}).get("uid") != NOBODY:
+                p.append(f"requested_by {cmd.get('requested_by')}")
+            if cmd.get("frames") or cmd.get("device_status") is not None:
+                p.append("it reached the pump")
+            if (cmd.get("outcome") or {}).get("error", {}).get("code") != "forbidden":
+                p.append(f"outcome {cmd.get('outcome')}")
+            if request is not None and cmd.get("request") != request:
+                p.append(f"request {str(cmd.get('request'))[:100]!r}, expected {str(request)[:100]!r}")
+            return p
+
+        c.check(f"the audited refusal ({what})", "GET", f"/v1/commands/{cid}", 200, state="failed", extra=audited)
+    for (what, method, path, _, status, code), a in zip(reads, answers[len(writes):]):
+        problems = c.conforms(method, path, a) + c.expectations(a, status, code=code)
+        c.report(not problems, f"{method} {path} -> non-clinician may read: {what}", "; ".join(problems) or f"{a.status}")
+
+
+def faults(c, sock, control):
+    S = c.check
+    settle = lambda: wait_for(lambda: settled(sock), 60)
+
+    # The implant out of range: reads and the status check before a write are refused by the device.
+    sim(control, {"telemetry": False})
+    S("status, implant out of range", "GET", "/v1/status?refresh=true", 422, code="device_refused")
+    S("program, implant out of range", "GET", "/v1/program", 422, code="device_refused")
+    S("review, implant out of range", "POST", "/v1/program/review", 422, body=PROGRAM, code="device_refused")
+    S("suspend, implant out of range", "POST", "/v1/suspend", 422, code="device_refused", state="failed")
+    S("program push, implant out of range", "PUT", "/v1/program", 422, body=PROGRAM, code="device_refused", state="failed")
+    sim(control, {"telemetry": True})
+    settle()
+
+    # A stopping alarm: the device refuses RESUME with PUMP_FAULT.
+    sim(control, {"stall": True})
+    S("resume with a motor stall", "POST", "/v1/resume", 422, code="device_refused")
+    sim(control, {"stall": False})
+    call(sock, "POST", "/v1/alarms/motor_stall/ack")
+
+    # The head unplugged: no session.
+    sim(control, {"unplug": 6})
+    if not wait_for(lambda: health(sock)["link"] == "down", 10):
+        c.report(False, "link down when the head is unplugged", json.dumps(health(sock)))
+    S("health, link down", "GET", "/v1/health", 200)
+    S("device, link down", "GET", "/v1/device", 200)
+    S("cached status, link down", "GET", "/v1/status", 200)
+    S("fresh status, link down", "GET", "/v1/status?refresh=true", 503, code="device_unavailable")
+    S("program, link down", "GET", "/v1/program", 503, code="device_unavailable")
+    S("suspend, link down", "POST", "/v1/suspend", 503, code="device_unavailable", state="failed")
+    if not settle():
+        c.report(False, "link back after the unplug", json.dumps(health(sock)))
+    call(sock, "DELETE", "/v1/bolus")
+
+    # Exactly the bolus made uncertain: all four transmissions of START_BOLUS
+    # lose their answers (it ran). The status read before it, and the new
+    # session that settles it, go through. The link waits at least 250 ms
+    # before that session, so the writes right after the 202 meet it unsettled.
+    sim(control, {"drop_only": "START_BOLUS"})
+    sim(control, {"drop_responses": 4})
+    k = key()
+    a = S("bolus, every answer lost", "POST", "/v1/bolus", 202, body=BOLUS, headers={"Idempotency-Key": k},
+          code="outcome_uncertain", state="uncertain", replayed=False,
+          extra=lambda a: [] if a.error().get("command_id") == a.command_id() else ["error.command_id is not the command"])
+    if a is not None and a.status == 202:
+        cid = a.command_id()
+        S("resume while one is uncertain", "POST", "/v1/resume", 409, code="uncertain_command", error_cid=cid, state="failed")
+        S("replay while uncertain", "POST", "/v1/bolus", 202, body=BOLUS, headers={"Idempotency-Key": k},
+          code="outcome_uncertain", replayed=True, cid=cid, state="uncertain")
+        S("health lists it", "GET", "/v1/health", 200,
+          extra=lambda h: [] if cid in h.json()["uncertain_commands"] or command(sock, cid)["final"] else ["not listed"])
+        wait_for(lambda: command(sock, cid)["final"], 30)
+        S("uncertain bolus settled as applied", "GET", f"/v1/commands/{cid}", 200, state="applied",
+          extra=lambda a: [] if any(e.get("name") == "BOLUS_STARTED" for e in a.command()["outcome"] or [])
+          else [f"outcome {a.command()['outcome']}"])
+        S("replay once applied", "POST", "/v1/bolus", 200, body=BOLUS, headers={"Idempotency-Key": k},
+          replayed=True, cid=cid, state="applied")
+        S("health lists none", "GET", "/v1/health", 200,
+          extra=lambda h: [] if not h.json()["uncertain_commands"] else [f"{h.json()['uncertain_commands']}"])
+    settle()
+    S("cancel the applied bolus", "DELETE", "/v1/bolus", 200)
+
+    # Exactly the bolus lost on the way in: uncertain, then settled as not applied.
+    sim(control, {"drop_requests": 4})
+    k = key()
+    a = S("bolus, every request lost", "POST", "/v1/bolus", 202, body=BOLUS, headers={"Idempotency-Key": k},
+          code="outcome_uncertain", state="uncertain")
+    if a is not None and a.status == 202:
+        cid = a.command_id()
+        wait_for(lambda: command(sock, cid)["final"], 30)
+        S("lost bolus settled as not applied", "GET", f"/v1/commands/{cid}", 200, state="not_applied",
+          extra=lambda a: [] if (a.command()["outcome"] or {}).get("error", {}).get("code") == "not_applied"
+          and a.command()["outcome"]["error"].get("command_id") == cid else [f"outcome {a.command()['outcome']}"])
+        S("replay once not applied", "POST", "/v1/bolus", 409, body=BOLUS, headers={"Idempotency-Key": k},
+          code="not_applied", replayed=True, cid=cid, error_cid=cid, state="not_applied")
+        S("same key, other request, once not applied", "POST", "/v1/bolus", 422, headers={"Idempotency-Key": k},
+          body={"dose": {"value": "0.2", "unit": "mg"}, "duration": BOLUS["duration"]},
+          code="idempotency_key_reused", replayed=False, cid=cid, error_cid=cid)
+    sim(control, {"drop_only": ""})
+    sim(control, {"drop_requests": 0})
+    sim(control, {"drop_responses": 0})
+    settle()
+    S("bolus once settled, with a new key", "POST", "/v1/bolus", 200, body=BOLUS, headers={"Idempotency-Key": key()},
+      state="succeeded")
+    S("cancel it", "DELETE", "/v1/bolus", 200)
+    S("events after the faults", "GET", "/v1/events?since=0&limit=1000", 200,
+      extra=lambda a: [] if sum(e["name"] == "BOLUS_STARTED" and e["details"]["dose"]["base_value"] == 100000
+                                for e in a.json()["events"]) >= 1 else ["no BOLUS_STARTED"])
+    S("audit after the faults", "GET", "/v1/audit?limit=1000", 200)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("socket", help="pumpd's API socket")
+    ap.add_argument("--spec", default=DEFAULT_SPEC)
+    ap.add_argument("--sim-control", help="pumpsim's control socket (default: simulator/control.sock beside the API socket)")
+    ap.add_argument("--no-faults", action="store_true", help="skip the fault-injection checks")
+    args = ap.parse_args()
+    spec = Spec(args.spec)
+    control = args.sim_control or os.path.join(os.path.dirname(os.path.abspath(args.socket)), "simulator", "control.sock")
+    if not os.path.exists(control):
+        control = None
+    c = Checker(args.socket, spec)
+    start = time.monotonic()
+    try:
+        run(c, args.socket, control, args.no_faults)
+    except Exception as e:  # noqa: BLE001
+        import traceback
+        traceback.print_exc()
+        c.report(False, "the check script itself", repr(e))
+    print(f"\n({time.monotonic() - start:.0f} s)")
+    print(f"{c.passed} passed, {c.failed} failed, {c.skipped} skipped")
+    sys.exit(1 if c.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
