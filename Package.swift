@@ -62,12 +62,15 @@ let package = Package(
         // The HTTP API's data model, pure: quantities with units, request bodies,
         // answers and errors as JSON. No I/O; the daemon and pumpctl share it.
         .target(name: "API", dependencies: ["Messages", "Dissector"]),
+        // Dose safety, pure: the drug library, schedule arithmetic, reservoir projections.
+        // The default library ships inside the module; spec/drug-library.json links to it.
+        .target(name: "DoseSafety", dependencies: ["API", "Messages", "Dissector"], resources: [.copy("drug-library.json")]),
         // The daemon: the pump as a service (commands, reconciliation, audit),
         // the HTTP routes on the Unix socket, access control, logs, metrics.
         .target(
             name: "Daemon",
             dependencies: [
-                "API", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "Dissector", "CPosixExtras",
+                "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "Dissector", "CPosixExtras",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -118,6 +121,8 @@ let package = Package(
         .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialShim"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
         .testTarget(name: "APITests", dependencies: ["API", "Dissector", "Messages"]),
+        // The review's verdicts, table-driven, and the schedule and projection arithmetic.
+        .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Dissector", "Messages"]),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
         .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Dissector", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).

@@ -32,6 +32,9 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case badQuantity = "bad_quantity"
         case outOfRange = "out_of_range"
         case deviceLimit = "device_limit"
+        case hardLimit = "hard_limit"
+        case overrideRequired = "override_required"
+        case unusedOverride = "unused_override"
         case unknownDrug = "unknown_drug"
         case unknownAlarm = "unknown_alarm"
         case noDrugLoaded = "no_drug_loaded"
@@ -76,7 +79,7 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case .methodNotAllowed: 405
         case .tooLarge: 413
         case .unsupportedMediaType: 415
-        case .uncertainCommand, .noDrugLoaded, .notApplied: 409
+        case .uncertainCommand, .noDrugLoaded, .notApplied, .overrideRequired: 409
         case .idempotencyKeyReused, .deviceRefused: 422
         case .deviceUnavailable, .shuttingDown: 503
         case .outcomeUncertain: 202

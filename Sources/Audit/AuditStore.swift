@@ -176,6 +176,16 @@ public final class AuditStore: Sendable {
         try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(\"index\") + 1 FROM event") }
     }
 
+    /// Mirrored events of one code, in index order.
+    public func events(code: Int) throws -> [EventRow] {
+        try pool.read { db in try EventRow.filter(Column("code") == code).order(Column("index")).fetchAll(db) }
+    }
+
+    /// Every command of one kind, oldest first.
+    public func commands(kind: String) throws -> [CommandRecord] {
+        try pool.read { db in try CommandRecord.filter(Column("kind") == kind).order(Column("createdMs")).fetchAll(db) }
+    }
+
     /// Mirrored events caused by the request sent as (session tag, seq).
     public func events(originSession: Int64, originSeq: Int) throws -> [EventRow] {
         try pool.read { db in

@@ -1,6 +1,7 @@
 import API
 import Audit
 import Dissector
+import DoseSafety
 import HTTPTypes
 import Foundation
 import Hummingbird
@@ -24,25 +25,36 @@ struct APIRoutes: Sendable {
         router.get("/v1/status") { req, _ in try await status(req) }
         router.get("/v1/device") { _, _ in pump.deviceJSON().response() }
         router.get("/v1/program") { _, _ in try await program() }
-        router.post("/v1/program/review") { req, _ in try await review(req) }
+        router.post("/v1/program/review") { req, _ in
+            try await review(req) { try ProgramJSON.parse($0) }
+        }
         router.put("/v1/program") { req, ctx in
             try await write(req, ctx, kind: "program") { body in
-                let record = try ProgramJSON.parse(body ?? .null)
-                return CommandOrder(plan: .program(record), request: body!)
+                let (rest, overrides) = try Overrides.split(body)
+                return CommandOrder(plan: .program(try ProgramJSON.parse(rest ?? .null)), request: body!, overrides: overrides)
             }
         }
         router.post("/v1/bolus") { req, ctx in
             try await write(req, ctx, kind: "bolus") { body in
-                CommandOrder(plan: .bolus(try RequestBodies.bolus(body ?? .null)), request: body!)
+                let (rest, overrides) = try Overrides.split(body)
+                return CommandOrder(plan: .bolus(try RequestBodies.bolus(rest ?? .null)), request: body!, overrides: overrides)
             }
         }
+        router.post("/v1/bolus/review") { req, _ in
+            try await review(req) { try RequestBodies.bolus($0) }
+        }
+        router.post("/v1/refill/review") { req, _ in
+            try await review(req) { try RequestBodies.refill($0) }
+        }
+        router.get("/v1/drugs") { _, _ in drugs() }
         router.delete("/v1/bolus") { req, ctx in try await simple(req, ctx, .cancelBolus) }
         router.post("/v1/suspend") { req, ctx in try await simple(req, ctx, .suspend) }
         router.post("/v1/resume") { req, ctx in try await simple(req, ctx, .resume) }
         router.post("/v1/clock/sync") { req, ctx in try await simple(req, ctx, .clockSync) }
         router.post("/v1/refill") { req, ctx in
             try await write(req, ctx, kind: "refill") { body in
-                CommandOrder(plan: .refill(try RequestBodies.refill(body ?? .null)), request: body!)
+                let (rest, overrides) = try Overrides.split(body)
+                return CommandOrder(plan: .refill(try RequestBodies.refill(rest ?? .null)), request: body!, overrides: overrides)
             }
         }
         router.post("/v1/alarms/{bit}/ack") { req, ctx in
@@ -112,29 +124,25 @@ struct APIRoutes: Sendable {
         }
     }
 
-    /// The checks a push would run, without pushing: the current and the
-    /// proposed program side by side, and every finding.
-    func review(_ req: Request) async throws -> Response {
+    /// The checks a write would run, without writing: the review screen
+    /// (current and proposed side by side, doses, projections, findings).
+    /// `overrides` may be given to see the verdict they would bring.
+    func review<T: PlanConvertible>(_ req: Request, parse: (JSONValue) throws -> T) async throws -> Response {
         var req = req
         let body = try await req.jsonBody(required: true)!
-        let record = try ProgramJSON.parse(body)
-        let status: Status
-        switch await pump.refreshStatus() {
-        case .success(let s): status = s
+        let (rest, overrides) = try Overrides.split(body)
+        let plan = try parse(rest ?? .null).plan
+        switch await pump.prepare(plan, overrides: overrides) {
+        case .success(let r):
+            if let e = r.overrideError { throw e }
+            return r.json.response()
         case .failure(let e): throw e
         }
-        var current: ProgramRecord?
-        if status.programCRC != 0, case .success(let p) = await pump.readProgram() { current = p }
-        let findings = pump.validation.findings(.program(record), CheckContext(status: status, activeProgram: current))
-        let refused = findings.contains { $0.severity == .hard }
-        return JSONValue.object([
-            "verdict": .string(refused ? "refused" : "acceptable"),
-            "current": current.map(ProgramJSON.render) ?? .null,
-            "proposed": ProgramJSON.render(record),
-            "drug": status.loadedDrug.map { .string($0.name) } ?? .null,
-            "concentration": QuantityJSON.render(status.concentration.raw, .concentration),
-            "findings": .array(findings.map(\.json)),
-        ]).response()
+    }
+
+    func drugs() -> Response {
+        guard let lib = pump.library else { return JSONValue.object(["library": .null]).response() }
+        return DrugLibraryJSON.render(lib).response()
     }
 
     func events(_ req: Request) throws -> Response {
@@ -269,6 +277,7 @@ struct APIRoutes: Sendable {
         if answer.replayed { headers[.idempotentReplayed] = "true" }
         headers[.location] = "/v1/commands/\(record.id)"
         var o: JSONObject = ["command": PumpService.commandJSON(record)]
+        if let review = answer.review { o["review"] = review }
         if let e = answer.error, case .object(let err)? = e.json["error"] {
             o["error"] = .object(err)
             return JSONValue.object(o).response(e.status, headers: headers)

@@ -1,6 +1,7 @@
 import API
 import Audit
 import Dissector
+import DoseSafety
 import Link
 import Logging
 import Messages
@@ -13,6 +14,8 @@ public struct CommandAnswer: Sendable {
     public var record: CommandRecord?
     public var replayed: Bool
     public var error: APIError?
+    /// The review the command passed or failed (programs, boluses, refills).
+    public var review: JSONValue? = nil
 }
 
 extension PumpService {
@@ -93,24 +96,73 @@ extension PumpService {
         guard link.isReady else {
             return refuse(DeviceAnswers.unavailable("no session with the programmer head (\(snapshot.withLock { $0.linkNote }))"))
         }
+        let review: Reviewed
+        switch await prepare(order.plan, overrides: order.overrides) {
+        case .success(let r): review = r
+        case .failure(let e): return refuse(e)
+        }
+        if let e = review.overrideError ?? Validation.refusal(review.findings) {
+            var a = refuse(e, findings: review.findings)
+            a.review = review.json
+            return a
+        }
+        for f in review.findings where f.override != nil {
+            logger.notice("soft limit overridden", metadata: [
+                "command": "\(id)", "limit": "\(f.rule)", "uid": "\(requester.uid)", "reason": "\(f.override!.reason)", "kind": "override",
+            ])
+        }
+        var answer = await execute(order.plan, id: id)
+        answer.review = review.json
+        let overridden = review.findings.compactMap { f in f.override.map { "\(f.rule) (\"\($0.reason)\")" } }
+        if !overridden.isEmpty, let r = answer.record, let note = r.note {
+            // Who passed which soft limit, and why, stays with the command.
+            _ = try? store.update(
+                id, state: r.state, nowMs: Self.nowMs(),
+                note: "\(note); soft limits overridden by uid \(requester.uid): \(overridden.joined(separator: "; "))")
+            answer.record = try? store.command(id)
+        }
+        statusWanted.bump()
+        return answer
+    }
+
+    /// A review's result: the findings (overrides applied), the review's JSON,
+    /// and an error if an override named no soft limit of this change.
+    public struct Reviewed: Sendable {
+        public var findings: [Finding]
+        public var json: JSONValue
+        public var overrideError: APIError?
+    }
+
+    /// Reads the pump's state and runs every check on `plan`: what both a
+    /// review and a write do before anything goes on the wire.
+    public func prepare(_ plan: Plan, overrides: [Override]) async -> Result<Reviewed, APIError> {
         let status: Status
         switch await refreshStatus() {
         case .success(let s): status = s
-        case .failure(let e): return refuse(e)
+        case .failure(let e): return .failure(e)
         }
         var active: ProgramRecord?
-        if case .program = order.plan, status.programCRC != 0 {
-            switch await readProgram() {
-            case .success(let p): active = p
-            case .failure(let e): return refuse(e)  // checks need the program they would replace
+        switch plan {
+        case .program, .bolus, .refill:
+            if status.programCRC != 0 {
+                switch await readProgram() {
+                case .success(let p): active = p
+                case .failure(let e): return .failure(e)  // the checks need the program they would change
+                }
             }
+        default: break
         }
-        let findings = validation.findings(order.plan, CheckContext(status: status, activeProgram: active))
-        if let e = Validation.refusal(findings) { return refuse(e, findings: findings) }
-
-        let answer = await execute(order.plan, id: id)
-        statusWanted.bump()
-        return answer
+        let context = CheckContext(
+            status: status, activeProgram: active, nowMs: status.deviceTime.seconds * 1000,
+            lastIncreaseMs: DoseHistory.lastIncreaseMs(store: store))
+        var findings = validation.findings(plan, context)
+        var overrideError: APIError?
+        do {
+            findings = try Validation.apply(overrides, to: findings)
+        } catch {
+            overrideError = error
+        }
+        return .success(Reviewed(findings: findings, json: Review.json(plan, context, findings: findings, library: library), overrideError: overrideError))
     }
 
     func execute(_ plan: Plan, id: String) async -> CommandAnswer {

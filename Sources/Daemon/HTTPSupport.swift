@@ -134,7 +134,8 @@ enum APIPaths {
     static let methods: [(pattern: [String], methods: [String])] = [
         (["v1", "health"], ["GET"]), (["v1", "status"], ["GET"]), (["v1", "device"], ["GET"]),
         (["v1", "program"], ["GET", "PUT"]), (["v1", "program", "review"], ["POST"]),
-        (["v1", "bolus"], ["POST", "DELETE"]), (["v1", "suspend"], ["POST"]), (["v1", "resume"], ["POST"]),
+        (["v1", "bolus"], ["POST", "DELETE"]), (["v1", "bolus", "review"], ["POST"]), (["v1", "refill", "review"], ["POST"]),
+        (["v1", "drugs"], ["GET"]), (["v1", "suspend"], ["POST"]), (["v1", "resume"], ["POST"]),
         (["v1", "refill"], ["POST"]), (["v1", "clock", "sync"], ["POST"]), (["v1", "alarms", "*", "ack"], ["POST"]),
         (["v1", "events"], ["GET"]), (["v1", "events", "stream"], ["GET"]), (["v1", "commands", "*"], ["GET"]),
         (["v1", "audit"], ["GET"]), (["v1", "logs"], ["GET"]), (["v1", "logs", "stream"], ["GET"]), (["metrics"], ["GET"]),

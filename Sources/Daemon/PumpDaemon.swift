@@ -1,5 +1,6 @@
 import Audit
 import Credentials
+import DoseSafety
 import Foundation
 import Hummingbird
 import Logging
@@ -51,6 +52,14 @@ public enum PumpDaemon {
             throw StartFailure(description: "\(error)", exitCode: 78)
         }
 
+        let library: DrugLibrary
+        do {
+            library = try config.drugLibrary.map { try DrugLibrary.load(path: $0) } ?? DrugLibrary.builtIn()
+        } catch {
+            throw StartFailure(description: "\(error)", exitCode: 78)
+        }
+        logger.notice("drug library in force", metadata: ["name": "\(library.name)", "file": "\(config.drugLibrary ?? "built in (spec/drug-library.json)")"])
+
         var simulator: EmbeddedSimulator?
         let devicePath: String
         if let device = config.device {
@@ -70,7 +79,8 @@ public enum PumpDaemon {
         let metrics = Metrics()
         let pump = try PumpService(
             config: config, devicePath: devicePath, pairingKey: key, store: store, policy: policy, metrics: metrics,
-            logger: logger)
+            logger: logger, validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]),
+            library: library)
 
         do { try UnixSocketPath.prepare(config.socket) } catch {
             throw StartFailure(description: "\(error)", exitCode: 75)

@@ -1,6 +1,7 @@
 import API
 import Audit
 import Dissector
+import DoseSafety
 import Foundation
 import Link
 import Logging
@@ -33,6 +34,7 @@ public final class PumpService: Service, Sendable {
     let policy: AccessPolicy
     let metrics: Metrics
     let validation: Validation
+    public let library: DrugLibrary?
     let snapshot = Mutex(Snapshot())
     let gate = CommandGate()
     let commandNumber: Mutex<UInt64>
@@ -57,8 +59,9 @@ public final class PumpService: Service, Sendable {
     /// Opens the link only after settling what a previous run left unsettled.
     public init(
         config: DaemonConfig, devicePath: String, pairingKey: PairingKey, store: AuditStore, policy: AccessPolicy,
-        metrics: Metrics, logger: Logger, validation: Validation = Validation()
+        metrics: Metrics, logger: Logger, validation: Validation = Validation(), library: DrugLibrary? = nil
     ) throws {
+        self.library = library
         self.config = config
         self.store = store
         self.policy = policy

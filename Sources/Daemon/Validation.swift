@@ -1,5 +1,6 @@
 import API
 import Dissector
+import DoseSafety
 import Messages
 
 /// One thing a check found about a planned command.
@@ -9,6 +10,7 @@ public struct Finding: Sendable, Hashable {
         case hard
         /// Passes only with a named override and a reason (the drug library's soft limits).
         case soft
+        /// Something the person must know; it stops nothing.
         case info
     }
     public var severity: Severity
@@ -27,21 +29,30 @@ public struct Finding: Sendable, Hashable {
         self.source = source
     }
 
+    /// The override that lets a soft finding pass, if one was given.
+    public var override: Override?
+
     public var json: JSONValue {
         .object([
             "severity": .string(severity.rawValue), "rule": .string(rule),
             "field": field.map { .string($0) } ?? .null, "message": .string(message), "source": .string(source),
+            "overridden": override.map { .object(["reason": .string($0.reason)]) } ?? .null,
         ])
     }
 }
 
-/// What a check sees: the pump's fresh status and its active program.
+/// What a check sees: the pump's fresh status and its active program, the
+/// time, and when the dose was last increased (from the audit trail).
 public struct CheckContext: Sendable {
     public var status: Status
     public var activeProgram: ProgramRecord?
-    public init(status: Status, activeProgram: ProgramRecord?) {
+    public var nowMs: Int64
+    public var lastIncreaseMs: Int64?
+    public init(status: Status, activeProgram: ProgramRecord?, nowMs: Int64 = 0, lastIncreaseMs: Int64? = nil) {
         self.status = status
         self.activeProgram = activeProgram
+        self.nowMs = nowMs
+        self.lastIncreaseMs = lastIncreaseMs
     }
 }
 
@@ -113,10 +124,43 @@ public struct Validation: Sendable {
         checks.flatMap { $0.check(plan, context) }
     }
 
-    /// The first finding that stops the command, as the 400 a client gets.
+    /// Marks the soft findings the overrides name. An override that names no
+    /// soft finding of this change is refused: overrides are given for a
+    /// limit seen in a review, never in advance or in bulk.
+    public static func apply(_ overrides: [Override], to findings: [Finding]) throws(APIError) -> [Finding] {
+        var out = findings
+        for (i, o) in overrides.enumerated() {
+            guard let k = out.firstIndex(where: { $0.rule == o.limit && $0.severity == .soft }) else {
+                let soft = findings.filter { $0.severity == .soft }.map(\.rule)
+                throw APIError(
+                    400, .unusedOverride,
+                    "\"\(o.limit)\" is not a soft limit this change hits (\(soft.isEmpty ? "it hits none" : "it hits: " + soft.joined(separator: ", "))); hard limits cannot be overridden",
+                    field: "overrides[\(i)].limit")
+            }
+            out[k].override = o
+        }
+        return out
+    }
+
+    /// What stops the command: a hard finding (400), else a soft one not
+    /// overridden (409, naming the limits to override if the clinician decides to).
     public static func refusal(_ findings: [Finding]) -> APIError? {
-        guard let f = findings.first(where: { $0.severity == .hard }) else { return nil }
-        let code: APIError.Code = f.rule == "device.no_drug" ? .noDrugLoaded : .deviceLimit
-        return APIError(code == .noDrugLoaded ? 409 : 400, code, "\(f.message) (rule \(f.rule), \(f.source))", field: f.field)
+        if let f = findings.first(where: { $0.severity == .hard }) {
+            if f.rule == "device.no_drug" { return APIError(409, .noDrugLoaded, "\(f.message) (\(f.source))") }
+            let code: APIError.Code = f.rule.hasPrefix("device.") ? .deviceLimit : .hardLimit
+            return APIError(400, code, "\(f.message) (rule \(f.rule), \(f.source)); a hard limit cannot be overridden", field: f.field)
+        }
+        let open = findings.filter { $0.severity == .soft && $0.override == nil }
+        guard let f = open.first else { return nil }
+        return APIError(
+            409, .overrideRequired,
+            "\(f.message) (soft limit \(f.rule), \(f.source)). To go ahead, the clinician overrides it by name with a reason: \"overrides\": [\(open.map { "{\"limit\": \"\($0.rule)\", \"reason\": \"…\"}" }.joined(separator: ", "))]",
+            field: f.field)
+    }
+
+    public static func verdict(_ findings: [Finding]) -> String {
+        if findings.contains(where: { $0.severity == .hard }) { return "refused" }
+        if findings.contains(where: { $0.severity == .soft && $0.override == nil }) { return "needs_override" }
+        return "acceptable"
     }
 }

@@ -30,7 +30,7 @@ struct Pumpd: AsyncParsableCommand {
             Config file (--config, JSON): keys device, baud, key_file, socket, \
             socket_group, data_dir, clinician_uids, clinician_groups, log_level, \
             log_max_bytes, log_files, status_poll_seconds, simulator_path, \
-            simulator_arguments. Flags override the file.
+            simulator_arguments, drug_library. Flags override the file.
 
             Exit codes: 0 stopped cleanly; 64 bad usage; 69 the simulator could not \
             start; 73 the data dir cannot be created; 74 the audit store cannot be \
@@ -69,6 +69,9 @@ struct Pumpd: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String?
 
+    @Option(name: .customLong("drug-library"), help: ArgumentHelp("The clinic's drug library (JSON; see spec/drug-library.md). Default: the built-in spec/drug-library.json.", valueName: "file"))
+    var drugLibrary: String?
+
     @Option(name: .customLong("simulator-arg"), parsing: .unconditionalSingleValue, help: ArgumentHelp("An extra argument for the embedded pumpsim (repeat; e.g. --simulator-arg=--speed --simulator-arg=60).", valueName: "arg"))
     var simulatorArguments: [String] = []
 
@@ -99,6 +102,7 @@ struct Pumpd: AsyncParsableCommand {
         if !clinicianGroups.isEmpty { c.clinicianGroups = clinicianGroups }
         if let logLevel { c.logLevel = logLevel }
         if !simulatorArguments.isEmpty { c.simulatorArguments = simulatorArguments }
+        if let drugLibrary { c.drugLibrary = drugLibrary }
         do {
             try await PumpDaemon.run(c)
         } catch let f as PumpDaemon.StartFailure {

@@ -10,7 +10,7 @@ import TestSupport
 @Suite(.serialized, .timeLimit(.minutes(4)))
 struct CrashTests {
     static let keyHex = (0...31).map { String(format: "%02x", $0) }.joined()
-    static let programB = #"{"mode":"weekly","steps":[{"start_min":0,"rate":{"value":"1","unit":"mg/day"}},{"start_min":1440,"rate":{"value":"2","unit":"mg/day"}},{"start_min":7200,"rate":{"value":"0.5","unit":"mg/day"}}]}"#
+    static let programB = #"{"mode":"weekly","steps":[{"start_min":0,"rate":{"value":"2.6","unit":"mg/day"}},{"start_min":5040,"rate":{"value":"3","unit":"mg/day"}}]}"#  // the same average daily dose as Bodies.daily: pushes alternate without increasing
 
     @Test func killDuringPushesAndBolusesLosesNothing() throws {
         // At 9600 baud each frame spends tens of milliseconds on the line, so

@@ -55,7 +55,8 @@ struct EndpointTests {
         let review = d.call("POST", "/v1/program/review", body: Bodies.daily)
         #expect(review.status == 200)
         #expect(review.json?["verdict"] == .string("acceptable"))
-        #expect(review.json?["current"] == .null)
+        #expect(review.json?["current"]?["program"] == .null)
+        #expect(review.json?["proposed"]?["average_daily_dose"]?["base_value"] == .int(2_800_000))
 
         let push = d.call("PUT", "/v1/program", body: Bodies.daily)
         #expect(push.status == 200, "\(push.text)")
