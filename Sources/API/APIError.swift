@@ -33,6 +33,7 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case outOfRange = "out_of_range"
         case deviceLimit = "device_limit"
         case hardLimit = "hard_limit"
+        case bolusActive = "bolus_active"
         case overrideRequired = "override_required"
         case unusedOverride = "unused_override"
         case unknownDrug = "unknown_drug"
@@ -79,7 +80,7 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case .methodNotAllowed: 405
         case .tooLarge: 413
         case .unsupportedMediaType: 415
-        case .uncertainCommand, .noDrugLoaded, .notApplied, .overrideRequired: 409
+        case .uncertainCommand, .noDrugLoaded, .notApplied, .overrideRequired, .bolusActive: 409
         case .idempotencyKeyReused, .deviceRefused: 422
         case .deviceUnavailable, .shuttingDown: 503
         case .outcomeUncertain: 202

@@ -25,10 +25,3 @@ int termination_signal_fd(void) {
     if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0) return -1;
     return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 }
-
-#include <sys/prctl.h>
-#include <signal.h>
-
-int die_with_parent(void) {
-    return prctl(PR_SET_PDEATHSIG, SIGTERM);
-}

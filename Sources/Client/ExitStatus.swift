@@ -9,11 +9,13 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case failed = 1
     /// The outcome is uncertain (HTTP 202, state uncertain or pending): the command may have run.
     case uncertain = 2
-    /// pumpd refused the request as invalid (HTTP 400, 404, 405, 413, 415).
+    /// pumpd refused the request as invalid (HTTP 400, 404, 405, 413, 415), a hard limit among them.
     case invalid = 3
     /// Not allowed: not a clinician (HTTP 403), or no permission on the socket.
     case forbidden = 4
-    /// A conflict with the pump's state: another command is uncertain, or no drug is loaded (HTTP 409).
+    /// A conflict with the pump's state: another command is uncertain, or no drug is
+    /// loaded; or the change needs an override, a soft limit of the drug library
+    /// that no override names (HTTP 409, override_required).
     case conflict = 5
     /// pumpd or the device unavailable (HTTP 503; the socket missing, refused, or silent).
     case unavailable = 6

@@ -73,10 +73,11 @@ public struct LibraryCheck: CommandCheck {
             let change = Change(from: old, to: new)
             let what = "the average daily dose goes from \(show(old, e, perDay: true)) to \(show(new, e, perDay: true))"
             if change.exceeds(percent: e.changeMaxPercent.value, of: old) {
-                hit(.soft, "change.max_percent", "steps", "\(what), a \(change.direction.rawValue) of \(change.percentText ?? "?") %, above the library's \(e.changeMaxPercent.value) % a change for \(drug.name): a change this large is the signature of a unit slip (mg for mcg, per hour for per day); check every rate", e.changeMaxPercent.source)
+                let article = change.direction == .increase ? "an" : "a"
+                hit(.soft, "change.max_percent", "steps", "\(what), \(article) \(change.direction.rawValue) of \(change.percentText ?? "?") %, above the library's limit of \(e.changeMaxPercent.value) % per change for \(drug.name): a change this large is the signature of a unit slip (mg for mcg, per hour for per day); check every rate", e.changeMaxPercent.source)
             }
             if change.direction == .increase, change.amount > e.changeMaxAbsolute.value.raw {
-                hit(.soft, "change.max_absolute", "steps", "\(what), an increase of \(show(change.amount, e, perDay: true)), above the library's \(show(e.changeMaxAbsolute.value.raw, e, perDay: true)) a change for \(drug.name)", e.changeMaxAbsolute.source)
+                hit(.soft, "change.max_absolute", "steps", "\(what), an increase of \(show(change.amount, e, perDay: true)), above the library's limit of \(show(e.changeMaxAbsolute.value.raw, e, perDay: true)) per change for \(drug.name)", e.changeMaxAbsolute.source)
             }
             if change.direction == .increase, let last = c.lastIncreaseMs {
                 let hours = e.increaseMinIntervalHours.value
@@ -86,7 +87,7 @@ public struct LibraryCheck: CommandCheck {
                 }
             }
         } else if let start = e.startSoftMax, new > start.value.raw {
-            hit(.soft, "daily_dose.start_soft_max", "steps", "a first program at \(show(new, e, perDay: true)) a day starts above the library's \(show(start.value.raw, e, perDay: true)) for \(drug.name)", start.source)
+            hit(.soft, "daily_dose.start_soft_max", "steps", "a first program at \(show(new, e, perDay: true)) starts above the library's \(show(start.value.raw, e, perDay: true)) for \(drug.name)", start.source)
         }
         return out
     }

@@ -87,6 +87,7 @@ enum Review {
                 "reservoir": QuantityJSON.render(s.reservoir.raw, .volume),
                 "low_alarm": QuantityJSON.render(s.lowAlarm.raw, .volume),
                 "program": c.activeProgram.map(ProgramJSON.render) ?? .null,
+                "projection": projection(project(c.activeProgram, s)),
             ])
             var after = s
             after.lowAlarm = r.lowAlarm

@@ -91,10 +91,17 @@ public struct DeviceLimitCheck: CommandCheck {
             guard s.loadedDrug != nil, s.concentration.raw > 0 else {
                 return [Finding(severity: .hard, rule: "device.no_drug", field: nil, message: "no drug is loaded: refill the pump first", source: "ICD PPL/1 §7 NO_DRUG")]
             }
-            if let v = DeviceLimits.check(bolus: b.dose, over: b.duration, at: s.concentration, reservoir: s.reservoir) {
-                return [hard(v.field == "dose_ng" ? "device.bolus_volume" : "device.bolus_flow", v)]
+            var out: [Finding] = []
+            if !s.bolusRemaining.isZero || s.state == .bolusRunning {
+                out.append(Finding(
+                    severity: .hard, rule: "device.bolus_active", field: nil,
+                    message: "a bolus is running (\(s.bolusRemaining.raw) ng still to go): wait for it to end or cancel it first",
+                    source: "ICD PPL/1 §7 BOLUS_ACTIVE"))
             }
-            return []
+            if let v = DeviceLimits.check(bolus: b.dose, over: b.duration, at: s.concentration, reservoir: s.reservoir) {
+                out.append(hard(v.field == "dose_ng" ? "device.bolus_volume" : "device.bolus_flow", v))
+            }
+            return out
         case .refill(let r):
             if let v = DeviceLimits.check(refill: r, capacity: s.capacity) { return [hard("device.refill", v)] }
             return []
@@ -147,6 +154,7 @@ public struct Validation: Sendable {
     public static func refusal(_ findings: [Finding]) -> APIError? {
         if let f = findings.first(where: { $0.severity == .hard }) {
             if f.rule == "device.no_drug" { return APIError(409, .noDrugLoaded, "\(f.message) (\(f.source))") }
+            if f.rule == "device.bolus_active" { return APIError(409, .bolusActive, "\(f.message) (\(f.source))") }
             let code: APIError.Code = f.rule.hasPrefix("device.") ? .deviceLimit : .hardLimit
             return APIError(400, code, "\(f.message) (rule \(f.rule), \(f.source)); a hard limit cannot be overridden", field: f.field)
         }

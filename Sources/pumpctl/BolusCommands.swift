@@ -9,11 +9,18 @@ struct BolusCommand: ParsableCommand {
         discussion: """
             The dose takes mg, mcg or ng; the duration min or h. Write the number and \
             unit together or apart ("0.5mg", "0.5 mg" in quotes); units are spelt exactly \
-            so, nothing is guessed. pumpd checks the dose against the device's limits and \
-            the loaded drug before sending it. You are asked to confirm unless --yes.
+            so, nothing is guessed. First pumpd's review: the warnings (the device's limits \
+            and the drug library's clinician-bolus limits for the loaded drug), the dose in \
+            mg and mcg, its volume, a bolus still running, and when the reservoir would run \
+            empty without and with it; then the verdict. Over a hard limit nothing is sent \
+            (exit 3); over a soft limit only with --override RULE --reason TEXT (else exit \
+            5). You are asked to confirm unless --yes.
 
               pumpctl bolus --dose 0.5mg --duration 30min
               pumpctl bolus --dose 250mcg --duration 1h --yes
+              pumpctl bolus --dose 1.5mg --duration 1h \\
+                  --override clinician_bolus.soft_max \\
+                  --reason "breakthrough pain after the catheter revision"
 
             The answer is the command pumpd ran: its id, state and note. If the state is \
             "uncertain" the pump may or may not have started the bolus: do NOT give it \
@@ -22,6 +29,8 @@ struct BolusCommand: ParsableCommand {
     )
 
     @OptionGroup var daemon: DaemonOptions
+
+    @OptionGroup var overrides: OverrideOptions
 
     @Option(name: .long, help: ArgumentHelp("The dose, such as 0.5mg (mg, mcg, ng).", valueName: "quantity"))
     var dose: String
@@ -40,8 +49,11 @@ struct BolusCommand: ParsableCommand {
     func run() throws {
         let d = try QuantityOption.parse(dose, .mass, option: "--dose")
         let t = try QuantityOption.parse(duration, .duration, option: "--duration")
-        try Confirmation.require("Give a bolus of \(d) over \(t)\(LoadedDrug.phrase(daemon, yes: yes))?", yes: yes)
-        try daemon.pumpd.write("POST", "/v1/bolus", body: .object(["dose": d.json, "duration": t.json]))
+        let body: JSONValue = .object(["dose": d.json, "duration": t.json])
+        try ReviewedWrite(kind: .bolus, pumpd: daemon.pumpd, overrides: overrides, body: body).run(yes: yes) { r, overriding in
+            let drug = r["drug"]?.text.map { " of \($0) at \(ReviewView.concentration(r["concentration"], mcgFirst: ReviewView.mcgFirst(r)))" } ?? ""
+            return "Give a bolus of \(r["dose"]?["text"]?.text ?? d.description)\(drug) over \(t)\(overriding)?"
+        }
     }
 }
 

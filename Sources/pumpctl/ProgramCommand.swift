@@ -68,29 +68,38 @@ extension ProgramCommand {
 
     struct Review: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check a program file against the pump without pushing it.",
+            abstract: "Check a program file against the pump and the drug library without pushing it.",
             discussion: """
-                pumpd reads the pump's state and its active program, and runs every check a \
-                push would run: the ICD's rules and the device's limits, against the drug \
-                and concentration loaded now. Prints the current and proposed programs side \
-                by side, every finding, and the verdict. Nothing is sent to the pump.
+                pumpd reads the pump's state and its active program and runs every check a \
+                push would run: the ICD's rules, the device's limits and the drug library's \
+                soft and hard limits, against the drug and concentration loaded now. Printed: \
+                the warnings first (hard limits, soft limits not overridden, information), \
+                each with its rule's name and its source; then the current and proposed \
+                programs side by side with their average daily dose, highest step and patient \
+                boluses (in mg and mcg) and when the reservoir would reach its alarm level and \
+                run empty; then the verdict. Nothing is sent to the pump.
 
                   pumpctl program review night.yaml
+                  pumpctl program review night.yaml --override daily_dose.soft_max \\
+                      --reason "tolerant after 6 years at 18 mg/day; agreed with the pain team"
 
-                Exit code 0 when the program is acceptable, 3 when pumpd would refuse it.
+                --override names a soft limit the review reported, to see the verdict a push \
+                with the same override would meet; it needs --reason. Exit code 0 when the \
+                program is acceptable, 3 when pumpd would refuse it (a hard limit), 5 when a \
+                soft limit needs an override (or no drug is loaded). --json prints the review.
                 """
         )
 
         @OptionGroup var daemon: DaemonOptions
 
+        @OptionGroup var overrides: OverrideOptions
+
         @Argument(help: ArgumentHelp("The program, as JSON or YAML (see `pumpctl program --help`).", valueName: "file"))
         var file: String
 
         func run() throws {
-            let pumpd = daemon.pumpd
-            let review = try ProgramCommand.review(ProgramFile.load(file), pumpd)
-            if !daemon.json { ProgramView.review(review.body) }
-            if let refusal = ProgramCommand.refusal(review.body) { throw refusal.exit }
+            let review = ReviewedWrite(kind: .program, pumpd: daemon.pumpd, overrides: overrides, body: try ProgramFile.load(file))
+            try review.stopIfRefused(try review.review(), writing: false)
         }
     }
 
@@ -98,21 +107,29 @@ extension ProgramCommand {
         static let configuration = CommandConfiguration(
             abstract: "Review a program file, confirm, and make it the pump's program.",
             discussion: """
-                First the review (as `program review` prints it: current and proposed side by \
-                side, and the findings), then the question "Push this program? [y/N]". On yes, \
-                pumpd stages the program, commits it, and reads it back byte for byte.
+                First the review (as `program review` prints it: the warnings, current and \
+                proposed side by side, the verdict). A program pumpd refuses (a hard limit) \
+                is not sent: exit 3. One that passes a soft limit of the drug library is not \
+                sent either (exit 5) unless a clinician overrides that limit by name, with the \
+                clinical reason: pumpctl says which --override options it would need. Then the \
+                question "Push this program? [y/N]". On yes, pumpd reviews it again, stages \
+                the program, commits it, and reads it back byte for byte; the overrides are \
+                recorded with your uid.
 
                   pumpctl program push night.yaml
                   pumpctl program push night.yaml --yes      # in a script, after a review
+                  pumpctl program push night.yaml --override daily_dose.soft_max \\
+                      --reason "tolerant after 6 years at 18 mg/day; agreed with the pain team"
 
                 Without a terminal on standard input the question cannot be asked: pass --yes \
-                (or the run stops with exit code 64 and sends nothing). A program pumpd would \
-                refuse is not sent. With --json two lines are printed: the review, then the \
-                command's answer.
+                (or the run stops with exit code 64 and sends nothing). With --json two lines \
+                are printed: the review, then the command's answer.
                 """
         )
 
         @OptionGroup var daemon: DaemonOptions
+
+        @OptionGroup var overrides: OverrideOptions
 
         @Argument(help: ArgumentHelp("The program, as JSON or YAML (see `pumpctl program --help`).", valueName: "file"))
         var file: String
@@ -121,41 +138,10 @@ extension ProgramCommand {
         var yes = false
 
         func run() throws {
-            let pumpd = daemon.pumpd
             let program = try ProgramFile.load(file)
-            let review = try ProgramCommand.review(program, pumpd)
-            if !daemon.json {
-                ProgramView.review(review.body)
-                Terminal.line("")
+            try ReviewedWrite(kind: .program, pumpd: daemon.pumpd, overrides: overrides, body: program).run(yes: yes) { _, overriding in
+                "Push this program\(overriding)?"
             }
-            if let refusal = ProgramCommand.refusal(review.body) {
-                Terminal.error("pumpd refuses this program (the hard findings above); nothing was sent")
-                throw refusal.exit
-            }
-            try Confirmation.require("Push this program?", yes: yes)
-            try pumpd.write("PUT", "/v1/program", body: program)
         }
-    }
-
-    /// POST /v1/program/review; with --json its answer is printed as it is.
-    static func review(_ program: JSONValue, _ pumpd: Pumpd) throws -> Pumpd.Answer {
-        let response = try Pumpd.call { () throws(ClientError) in
-            try pumpd.client.request("POST", "/v1/program/review", body: Array(program.serialized.utf8))
-        }
-        let answer = try pumpd.check(response)
-        if pumpd.json { pumpd.printVerbatim(response) }
-        return answer
-    }
-
-    /// The exit a push would end with, when the review says pumpd would refuse
-    /// it: no drug loaded is a conflict with the pump's state, the rest are invalid requests.
-    static func refusal(_ review: JSONValue) -> ExitStatus? {
-        guard review["verdict"]?.text == "refused" else { return nil }
-        if case .array(let findings)? = review["findings"],
-            findings.contains(where: { $0["severity"]?.text == "hard" && $0["rule"]?.text == "device.no_drug" })
-        {
-            return .conflict
-        }
-        return .invalid
     }
 }

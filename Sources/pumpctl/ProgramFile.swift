@@ -27,7 +27,12 @@ enum ProgramFile {
             throw Exit.noInput
         }
         do {
-            return unwrap(try parse(text, yaml: isYAML(path, text)))
+            let program = unwrap(try parse(text, yaml: isYAML(path, text)))
+            if program["overrides"] != nil {
+                // An override answers a limit seen in a review, so it is given then, not kept in advance.
+                throw Problem(description: "overrides: a program file holds the program only; pass a soft limit with --override RULE --reason TEXT, after a review shows it")
+            }
+            return program
         } catch let p as Problem {
             Terminal.error("\(path): \(p.description)")
             throw Exit.dataError

@@ -1,8 +1,7 @@
 import Dissector
 
-/// Programs on screen: one alone (`program show`), or the pump's current
-/// and a proposed one side by side with pumpd's findings (`review`, `push`),
-/// so the difference is read before it is pushed, not after.
+/// Programs on screen: one alone (`program show`), and the parts of one that
+/// `ReviewView` puts beside another (`program review`, `program push`).
 enum ProgramView {
     static func show(_ program: JSONValue) {
         var rows = header(program).map { [$0.0, $0.1] }
@@ -12,46 +11,6 @@ enum ProgramView {
         }
         rows.append(["program crc", Show.text(program["program_crc"])])
         TextTable.print(rows)
-    }
-
-    static func review(_ r: JSONValue) {
-        if let drug = r["drug"]?.text {
-            Terminal.line("drug loaded: \(drug) at \(Show.quantity(r["concentration"]))")
-        } else {
-            Terminal.line("drug loaded: none (refill the pump first: `pumpctl refill --help`)")
-        }
-        Terminal.line("")
-        let current = r["current"] ?? .null, proposed = r["proposed"] ?? .null
-        var rows: [[String]] = [["", "CURRENT", "PROPOSED"]]
-        let left = current == .null ? [] : header(current), right = header(proposed)
-        for (i, item) in right.enumerated() {
-            rows.append([item.0, i < left.count ? left[i].1 : (i == 0 ? "no program" : ""), item.1])
-        }
-        let a = steps(current), b = steps(proposed)
-        let (ma, mb) = (current["mode"]?.text, proposed["mode"]?.text)
-        for i in 0..<max(a.count, b.count) {
-            rows.append([
-                i == 0 ? "steps" : "",
-                i < a.count ? "\(Show.start(a[i]["start_min"], mode: ma))  \(Show.quantity(a[i]["rate"]))" : "",
-                i < b.count ? "\(Show.start(b[i]["start_min"], mode: mb))  \(Show.quantity(b[i]["rate"]))" : "",
-            ])
-        }
-        TextTable.print(rows)
-        Terminal.line("")
-        findings(r["findings"])
-        Terminal.line("verdict: \(Show.text(r["verdict"]))")
-    }
-
-    static func findings(_ v: JSONValue?) {
-        guard case .array(let list)? = v, !list.isEmpty else {
-            Terminal.line("findings: none")
-            return
-        }
-        Terminal.line("findings:")
-        for f in list {
-            let field = f["field"]?.text.map { "\($0): " } ?? ""
-            Terminal.line("  \(Show.text(f["severity"]).uppercased())  \(field)\(Show.text(f["message"])) (\(Show.text(f["rule"])), \(Show.text(f["source"])))")
-        }
     }
 
     static func header(_ p: JSONValue) -> [(String, String)] {

@@ -17,6 +17,7 @@ struct PumpCtl: ParsableCommand {
               pumpctl audit                  the commands pumpd ran or refused, and who asked
               pumpctl command ID             one command, to follow an uncertain one
               pumpctl logs [-f]              pumpd's own log
+              pumpctl drugs [--sources]      the drug library's soft and hard limits
 
             Writes (pumpd allows them to its clinicians only, and records each one):
 
@@ -26,10 +27,15 @@ struct PumpCtl: ParsableCommand {
               pumpctl cancel-bolus | suspend | resume | clock sync | alarms ack NAME
               pumpctl refill --drug morphine --concentration 10mg/mL --reservoir 40mL --low-alarm 4mL
 
-            Writes that change dosing (program push, bolus, refill) ask for confirmation; \
-            in a script pass --yes. Every write is sent once, with an Idempotency-Key; \
-            when its outcome is uncertain pumpctl says so and never sends it again. --json \
-            prints pumpd's answer verbatim, on one line.
+            Writes that change dosing (program push, bolus, refill) show pumpd's review \
+            first: the warnings, what is and what would be side by side (doses in mg and \
+            mcg, when the reservoir runs empty), the verdict. A hard limit refuses the \
+            change (exit 3). A soft limit of the drug library refuses it (exit 5) unless a \
+            clinician overrides it by name with a reason, --override RULE --reason TEXT, \
+            which pumpd records with the uid. Then they ask for confirmation; in a script \
+            pass --yes. Every write is sent once, with an Idempotency-Key; when its outcome \
+            is uncertain pumpctl says so and never sends it again. --json prints pumpd's \
+            answers verbatim, one per line (a reviewed write: the review, then the write's).
 
             Without pumpd: `pumpctl frame decode` turns link bytes into one JSON object \
             per frame and `pumpctl frame encode` turns them back into wire bytes; \
@@ -40,9 +46,12 @@ struct PumpCtl: ParsableCommand {
               0   success
               1   the pump refused, or the command failed (HTTP 422, 502), or not confirmed
               2   the outcome is uncertain (HTTP 202): follow it with `pumpctl command ID`
-              3   pumpd refused the request as invalid (HTTP 400, 404, 405, 413, 415)
+              3   pumpd refused the request as invalid (HTTP 400, 404, 405, 413, 415),
+                  or it reaches a hard limit (device_limit, hard_limit); nothing was sent
               4   not allowed: not a clinician (HTTP 403), or no permission on the socket
-              5   conflict: another command is uncertain, or no drug is loaded (HTTP 409)
+              5   conflict (HTTP 409): another command is uncertain, no drug is loaded,
+                  or the change needs an override: it passes a soft limit of the drug
+                  library that no --override names (override_required); nothing was sent
               6   pumpd or the device unavailable (HTTP 503; socket missing or refused)
               64  bad command line, or a confirmation needed without a terminal
               65  bad input data (hex, JSON, YAML or a field)
@@ -55,7 +64,7 @@ struct PumpCtl: ParsableCommand {
         subcommands: [
             StatusCommand.self, DeviceCommand.self, ProgramCommand.self, BolusCommand.self, CancelBolusCommand.self,
             SuspendCommand.self, ResumeCommand.self, RefillCommand.self, ClockCommand.self, AlarmsCommand.self,
-            EventsCommand.self, AuditCommand.self, LogsCommand.self, CommandCommand.self,
+            EventsCommand.self, AuditCommand.self, LogsCommand.self, CommandCommand.self, DrugsCommand.self,
             FrameCommand.self, PortsCommand.self,
         ]
     )

@@ -6,7 +6,8 @@ extension Pumpd {
     /// command shown: id, state, note. The run's exit code is the command's
     /// (`ExitStatus`). Nothing here sends a request twice: a retry after an
     /// unknown outcome is a person's decision, made after `pumpctl command`.
-    func write(_ method: String, _ path: String, body: JSONValue? = nil) throws {
+    /// `explain` sees the answer of a write that did not succeed, after its error is reported.
+    func write(_ method: String, _ path: String, body: JSONValue? = nil, explain: (JSONValue) -> Void = { _ in }) throws {
         let key = IdempotencyKey.make()
         let response: HTTPResponse
         do {
@@ -40,6 +41,7 @@ extension Pumpd {
             }
         default:
             Self.reportError(answer, status: response.status)
+            explain(answer)
         }
         throw status.exit
     }

@@ -10,10 +10,19 @@ struct RefillCommand: ParsableCommand {
         discussion: """
             Tell the pump what was put in it after a refill procedure. A different drug or \
             concentration than before clears the active program: the rates of the old one \
-            would mean other doses. Push a program for the new drug afterwards. You are \
-            asked to confirm unless --yes.
+            would mean other doses. Push a program for the new drug afterwards. First \
+            pumpd's review: the warnings (the library's concentration range for the drug; \
+            a concentration other than the one the pump holds for the same drug, which is \
+            a soft limit), then the pump now and after the refill side by side, whether \
+            the active program is kept, and when the reservoir would run empty; then the \
+            verdict. Over a hard limit nothing is sent (exit 3); over a soft limit only with \
+            --override RULE --reason TEXT (else exit 5). You are asked to confirm unless --yes.
 
-              pumpctl refill --drug morphine --concentration 10mg/mL --reservoir 40mL --low-alarm 4mL
+              pumpctl refill --drug morphine --concentration 10mg/mL --reservoir 40mL \\
+                  --low-alarm 4mL
+              pumpctl refill --drug morphine --concentration 20mg/mL --reservoir 40mL \\
+                  --low-alarm 4mL --override refill.concentration_change \\
+                  --reason "vial label checked: 20 mg/mL, the new regimen"
 
             Drugs: morphine, hydromorphone, ziconotide, baclofen, bupivacaine, clonidine, \
             fentanyl, sufentanil. Concentration units: mg/mL, mcg/mL, ng/mL; volumes: mL, \
@@ -22,6 +31,8 @@ struct RefillCommand: ParsableCommand {
     )
 
     @OptionGroup var daemon: DaemonOptions
+
+    @OptionGroup var overrides: OverrideOptions
 
     @Option(name: .long, help: ArgumentHelp("The drug now in the reservoir, such as morphine.", valueName: "name"))
     var drug: String
@@ -50,11 +61,12 @@ struct RefillCommand: ParsableCommand {
 
     func run() throws {
         let q = try quantities()
-        try Confirmation.require(
-            "Record a refill of \(drug) at \(q.concentration), \(q.reservoir) in the reservoir, low alarm at \(q.low)\(LoadedDrug.phrase(daemon, yes: yes))?",
-            yes: yes)
-        try daemon.pumpd.write(
-            "POST", "/v1/refill",
-            body: .object(["drug": .string(drug), "concentration": q.concentration.json, "reservoir": q.reservoir.json, "low_alarm": q.low.json]))
+        let body: JSONValue = .object(["drug": .string(drug), "concentration": q.concentration.json, "reservoir": q.reservoir.json, "low_alarm": q.low.json])
+        try ReviewedWrite(kind: .refill, pumpd: daemon.pumpd, overrides: overrides, body: body).run(yes: yes) { r, overriding in
+            let p = r["proposed"] ?? .null
+            let conc = p["concentration_text"]?.text ?? q.concentration.description
+            let program = p["program_kept"] == .bool(true) ? "" : ((r["current"]?["program"] ?? .null) == .null ? "" : "; this CLEARS the active program")
+            return "Record a refill of \(drug) at \(conc), \(q.reservoir) in the reservoir, low alarm at \(q.low)\(overriding)\(program)?"
+        }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CPosixExtras
 import Credentials
 import Glibc
 import Simulator
@@ -84,9 +83,6 @@ struct Pumpsim: ParsableCommand {
 
     func run() throws {
         let key: PairingKey
-        if exitWithParent, die_with_parent() != 0 {
-            Log.error("cannot arrange to stop with the parent process", ["errno": "\(errno)"])
-        }
         if let keyFile {
             do {
                 key = try KeyFile.load(keyFile, permissions: .ownerOnly).0
@@ -120,6 +116,7 @@ struct Pumpsim: ParsableCommand {
         let server = try control.map { try ControlServer(path: $0) }
         var runner = try SimulatorRunner(head: head, clock: clock, link: link, baud: baud, control: server, seed: seed)
         runner.stateFile = state
+        if exitWithParent { runner.parentPID = getppid() }
         Log.info("settings", ["speed": "\(speed)", "seed": "\(seed)", "baud": baud.map { "\($0)" } ?? "unpaced", "control": control ?? "none"])
         runner.run()
     }

@@ -27,6 +27,11 @@ struct SimulatorRunner {
     var control: ControlServer?
     let signals: Int32
     var stopping = false
+    /// With --exit-with-parent: the parent's pid at start. When the parent
+    /// dies the process is re-parented, and the simulator stops (saving its
+    /// state). Polled, because PR_SET_PDEATHSIG follows the parent *thread*,
+    /// which in a Swift program may end long before the parent process.
+    var parentPID: pid_t?
     var stateFile: StateFile?
     var lastSaveMs: Int64 = 0
 
@@ -73,6 +78,10 @@ struct SimulatorRunner {
                         control!.answer(p.fd, handleControl(line).serialized)
                     }
                 }
+            }
+            if let parentPID, getppid() != parentPID {
+                Log.info("the parent process is gone: stopping")
+                stopping = true
             }
             deliverInbound()
             enqueue(head.advance(to: clock.nowMs, wallMs: wallMs))

@@ -23,11 +23,17 @@ struct CommandOutcomeTests {
         #expect(other.errorCode == "idempotency_key_reused")
         #expect(d.call("POST", "/v1/bolus", body: Bodies.bolus, headers: ["Idempotency-Key: has space"]).errorCode == "bad_idempotency_key")
 
-        // A refusal before the pump was touched does not hold the key.
+        // A refusal before the pump was touched does not hold the key: the
+        // first bolus is still running, so the second is refused here.
         let refused = d.call("POST", "/v1/bolus", body: Bodies.bolus, headers: ["Idempotency-Key: bolus-2"])
-        #expect(refused.status == 422)  // BOLUS_ACTIVE: the first bolus is running
-        #expect(refused.json?["command"]?["device_status"] == .string("BOLUS_ACTIVE"))
+        #expect(refused.status == 409)
+        #expect(refused.errorCode == "bolus_active")
+        #expect(refused.json?["command"]?["idempotency_key"] == .null)
         #expect(d.simEvents().filter { $0 == "BOLUS_STARTED" }.count == 1)
+        #expect(d.call("DELETE", "/v1/bolus").status == 200)
+        let second = d.call("POST", "/v1/bolus", body: Bodies.bolus, headers: ["Idempotency-Key: bolus-2"])
+        #expect(second.status == 200, "\(second.text)")
+        #expect(d.simEvents().filter { $0 == "BOLUS_STARTED" }.count == 2)
     }
 
     @Test func uncertainBolusIsSettledFromTheLogAndNeverGivenTwice() throws {

@@ -95,7 +95,7 @@ struct DaemonCommandTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("program-\(UUID().uuidString).yml").path
         try "mode: daily\nsteps:\n  - start_min: 0\n    rate: {value: \"2.4\", unit: mg/day}\n".write(toFile: file, atomically: false, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let review = #"{"verdict":"acceptable","current":null,"proposed":{"mode":"daily","utc_offset_min":0,"patient_bolus":null,"steps":[{"start_min":0,"rate":{"value":"2.4","unit":"mg/day"}}]},"drug":"morphine","concentration":{"value":"10","unit":"mg/mL"},"findings":[]}"#
+        let review = #"{"kind":"program","verdict":"acceptable","current":{"program":null,"projection":null},"proposed":{"program":{"mode":"daily","utc_offset_min":0,"patient_bolus":null,"steps":[{"start_min":0,"rate":{"value":"2.4","unit":"mg/day"}}]}},"drug":"morphine","concentration":{"value":"10","unit":"mg/mL"},"findings":[]}"#
         let fake = try FakePumpd(answers: [Self.json(200, review)])
         defer { fake.stop() }
         let r = try pumpctl(["program", "review", file, "--socket", fake.path])
@@ -111,7 +111,8 @@ struct DaemonCommandTests {
     @Test("an uncertain write: exit 2, said plainly, not resent, and how to follow it")
     func uncertain() throws {
         let command = #"{"command":{"id":"c7","kind":"bolus","state":"uncertain","final":false,"note":"uncertain: no answer came"},"error":{"code":"outcome_uncertain","message":"no answer came","command_id":"c7"}}"#
-        let fake = try FakePumpd(answers: [Self.json(202, command)])
+        let review = #"{"kind":"bolus","verdict":"acceptable","drug":"morphine","dose":{"text":"0.5 mg (500 mcg)"},"findings":[]}"#
+        let fake = try FakePumpd(answers: [Self.json(200, review), Self.json(202, command)])
         defer { fake.stop() }
         let r = try pumpctl(["bolus", "--dose", "0.5 mg", "--duration", "30min", "--yes", "--socket", fake.path])
         #expect(r.status == 2)
@@ -119,8 +120,9 @@ struct DaemonCommandTests {
         #expect(r.stdout.contains("UNKNOWN"))
         #expect(r.stdout.contains("NOT be sent again"))
         #expect(r.stdout.contains("pumpctl command c7"))
-        #expect(fake.received.count == 1)
-        let sent = try #require(fake.received.first)
+        #expect(fake.received.count == 2)
+        #expect(fake.received.first?.hasPrefix("POST /v1/bolus/review HTTP/1.1\r\n") == true)
+        let sent = try #require(fake.received.last)
         #expect(sent.hasPrefix("POST /v1/bolus HTTP/1.1\r\n"))
         #expect(sent.range(of: "Idempotency-Key: [0-9a-f-]{36}\r\n", options: .regularExpression) != nil)
         #expect(sent.hasSuffix(#"{"dose":{"value":"0.5","unit":"mg"},"duration":{"value":"30","unit":"min"}}"#))
@@ -187,8 +189,8 @@ struct DaemonCommandTests {
     @Test("--help teaches: the root lists the exit codes, each command has an example")
     func help() throws {
         let root = try pumpctl(["--help"])
-        for word in ["Exit codes", "uncertain", "PUMPD_SOCKET", "--yes", "409", "503"] { #expect(root.stdout.contains(word), "\(word)") }
-        for command in [["status"], ["device"], ["program", "push"], ["bolus"], ["refill"], ["events"], ["audit"], ["logs"], ["command"], ["alarms", "ack"], ["clock", "sync"]] {
+        for word in ["Exit codes", "uncertain", "PUMPD_SOCKET", "--yes", "409", "503", "override_required", "--override"] { #expect(root.stdout.contains(word), "\(word)") }
+        for command in [["status"], ["device"], ["program", "push"], ["bolus"], ["refill"], ["events"], ["audit"], ["logs"], ["command"], ["alarms", "ack"], ["clock", "sync"], ["drugs"], ["program", "review"]] {
             let r = try pumpctl(command + ["--help"])
             #expect(r.status == 0)
             #expect(r.stdout.contains("pumpctl \(command.joined(separator: " "))"), "\(command)")

@@ -16,9 +16,4 @@ int pty_open_master(char *slave_path, size_t size);
 /// loop can stop cleanly. Returns -1 with errno set on failure.
 int termination_signal_fd(void);
 
-/// Asks the kernel to send SIGTERM to the calling process when its parent
-/// dies (prctl PR_SET_PDEATHSIG), so a simulator started by pumpd never
-/// outlives it, even after kill -9. Returns 0, or -1 with errno set.
-int die_with_parent(void);
-
 #endif
