@@ -28,6 +28,9 @@ public struct Override: Sendable, Hashable {
             guard reason.trimmingSpaces.count >= 10, reason.count <= 1000 else {
                 throw .range(f.name("reason"), "give the clinical reason in a sentence (10…1000 characters)")
             }
+            guard !out.contains(where: { $0.limit == limit }) else {
+                throw .range(f.name("limit"), "\(limit) is overridden twice; give each limit once, with one reason")
+            }
             out.append(Override(limit: limit, reason: reason))
         }
         return out

@@ -112,14 +112,23 @@ extension PumpService {
             ])
         }
         var answer = await execute(order.plan, id: id)
-        answer.review = review.json
+        switch order.plan {
+        case .program, .bolus, .refill: answer.review = review.json
+        default: break  // nothing to review: no dose, volume or limit is involved
+        }
         let overridden = review.findings.compactMap { f in f.override.map { "\(f.rule) (\"\($0.reason)\")" } }
         if !overridden.isEmpty, let r = answer.record, let note = r.note {
             // Who passed which soft limit, and why, stays with the command.
-            _ = try? store.update(
-                id, state: r.state, nowMs: Self.nowMs(),
-                note: "\(note); soft limits overridden by uid \(requester.uid): \(overridden.joined(separator: "; "))")
-            answer.record = try? store.command(id)
+            // The request (stored before the wire) already holds the overrides and
+            // the row holds the uid; the note says it in a sentence as well.
+            do {
+                try store.update(
+                    id, state: r.state, nowMs: Self.nowMs(),
+                    note: "\(note); soft limits overridden by uid \(requester.uid): \(overridden.joined(separator: "; "))")
+                answer.record = try store.command(id)
+            } catch {
+                logger.error("could not add the overrides to the command's note", metadata: ["command": "\(id)", "error": "\(error)"])
+            }
         }
         statusWanted.bump()
         return answer

@@ -46,7 +46,7 @@ public struct DaemonConfig: Sendable, Hashable {
         "drug_library",
     ]
 
-    /// Reads a config file (JSON object; see spec/pumpd.md for the keys).
+    /// Reads a config file (JSON object; `pumpd --help` lists the keys, deploy/pumpd.json is an example).
     public static func load(_ path: String) throws -> DaemonConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Problem(description: "cannot read config file \(path)")

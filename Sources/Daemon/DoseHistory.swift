@@ -39,9 +39,10 @@ enum DoseHistory {
 enum Overrides {
     static func strip(_ body: JSONValue) -> (body: JSONValue, overrides: JSONValue?) {
         guard case .object(let o) = body, let ov = o["overrides"] else { return (body, nil) }
+        let given: JSONValue? = ov == .null ? nil : ov  // null counts as absent, as everywhere in the API
         var rest = JSONObject()
         for k in o.keys where k != "overrides" { rest[k] = o[k] }
-        return (.object(rest), ov)
+        return (.object(rest), given)
     }
 
     static func split(_ body: JSONValue?) throws(APIError) -> (body: JSONValue?, overrides: [Override]) {

@@ -111,7 +111,7 @@ public struct LibraryCheck: CommandCheck {
             out.append(Finding(
                 severity: .hard, rule: "concentration.range", field: "concentration",
                 message: "\(conc(r.concentration)) is outside the library's \(conc(e.concentrationMin.value)) … \(conc(e.concentrationMax.value)) for \(drug.name); check the vial's label and the unit",
-                source: e.concentrationMin.source))
+                source: r.concentration < e.concentrationMin.value ? e.concentrationMin.source : e.concentrationMax.source))
         }
         let s = c.status
         if s.loadedDrug == drug, s.concentration != r.concentration {

@@ -53,7 +53,11 @@ public struct DrugLibrary: Sendable, Hashable {
             let schema = try top.string("schema")
             guard schema == "pumpd-drug-library/1" else { throw APIError(400, .outOfRange, "must be \"pumpd-drug-library/1\"", field: "schema") }
             let name = try top.string("name")
-            let source: String? = if case .string(let s)? = top.optional("source") { s } else { nil }
+            var source: String?
+            if let v = top.optional("source") {
+                guard case .string(let s) = v else { throw APIError.wrongType("source", expected: "a string") }
+                source = s
+            }
             var drugs = try top.object("drugs")
             var entries: [Drug: Entry] = [:]
             for drug in Drug.allCases {

@@ -15,7 +15,17 @@ they should. A path the spec does not have must answer 404 `not_found`; a
 documented path with a method it does not document, 405 `method_not_allowed`
 with `Allow` listing exactly the documented methods. Request bodies are
 checked against the request schema too: the ones pumpd accepts must validate,
-and the malformed ones the schema can express must not.
+and the malformed ones the schema can express must not. A write's `review`
+must be of the command's own kind.
+
+Dose safety (spec/drug-library.md, the built-in library): the program, bolus
+and refill reviews (acceptable, needs_override, refused), writes refused 409
+`override_required` and 400 `hard_limit`, the same writes with an override
+(200, the command's note naming the limit, the reason and the uid), overrides
+refused 400 `unused_override` (a limit not hit, a hard limit) or malformed,
+and GET /v1/drugs. The programs the other checks push respect the library
+(morphine: peak under 20 mg/day, changes under 50 %, no second increase
+within 24 h), so that only the dose-safety checks meet its limits.
 
 The writes change the pump: run it against pumpd's embedded simulator only
 (a fresh --data-dir, no special flags). The caller must be a clinician (by
@@ -80,7 +90,16 @@ PROGRAM = {
         {"start_min": 1320, "rate": {"value": "0", "unit": "mg/day"}},
     ],
 }
+# A lower program (average 1.22 mg/day): pushed after PROGRAM (2.55 mg/day)
+# and the programs between, each a decrease under the library's 50 %, so no
+# push but the dose-safety ones needs an override.
+PROGRAM_LOW = dict(PROGRAM, steps=[
+    {"start_min": 0, "rate": {"value": "1.2", "unit": "mg/day"}},
+    {"start_min": 480, "rate": {"value": "1.4", "unit": "mg/day"}},
+    {"start_min": 1320, "rate": {"value": "0", "unit": "mg/day"}},
+])
 BOLUS = {"dose": {"value": "0.1", "unit": "mg"}, "duration": {"value": "30", "unit": "min"}}
+REASON = "agreed with the patient at today's clinic visit"
 
 
 # ----------------------------------------------------------------- transport
@@ -432,6 +451,30 @@ class Checker:
             problems.append(f"error.field {a.error().get('field')!r}, expected {field!r}")
         return problems
 
+    @staticmethod
+    def review_problems(method, path, a):
+        """A write's review is of the command's kind, and a replay has none;
+        a review endpoint's is of its own kind."""
+        try:
+            value = a.json()
+        except Exception:  # noqa: BLE001
+            return []
+        if not isinstance(value, dict) or not isinstance(value.get("review"), dict) and "kind" not in value:
+            return []
+        bare = path.split("?", 1)[0]
+        if bare.endswith("/review") and a.status == 200:
+            want = bare.split("/")[2]
+            return [] if value.get("kind") == want else [f"review of kind {value.get('kind')!r} from {bare}"]
+        review, cmd = value.get("review"), value.get("command")
+        if isinstance(review, dict) and isinstance(cmd, dict):
+            p = []
+            if review.get("kind") != cmd.get("kind"):
+                p.append(f"review of kind {review.get('kind')!r} for a {cmd.get('kind')!r} command")
+            if a.headers.get("idempotent-replayed") == "true":
+                p.append("a replay carries a review")
+            return p
+        return []
+
     def check(self, what, method, path, expect, body=None, raw=None, headers=None, code=None,
               request_valid=None, stream_seconds=None, timeout=60, replayed=None, state=None,
               cid=None, error_cid=None, field=None, extra=None):
@@ -448,6 +491,7 @@ class Checker:
             return None
         problems = self.conforms(method, path, a)
         problems += self.expectations(a, expect, code, replayed, state, cid, error_cid, field)
+        problems += self.review_problems(method, path, a)
         if request_valid is not None and body is not None:
             errs = self.request_conforms(method, path, body)
             if errs is not None:
@@ -566,6 +610,7 @@ def run(c, sock, control, no_faults):
     reads(c, sock)
     methods(c)
     forbidden(c, sock)
+    dose_safety(c, sock)
 
     if no_faults:
         c.skip("faults: 202, 409 uncertain_command / not_applied, 422 and 503 from the device", "--no-faults")
@@ -615,24 +660,21 @@ def review_and_program(c):
       extra=lambda a: [] if a.json()["verdict"] == "refused" and a.json()["findings"] else ["not refused with findings"])
     half_hour = dict(PROGRAM, patient_bolus=dict(PROGRAM["patient_bolus"], lockout={"value": "0.5", "unit": "h"}))
     S("review, lockout 0.5 h is 30 min", "POST", "/v1/program/review", 200, body=half_hour, request_valid=True,
-      extra=lambda a: [] if a.json()["proposed"]["patient_bolus"]["lockout"]["base_value"] == 30
-      else [f"lockout {a.json()['proposed']['patient_bolus']['lockout']}"])
+      extra=lambda a: [] if a.json()["proposed"]["program"]["patient_bolus"]["lockout"]["base_value"] == 30
+      else [f"lockout {a.json()['proposed']['program']['patient_bolus']['lockout']}"])
     S("review bad mode", "POST", "/v1/program/review", 400, body=dict(PROGRAM, mode="hourly"), code="out_of_range",
       request_valid=False, field="mode")
     S("review no body", "POST", "/v1/program/review", 400, code="bad_json")
     S("program", "PUT", "/v1/program", 200, body=PROGRAM, headers={"Idempotency-Key": key()}, request_valid=True,
-      state="succeeded")
+      state="succeeded", extra=lambda a: [] if a.json()["review"]["change"]["direction"] == "start"
+      else [f"change {a.json()['review']['change']}"])
     S("program read back", "GET", "/v1/program", 200)
     S("review with a current program", "POST", "/v1/program/review", 200, body=PROGRAM,
-      extra=lambda a: [] if a.json()["current"] is not None else ["current is null"])
-    S("program over the flow limit", "PUT", "/v1/program", 400, body=hot, code="device_limit", request_valid=True, state="failed")
-    S("continuous program, no patient bolus", "PUT", "/v1/program", 200, request_valid=True, body={
-        "mode": "continuous", "utc_offset_min": None, "patient_bolus": None,
-        "steps": [{"start_min": 0, "rate": {"value": "1500", "unit": "mcg/day"}}]})
-    S("weekly program", "PUT", "/v1/program", 200, body=dict(PROGRAM, mode="weekly", steps=[
-        {"start_min": 0, "rate": {"value": "2", "unit": "mg/day"}},
-        {"start_min": 10079, "rate": {"value": "2000000", "unit": "ng/day"}}]), request_valid=True)
-    # A program replayed with the same plan in other words.
+      extra=lambda a: [] if a.json()["current"]["program"] is not None and a.json()["change"]["direction"] == "none"
+      else [f"current {a.json()['current']}, change {a.json()['change']}"])
+    S("program over the flow limit", "PUT", "/v1/program", 400, body=hot, code="device_limit", request_valid=True, state="failed",
+      extra=lambda a: [] if a.json()["review"]["verdict"] == "refused" else [f"verdict {a.json()['review']['verdict']}"])
+    # The same program again, with a key (no change), and replayed in other words.
     k = key()
     p = S("program with a key", "PUT", "/v1/program", 200, body=PROGRAM, headers={"Idempotency-Key": k}, request_valid=True)
     reworded = {
@@ -643,7 +685,16 @@ def review_and_program(c):
         "utc_offset_min": 60, "mode": "daily",
     }
     S("program replayed, \"2400.0\" mcg/day for \"2.4\" mg/day", "PUT", "/v1/program", 200, body=reworded,
-      headers={"Idempotency-Key": k}, replayed=True, cid=p.command_id() if p else None, request_valid=True)
+      headers={"Idempotency-Key": k}, replayed=True, cid=p.command_id() if p else None, request_valid=True,
+      extra=lambda a: [] if "review" not in a.json() else ["a replay carries a review"])
+    # Decreases under the library's 50 % (2.55 → 1.5 → 1.4 mg/day): no override needed.
+    S("continuous program, no patient bolus", "PUT", "/v1/program", 200, request_valid=True, body={
+        "mode": "continuous", "utc_offset_min": None, "patient_bolus": None,
+        "steps": [{"start_min": 0, "rate": {"value": "1500", "unit": "mcg/day"}}]},
+      extra=lambda a: [] if a.json()["review"]["change"]["direction"] == "decrease" else [f"change {a.json()['review']['change']}"])
+    S("weekly program", "PUT", "/v1/program", 200, body=dict(PROGRAM, mode="weekly", steps=[
+        {"start_min": 0, "rate": {"value": "1.4", "unit": "mg/day"}},
+        {"start_min": 10079, "rate": {"value": "1400000", "unit": "ng/day"}}]), request_valid=True)
 
     # Program parse errors.
     bad_programs = [
@@ -690,7 +741,8 @@ def review_and_program(c):
     ]
     for what, body, code, valid in bad_programs:
         S(what, "PUT", "/v1/program", 400, body=body, code=code, request_valid=valid)
-    S("program", "PUT", "/v1/program", 200, body=PROGRAM, request_valid=True)
+    S("lower program (1.4 → 1.22 mg/day)", "PUT", "/v1/program", 200, body=PROGRAM_LOW, request_valid=True,
+      extra=lambda a: [] if a.json()["review"]["verdict"] == "acceptable" else [f"review {a.json()['review']}"])
 
 
 def running(c, no_drug_key):
@@ -703,15 +755,27 @@ def running(c, no_drug_key):
     bid = b.command_id() if b else None
     S("bolus replayed as \"0.10\" mg, \"0.5\" h", "POST", "/v1/bolus", 200, headers={"Idempotency-Key": no_drug_key},
       body={"duration": {"value": "0.5", "unit": "h"}, "dose": {"value": "0.10", "unit": "mg"}}, replayed=True, cid=bid)
+    # A bolus over a running one: refused here, before the wire (409 bolus_active), key released.
     k = key()
-    r = S("second bolus", "POST", "/v1/bolus", 422, body=BOLUS, headers={"Idempotency-Key": k}, code="device_refused",
-          request_valid=True, state="failed", replayed=False)
-    S("second bolus replayed: the first answer's status and error", "POST", "/v1/bolus", 422, body=BOLUS,
+    S("second bolus, while the first runs", "POST", "/v1/bolus", 409, body=BOLUS, headers={"Idempotency-Key": k},
+      code="bolus_active", request_valid=True, state="failed", replayed=False,
+      extra=both(judged("refused", hard=["device.bolus_active"], of=in_review),
+                 lambda a: [] if a.command()["idempotency_key"] is None and not a.command()["frames"]
+                 else ["the refused command holds its key or reached the pump"]))
+    S("bolus review while one runs", "POST", "/v1/bolus/review", 200, body=BOLUS,
+      extra=judged("refused", hard=["device.bolus_active"]))
+    S("cancel bolus", "DELETE", "/v1/bolus", 200, state="succeeded")
+    S("second bolus, with the key the 409 released", "POST", "/v1/bolus", 200, body=BOLUS, headers={"Idempotency-Key": k},
+      state="succeeded", replayed=False)
+    S("cancel the second bolus", "DELETE", "/v1/bolus", 200, state="succeeded")
+    # A device refusal (NO_BOLUS) and its replay: the first answer's status and error.
+    k = key()
+    r = S("cancel again", "DELETE", "/v1/bolus", 422, headers={"Idempotency-Key": k}, code="device_refused", state="failed",
+          replayed=False)
+    S("cancel again replayed: the first answer's status and error", "DELETE", "/v1/bolus", 422,
       headers={"Idempotency-Key": k}, code="device_refused", state="failed", replayed=True,
       cid=r.command_id() if r else None, error_cid=r.command_id() if r else None,
-      extra=lambda a: [] if a.command().get("device_status") == "BOLUS_ACTIVE" else [f"device_status {a.command().get('device_status')}"])
-    S("cancel bolus", "DELETE", "/v1/bolus", 200, state="succeeded")
-    S("cancel again", "DELETE", "/v1/bolus", 422, code="device_refused")
+      extra=lambda a: [] if a.command().get("device_status") == "NO_BOLUS" else [f"device_status {a.command().get('device_status')}"])
     S("bolus in h and mcg", "POST", "/v1/bolus", 200, request_valid=True,
       body={"dose": {"value": "50", "unit": "mcg"}, "duration": {"value": "1", "unit": "h"}})
     S("cancel with {}", "DELETE", "/v1/bolus", 200, body={}, request_valid=True)
@@ -774,6 +838,14 @@ def bodies(c):
     S("no body, text/plain", "POST", "/v1/clock/sync", 200, raw=b"", headers={"Content-Type": "text/plain"})
     S("body over 1 MiB", "POST", "/v1/bolus", 413, raw=b'{"x": "' + b"a" * (1 << 20) + b'"}', headers=JSON, code="too_large")
     S("review over 1 MiB", "POST", "/v1/program/review", 413, raw=b" " * ((1 << 20) + 1), headers=JSON, code="too_large")
+    S("bolus review, no body", "POST", "/v1/bolus/review", 400, code="bad_json")
+    S("bolus review, no Content-Type", "POST", "/v1/bolus/review", 415, raw=json.dumps(BOLUS).encode(),
+      code="unsupported_media_type")
+    S("refill review over 1 MiB", "POST", "/v1/refill/review", 413, raw=b" " * ((1 << 20) + 1), headers=JSON, code="too_large")
+    S("refill review, unknown field", "POST", "/v1/refill/review", 400, body=dict(REFILL, note="x"), code="unknown_field",
+      request_valid=False, field="note")
+    S("overrides on a write that takes no body", "POST", "/v1/suspend", 400, body={"overrides": []}, code="unknown_field",
+      request_valid=False)
     S("empty Idempotency-Key", "POST", "/v1/suspend", 400, headers={"Idempotency-Key": ""}, code="bad_idempotency_key",
       field="Idempotency-Key")
     S("Idempotency-Key with a space", "POST", "/v1/suspend", 400, headers={"Idempotency-Key": "a b"}, code="bad_idempotency_key")
@@ -791,10 +863,11 @@ def quantities(c, sock):
         ("duration 1.500 h", {"dose": BOLUS["dose"], "duration": {"value": "1.500", "unit": "h"}}),
         ("dose 0.100000 mg", {"dose": {"value": "0.100000", "unit": "mg"}, "duration": D}),
         ("dose 100000.000 ng", {"dose": {"value": "100000.000", "unit": "ng"}, "duration": D}),
-        ("base_value and base_unit echoed", {"dose": {"value": "5", "unit": "mg", "base_value": 5000000, "base_unit": "ng"},
+        # Under the library's clinician-bolus soft maximum for morphine (1 mg).
+        ("base_value and base_unit echoed", {"dose": {"value": "0.5", "unit": "mg", "base_value": 500000, "base_unit": "ng"},
                                              "duration": {"value": "30", "unit": "min", "base_value": 30, "base_unit": "min"}}),
-        ("base_value null", {"dose": {"value": "5", "unit": "mg", "base_value": None}, "duration": D}),
-        ("base_unit null", {"dose": {"value": "5", "unit": "mg", "base_unit": None}, "duration": D}),
+        ("base_value null", {"dose": {"value": "0.5", "unit": "mg", "base_value": None}, "duration": D}),
+        ("base_unit null", {"dose": {"value": "0.5", "unit": "mg", "base_unit": None}, "duration": D}),
     ]
     for what, body in accepted:
         S(what, "POST", "/v1/bolus", 200, body=body, request_valid=True, state="succeeded")
@@ -984,6 +1057,9 @@ def forbidden(c, sock):
         ("health", "GET", "/v1/health", {}, 200, None),
         ("review", "POST", "/v1/program/review", {"body": PROGRAM}, 200, None),
         ("review, not JSON", "POST", "/v1/program/review", {"raw": b"{", "headers": JSON}, 400, "bad_json"),
+        ("bolus review", "POST", "/v1/bolus/review", {"body": BOLUS}, 200, None),
+        ("refill review", "POST", "/v1/refill/review", {"body": REFILL}, 200, None),
+        ("drug library", "GET", "/v1/drugs", {}, 200, None),
     ]
     answers = as_nobody(sock, [(m, p, kw) for _, m, p, kw, _, _ in writes] + [(m, p, kw) for _, m, p, kw, _, _ in reads])
     if isinstance(answers, str):
@@ -1019,6 +1095,289 @@ def forbidden(c, sock):
     for (what, method, path, _, status, code), a in zip(reads, answers[len(writes):]):
         problems = c.conforms(method, path, a) + c.expectations(a, status, code=code)
         c.report(not problems, f"{method} {path} -> non-clinician may read: {what}", "; ".join(problems) or f"{a.status}")
+
+
+# --------------------------------------------------------------- dose safety
+
+LIBRARY_FILE = os.path.join(HERE, "..", "..", "spec", "drug-library.json")
+
+
+def rules(review, severity):
+    return {f["rule"] for f in review.get("findings", []) if f["severity"] == severity}
+
+
+def judged(verdict, hard=(), soft=(), info=(), of=lambda a: a.json()):
+    """An `extra` for check(): the review (the answer, or `of` it) has this
+    verdict and exactly these rules, per severity."""
+    def extra(a):
+        r = of(a)
+        p = []
+        if r["verdict"] != verdict:
+            p.append(f"verdict {r['verdict']!r}, expected {verdict!r}")
+        for sev, want in (("hard", hard), ("soft", soft), ("info", info)):
+            if rules(r, sev) != set(want):
+                p.append(f"{sev} findings {sorted(rules(r, sev))}, expected {sorted(want)}")
+        return p
+    return extra
+
+
+def in_review(a):
+    return a.json()["review"]
+
+
+def both(*extras):
+    return lambda a: [p for e in extras for p in e(a)]
+
+
+def doses_agree(review):
+    """Every Dose in a review: mg and mcg are its base_value (ng) in those units."""
+    from decimal import Decimal
+    p = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            if set(node) == {"mg", "mcg", "base_value", "base_unit", "text"}:
+                ng = node["base_value"]
+                if Decimal(node["mg"]) * 1000000 != ng or Decimal(node["mcg"]) * 1000 != ng:
+                    p.append(f"{path}: {node['mg']} mg / {node['mcg']} mcg is not {ng} ng")
+                return
+            for k, v in node.items():
+                walk(v, f"{path}.{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]")
+    walk(review, "review")
+    return p
+
+
+def overridden_with(reason, rule_names):
+    def extra(a):
+        r = a.json().get("review", a.json())
+        p = []
+        for f in r["findings"]:
+            if f["rule"] in rule_names and (f["overridden"] or {}).get("reason") != reason:
+                p.append(f"{f['rule']} overridden {f['overridden']}")
+            if f["rule"] not in rule_names and f["overridden"] is not None:
+                p.append(f"{f['rule']} overridden without an override")
+        return p
+    return extra
+
+
+def note_names(rule_names, reason):
+    uid = os.geteuid()
+
+    def extra(a):
+        note = a.command().get("note") or ""
+        p = [f"the note does not name {r}" for r in rule_names if r not in note]
+        if reason not in note:
+            p.append("the note does not hold the reason")
+        if f"uid {uid}" not in note:
+            p.append(f"the note does not name uid {uid}")
+        return p or []
+    return extra
+
+
+def program_at(rate, unit="mg/day"):
+    return {"mode": "continuous", "steps": [{"start_min": 0, "rate": {"value": rate, "unit": unit}}]}
+
+
+def override(*limits, reason=REASON):
+    return [{"limit": x, "reason": reason} for x in limits]
+
+
+def drugs_served(a):
+    """GET /v1/drugs holds the built-in library (spec/drug-library.json): every drug, limit and source."""
+    with open(LIBRARY_FILE) as f:
+        lib = json.load(f)
+    got = a.json()
+    p = []
+    if got["name"] != lib["name"] or got["source"] != lib.get("source"):
+        p.append(f"name/source {got['name']!r}, {got['source']!r}")
+    if set(got["drugs"]) != set(lib["drugs"]):
+        p.append(f"drugs {sorted(got['drugs'])}, the file has {sorted(lib['drugs'])}")
+        return p
+    for drug, want in lib["drugs"].items():
+        have = got["drugs"][drug]
+        if have["display_unit"] != want["display_unit"]:
+            p.append(f"{drug}.display_unit")
+        if (have["patient_bolus"] is None) != ("patient_bolus" not in want):
+            p.append(f"{drug}.patient_bolus")
+        for group, limits in want.items():
+            if not isinstance(limits, dict):
+                continue
+            for name, limit in limits.items():
+                served = (have.get(group) or {}).get(name)
+                if served is None or served["source"] != limit["source"]:
+                    p.append(f"{drug}.{group}.{name} missing or with another source")
+                elif isinstance(limit["value"], int) and served["value"] != limit["value"]:
+                    p.append(f"{drug}.{group}.{name} is {served['value']}, the file says {limit['value']}")
+    morphine = got["drugs"]["morphine"]["daily_dose"]
+    if (morphine["soft_max"]["value"]["base_value"], morphine["hard_max"]["value"]["base_value"]) != (20000000, 30000000):
+        p.append(f"morphine daily dose {morphine}")
+    return p
+
+
+def dose_safety(c, sock):
+    """The library's limits through the reviews and the writes. Starts with
+    morphine 10 mg/mL and PROGRAM_LOW (1.22 mg/day) active, no increase yet;
+    ends the same way, after a refill that cleared the program."""
+    S = c.check
+    S("drug library", "GET", "/v1/drugs", 200, extra=drugs_served)
+
+    # Program reviews.
+    S("program review, acceptable", "POST", "/v1/program/review", 200, body=PROGRAM_LOW, request_valid=True,
+      extra=both(judged("acceptable"), lambda a: doses_agree(a.json()),
+                 lambda a: [] if a.json()["change"]["direction"] == "none"
+                 and a.json()["proposed"]["projection"]["empty_at"] is not None else [f"change {a.json()['change']}"]))
+    S("program review, +110 % needs an override", "POST", "/v1/program/review", 200, body=PROGRAM, request_valid=True,
+      extra=both(judged("needs_override", soft=["change.max_percent"]),
+                 lambda a: [] if a.json()["change"]["direction"] == "increase" and a.json()["change"]["percent"]
+                 else [f"change {a.json()['change']}"]))
+    four = ["daily_dose.soft_max", "change.max_percent", "change.max_absolute", "reservoir.empty_soon"]
+    S("program review, 29 mg/day: four soft limits", "POST", "/v1/program/review", 200, body=program_at("29"),
+      request_valid=True, extra=both(judged("needs_override", soft=four), lambda a: doses_agree(a.json())))
+    S("program review, 29 mg/day, all four overridden", "POST", "/v1/program/review", 200,
+      body=dict(program_at("29"), overrides=override(*four)), request_valid=True,
+      extra=both(judged("acceptable", soft=four), overridden_with(REASON, four)))
+    S("program review, 29 mg/day, one left", "POST", "/v1/program/review", 200,
+      body=dict(program_at("29"), overrides=override(*four[:3])), request_valid=True,
+      extra=judged("needs_override", soft=four))
+    S("program review, 35 mg/day: over the hard maximum", "POST", "/v1/program/review", 200, body=program_at("35"),
+      request_valid=True, extra=judged("refused", hard=["daily_dose.hard_max"], soft=four[1:]))
+    big_patient = dict(PROGRAM_LOW, patient_bolus=dict(PROGRAM_LOW["patient_bolus"], dose={"value": "1", "unit": "mg"}))
+    S("program review, patient bolus over the library's", "POST", "/v1/program/review", 200, body=big_patient,
+      request_valid=True, extra=judged("refused", hard=["patient_bolus.max_dose"]))
+    S("program review, an override for a limit not hit", "POST", "/v1/program/review", 400,
+      body=dict(PROGRAM_LOW, overrides=override("daily_dose.soft_max")), request_valid=True,
+      code="unused_override", field="overrides[0].limit")
+    S("program review, an override for a hard limit", "POST", "/v1/program/review", 400,
+      body=dict(program_at("35"), overrides=override("daily_dose.hard_max")), request_valid=True,
+      code="unused_override", field="overrides[0].limit")
+    S("program review, a reason of 9 characters", "POST", "/v1/program/review", 400,
+      body=dict(PROGRAM, overrides=override("change.max_percent", reason="too short")), request_valid=False,
+      code="out_of_range", field="overrides[0].reason")
+    S("program review, a reason of spaces around 5", "POST", "/v1/program/review", 400,
+      body=dict(PROGRAM, overrides=override("change.max_percent", reason="    brief    ")),
+      code="out_of_range", field="overrides[0].reason")
+    S("program review, an override with another field", "POST", "/v1/program/review", 400,
+      body=dict(PROGRAM, overrides=[{"limit": "change.max_percent", "reason": REASON, "by": "dr x"}]), request_valid=False,
+      code="unknown_field", field="overrides[0].by")
+    S("program review, an override without a reason", "POST", "/v1/program/review", 400,
+      body=dict(PROGRAM, overrides=[{"limit": "change.max_percent"}]), request_valid=False,
+      code="missing_field", field="overrides[0].reason")
+    S("program review, 21 overrides", "POST", "/v1/program/review", 400,
+      body=dict(PROGRAM, overrides=override(*["change.max_percent"] * 21)), request_valid=False,
+      code="out_of_range", field="overrides")
+    S("program review, overrides not an array", "POST", "/v1/program/review", 400,
+      body=dict(PROGRAM, overrides={"limit": "change.max_percent", "reason": REASON}), request_valid=False,
+      code="wrong_type", field="overrides")
+
+    # Program writes: refused 409 until the soft limit is overridden by name.
+    k = key()
+    S("program +110 % without an override", "PUT", "/v1/program", 409, body=PROGRAM, headers={"Idempotency-Key": k},
+      request_valid=True, code="override_required", field="steps", state="failed",
+      extra=both(judged("needs_override", soft=["change.max_percent"], of=in_review),
+                 lambda a: [] if a.command()["idempotency_key"] is None else ["the refused command holds its key"]))
+    p = S("program +110 % with the override (the key the 409 released)", "PUT", "/v1/program", 200,
+          body=dict(PROGRAM, overrides=override("change.max_percent")), headers={"Idempotency-Key": k},
+          request_valid=True, state="succeeded", replayed=False,
+          extra=both(judged("acceptable", soft=["change.max_percent"], of=in_review),
+                     overridden_with(REASON, ["change.max_percent"]), note_names(["change.max_percent"], REASON)))
+    if p is not None and p.status == 200:
+        cid = p.command_id()
+        S("the overridden command in the audit trail", "GET", f"/v1/commands/{cid}", 200, state="succeeded",
+          extra=both(note_names(["change.max_percent"], REASON),
+                     lambda a: [] if a.command()["request"].get("overrides") == override("change.max_percent")
+                     else [f"request {a.command()['request']}"]))
+        S("program +110 % replayed without the override: the same plan", "PUT", "/v1/program", 200, body=PROGRAM,
+          headers={"Idempotency-Key": k}, replayed=True, cid=cid)
+        crc = p.command()["outcome"]["program_crc"]
+        wait_for(lambda: any(e["name"] == "PROGRAM_COMMITTED" and e["value1"] == crc
+                             for e in call(sock, "GET", "/v1/events?since=0&limit=1000").json()["events"]), 10)
+    sooner = dict(PROGRAM, steps=[dict(s) for s in PROGRAM["steps"]])
+    sooner["steps"][1] = {"start_min": 480, "rate": {"value": "3.2", "unit": "mg/day"}}
+    S("program review, a second increase within 24 h", "POST", "/v1/program/review", 200, body=sooner,
+      request_valid=True, extra=judged("needs_override", soft=["change.min_interval"]))
+    S("program, a second increase within 24 h", "PUT", "/v1/program", 409, body=sooner, request_valid=True,
+      code="override_required", state="failed",
+      extra=lambda a: [] if "change.min_interval" in a.error()["message"] else [f"message {a.error()['message']!r}"])
+    S("program, an override for a limit not hit", "PUT", "/v1/program", 400,
+      body=dict(PROGRAM, overrides=override("change.min_interval")), request_valid=True,
+      code="unused_override", field="overrides[0].limit", state="failed",
+      extra=lambda a: [] if a.json()["review"]["kind"] == "program" else ["no review"])
+    S("program, over the hard maximum", "PUT", "/v1/program", 400, body=program_at("35"), request_valid=True,
+      code="hard_limit", field="steps", state="failed",
+      extra=judged("refused", hard=["daily_dose.hard_max"], of=in_review,
+                   soft=["change.max_percent", "change.max_absolute", "change.min_interval", "reservoir.empty_soon"]))
+
+    # Bolus reviews and writes (morphine: soft 1 mg, hard 2 mg).
+    over_soft = {"dose": {"value": "1.5", "unit": "mg"}, "duration": {"value": "30", "unit": "min"}}
+    over_hard = {"dose": {"value": "3", "unit": "mg"}, "duration": {"value": "30", "unit": "min"}}
+    S("bolus review, acceptable", "POST", "/v1/bolus/review", 200, body=BOLUS, request_valid=True,
+      extra=both(judged("acceptable"), lambda a: doses_agree(a.json()),
+                 lambda a: [] if a.json()["dose"]["base_value"] == 100000 and a.json()["volume"]["base_value"] == 10000
+                 else [f"dose {a.json()['dose']}, volume {a.json()['volume']}"]))
+    S("bolus review, over the soft maximum", "POST", "/v1/bolus/review", 200, body=over_soft, request_valid=True,
+      extra=judged("needs_override", soft=["clinician_bolus.soft_max"]))
+    S("bolus review, overridden", "POST", "/v1/bolus/review", 200, request_valid=True,
+      body=dict(over_soft, overrides=override("clinician_bolus.soft_max")),
+      extra=both(judged("acceptable", soft=["clinician_bolus.soft_max"]), overridden_with(REASON, ["clinician_bolus.soft_max"])))
+    S("bolus review, over the hard maximum", "POST", "/v1/bolus/review", 200, body=over_hard, request_valid=True,
+      extra=judged("refused", hard=["clinician_bolus.hard_max"]))
+    S("bolus review, an override for a limit not hit", "POST", "/v1/bolus/review", 400, request_valid=True,
+      body=dict(BOLUS, overrides=override("clinician_bolus.soft_max")), code="unused_override", field="overrides[0].limit")
+    k = key()
+    S("bolus over the soft maximum", "POST", "/v1/bolus", 409, body=over_soft, headers={"Idempotency-Key": k},
+      request_valid=True, code="override_required", field="dose", state="failed",
+      extra=judged("needs_override", soft=["clinician_bolus.soft_max"], of=in_review))
+    S("bolus over the soft maximum, overridden", "POST", "/v1/bolus", 200, headers={"Idempotency-Key": k},
+      body=dict(over_soft, overrides=override("clinician_bolus.soft_max")), request_valid=True, state="succeeded",
+      extra=both(judged("acceptable", soft=["clinician_bolus.soft_max"], of=in_review),
+                 note_names(["clinician_bolus.soft_max"], REASON)))
+    S("cancel the overridden bolus", "DELETE", "/v1/bolus", 200)
+    S("bolus with an override for a limit not hit", "POST", "/v1/bolus", 400, request_valid=True,
+      body=dict(BOLUS, overrides=override("clinician_bolus.soft_max")), code="unused_override",
+      field="overrides[0].limit", state="failed", extra=judged("acceptable", of=in_review))
+    S("bolus over the hard maximum", "POST", "/v1/bolus", 400, body=over_hard, request_valid=True,
+      code="hard_limit", field="dose", state="failed", extra=judged("refused", hard=["clinician_bolus.hard_max"], of=in_review))
+    S("bolus over the hard maximum, \"overridden\"", "POST", "/v1/bolus", 400, request_valid=True,
+      body=dict(over_hard, overrides=override("clinician_bolus.hard_max")), code="unused_override",
+      field="overrides[0].limit", state="failed")
+
+    # Refill reviews and writes (morphine 0.5…25 mg/mL; the pump holds 10 mg/mL and a program).
+    stronger = dict(REFILL, concentration={"value": "20", "unit": "mg/mL"})
+    S("refill review, the same drug and concentration", "POST", "/v1/refill/review", 200, body=REFILL, request_valid=True,
+      extra=both(judged("acceptable"), lambda a: [] if a.json()["proposed"]["program_kept"] else ["program not kept"]))
+    S("refill review, another concentration", "POST", "/v1/refill/review", 200, body=stronger, request_valid=True,
+      extra=both(judged("needs_override", soft=["refill.concentration_change"], info=["refill.clears_program"]),
+                 lambda a: [] if not a.json()["proposed"]["program_kept"] else ["program kept"]))
+    S("refill review, over the library's concentration", "POST", "/v1/refill/review", 200, request_valid=True,
+      body=dict(REFILL, concentration={"value": "30", "unit": "mg/mL"}),
+      extra=judged("refused", hard=["concentration.range"], soft=["refill.concentration_change"], info=["refill.clears_program"]))
+    S("refill review, another drug", "POST", "/v1/refill/review", 200, request_valid=True,
+      body=dict(REFILL, drug="hydromorphone"), extra=judged("acceptable", info=["refill.clears_program"]))
+    S("refill review, over the device's concentration", "POST", "/v1/refill/review", 400, request_valid=None,
+      body=dict(REFILL, concentration={"value": "60", "unit": "mg/mL"}), code="device_limit")
+    S("refill review, an override for a limit not hit", "POST", "/v1/refill/review", 400, request_valid=True,
+      body=dict(REFILL, overrides=override("refill.concentration_change")), code="unused_override",
+      field="overrides[0].limit")
+    S("refill at another concentration", "POST", "/v1/refill", 409, body=stronger, request_valid=True,
+      code="override_required", field="concentration", state="failed",
+      extra=judged("needs_override", soft=["refill.concentration_change"], info=["refill.clears_program"], of=in_review))
+    S("refill at another concentration, overridden", "POST", "/v1/refill", 200, request_valid=True,
+      body=dict(stronger, overrides=override("refill.concentration_change")), state="succeeded",
+      extra=note_names(["refill.concentration_change"], REASON))
+    S("the refill cleared the program", "GET", "/v1/program", 200,
+      extra=lambda a: [] if a.json()["program"] is None else ["a program is still active"])
+    S("refill back to 10 mg/mL, overridden", "POST", "/v1/refill", 200, request_valid=True,
+      body=dict(REFILL, overrides=override("refill.concentration_change")), state="succeeded",
+      extra=judged("acceptable", soft=["refill.concentration_change"], of=in_review))
+    S("program review with no program: a start", "POST", "/v1/program/review", 200, body=PROGRAM_LOW,
+      extra=both(judged("acceptable"), lambda a: [] if a.json()["current"]["program"] is None
+                 and a.json()["change"]["direction"] == "start" else [f"current {a.json()['current']}"]))
+    S("program after the refill", "PUT", "/v1/program", 200, body=PROGRAM_LOW, state="succeeded")
+    S("a write with nothing to review carries no review", "POST", "/v1/clock/sync", 200,
+      extra=lambda a: [] if "review" not in a.json() else [f"review {a.json().get('review')}"])
 
 
 def faults(c, sock, control):
