@@ -10,11 +10,11 @@ struct PumpCtl: ParsableCommand {
             PH-1 programmer head; pumpctl reaches it on its Unix socket (--socket, else \
             $PUMPD_SOCKET, else /run/pumpd/pumpd.sock). Reads:
 
-              pumpctl status                 the pump now: state, drug, reservoir, rate, alarms
+              pumpctl status                 the pump now: state, drug, reservoir, alarms
               pumpctl device                 the port, the link, the head and the implant
               pumpctl program show           the active program
               pumpctl events [-f]            the pump's event log
-              pumpctl audit                  the commands pumpd ran or refused, and who asked
+              pumpctl audit                  every command pumpd ran or refused, and who
               pumpctl command ID             one command, to follow an uncertain one
               pumpctl logs [-f]              pumpd's own log
               pumpctl drugs [--sources]      the drug library's soft and hard limits
@@ -25,7 +25,8 @@ struct PumpCtl: ParsableCommand {
               pumpctl program push FILE      review, confirm, push
               pumpctl bolus --dose 0.5mg --duration 30min
               pumpctl cancel-bolus | suspend | resume | clock sync | alarms ack NAME
-              pumpctl refill --drug morphine --concentration 10mg/mL --reservoir 40mL --low-alarm 4mL
+              pumpctl refill --drug morphine --concentration 10mg/mL \\
+                             --reservoir 40mL --low-alarm 4mL
 
             Writes that change dosing (program push, bolus, refill) show pumpd's review \
             first: the warnings, what is and what would be side by side (doses in mg and \
