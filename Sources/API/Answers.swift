@@ -27,59 +27,41 @@ public enum Answers {
         ]
     }
 
-    public struct EventFields: Sendable {
-        public var index: Int64, time: Int64, code: Int, originSeq: Int, originSession: Int64, value1: Int64, value2: Int64
-        public init(index: Int64, time: Int64, code: Int, originSeq: Int, originSession: Int64, value1: Int64, value2: Int64) {
-            self.index = index
-            self.time = time
-            self.code = code
-            self.originSeq = originSeq
-            self.originSession = originSession
-            self.value1 = value1
-            self.value2 = value2
-        }
-    }
-
     /// One event, with its values named after the ICD's table (§8).
-    public static func event(_ e: EventFields) -> JSONValue {
-        let code = EventCode(rawValue: UInt16(truncatingIfNeeded: e.code))
+    public static func event(_ e: EventRecord) -> JSONValue {
+        let code = e.event
         var o: JSONObject = [
-            "index": .int(e.index),
-            "time": .string(TimeText.iso(e.time)),
-            "time_s": .int(e.time),
+            "index": .int(Int64(e.index)),
+            "time": .string(TimeText.iso(e.time.seconds)),
+            "time_s": .int(e.time.seconds),
             "code": .int(Int64(e.code)),
             "name": code.map { .string($0.name) } ?? .null,
         ]
-        o["origin"] = e.originSeq == 0 && e.originSession == 0
-            ? .null : .object(["session_tag": .int(e.originSession), "seq": .int(Int64(e.originSeq))])
-        o["value1"] = .int(e.value1)
-        o["value2"] = .int(e.value2)
+        o["origin"] = e.isDeviceOwn
+            ? .null : .object(["session_tag": .int(Int64(e.originSession)), "seq": .int(Int64(e.originSeq))])
+        o["value1"] = .int(Int64(e.value1))
+        o["value2"] = .int(Int64(e.value2))
         var details = JSONObject()
         switch code {
-        case .programCommitted: details["program_crc"] = .int(e.value1)
+        case .programCommitted: details["program_crc"] = .int(Int64(e.value1))
         case .bolusStarted:
             details["dose"] = QuantityJSON.render(UInt64(e.value1), .mass)
-            details["bolus_id"] = .int(e.value2)
+            details["bolus_id"] = .int(Int64(e.value2))
         case .bolusCompleted, .bolusCancelled:
             details["delivered"] = QuantityJSON.render(UInt64(e.value1), .mass)
-            details["bolus_id"] = .int(e.value2)
+            details["bolus_id"] = .int(Int64(e.value2))
         case .refilled:
             details["reservoir"] = QuantityJSON.render(UInt64(e.value1), .volume)
             details["concentration"] = QuantityJSON.render(UInt64(e.value2), .concentration)
         case .patientBolus: details["dose"] = QuantityJSON.render(UInt64(e.value1), .mass)
         case .alarmRaised, .alarmCleared, .alarmAcked:
-            details["alarm"] = AlarmBit(rawValue: UInt16(truncatingIfNeeded: e.value1)).map { .string($0.name) } ?? .int(e.value1)
+            details["alarm"] = AlarmBit(rawValue: UInt16(truncatingIfNeeded: e.value1)).map { .string($0.name) } ?? .int(Int64(e.value1))
         default: break
         }
         if !details.keys.isEmpty { o["details"] = .object(details) }
         return .object(o)
     }
 
-    public static func event(_ r: EventRecord) -> JSONValue {
-        event(EventFields(
-            index: Int64(r.index), time: r.time.seconds, code: Int(r.code), originSeq: Int(r.originSeq),
-            originSession: Int64(r.originSession), value1: Int64(r.value1), value2: Int64(r.value2)))
-    }
 
     public static func hello(_ h: HelloReply) -> JSONObject {
         [

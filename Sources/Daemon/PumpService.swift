@@ -140,10 +140,12 @@ public final class PumpService: Service, Sendable {
         return adopted
     }
 
+    /// A mirrored row as the record it was (the mirror stores the ICD's fields, widened for SQLite).
     static func eventJSON(_ r: EventRow) -> JSONValue {
-        Answers.event(.init(
-            index: r.index, time: r.time, code: r.code, originSeq: r.originSeq, originSession: r.originSession,
-            value1: r.value1, value2: r.value2))
+        Answers.event(EventRecord(
+            index: UInt32(truncatingIfNeeded: r.index), time: UnixTime(seconds: r.time), code: UInt16(truncatingIfNeeded: r.code),
+            originSeq: UInt16(truncatingIfNeeded: r.originSeq), originSession: UInt32(truncatingIfNeeded: r.originSession),
+            value1: UInt32(truncatingIfNeeded: r.value1), value2: UInt32(truncatingIfNeeded: r.value2)))
     }
 
     // MARK: running
