@@ -53,5 +53,6 @@ public enum DecimalText {
 }
 
 extension Character {
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+    /// 0…9 only: Swift's isNumber also takes other scripts' digits and fractions.
+    public var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

@@ -221,8 +221,9 @@ extension PumpService {
                 202, .outcomeUncertain,
                 "no answer came to \(what) (seq \(attempt.seq)); it may or may not have run. pumpd will not send it again: it settles the outcome from the pump's event log as soon as a session is open. Follow it with `pumpctl command \(id)`",
                 commandID: id)
-            metrics.set("pumpd_uncertain_commands", [], 1)
-            return finish(id, .uncertain, outcome: e.json, note: "uncertain: \(e.message)", error: e)
+            let answer = finish(id, .uncertain, outcome: e.json, note: "uncertain: \(e.message)", error: e)
+            updateUncertainGauge()
+            return answer
         case .noAnswer:
             let e = DeviceAnswers.unavailable("the pump did not answer \(what)")
             return finish(id, .failed, outcome: e.json, note: "\(what) got no answer; it changes nothing on the pump", error: e)

@@ -124,10 +124,6 @@ extension Request {
     }
 }
 
-extension Character {
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
-}
-
 /// The API's paths and their methods, for a 405 that says what a path takes
 /// (the router alone answers 404 for a known path with the wrong method).
 enum APIPaths {

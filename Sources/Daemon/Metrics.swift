@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Counters and gauges for `GET /metrics`, in Prometheus's text format.
@@ -47,11 +48,5 @@ public final class Metrics: Sendable {
             out += k.labels.isEmpty ? "\(k.name) \(value)\n" : "\(k.name){\(k.labels)} \(value)\n"
         }
         return out
-    }
-}
-
-extension String {
-    func replacingOccurrences(of a: String, with b: String) -> String {
-        split(separator: a, omittingEmptySubsequences: false).joined(separator: b)
     }
 }
