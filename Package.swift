@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Messages", targets: ["Messages"]),
+        .library(name: "Capture", targets: ["Capture"]),
         .library(name: "Dissector", targets: ["Dissector"]),
         .library(name: "Serial", targets: ["Serial"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
@@ -36,7 +37,7 @@ let package = Package(
         // Typed messages of ICD §4–§10: requests, responses, events, records, units, limits.
         .target(name: "Messages", dependencies: ["Wire"]),
         // The simulated PH-1 and implant: the device side of the ICD as pure state machines.
-        .target(name: "Simulator", dependencies: ["Wire", "Messages"]),
+        .target(name: "Simulator", dependencies: ["Wire", "Messages", "Capture"]),
         // The host side of PPL/1: sessions, retries, exactly-once and reconciliation.
         // LinkMachine is pure; SerialLink runs it over a serial port.
         .target(name: "Link", dependencies: ["Wire", "Messages", "Serial"]),
@@ -46,8 +47,10 @@ let package = Package(
         .target(name: "CPosixExtras"),
         // Pairing-key files: parsing and permission checks (the only file I/O below the tools).
         .target(name: "Credentials", dependencies: ["Wire"]),
+        // Captures: the pcapng files of spec/captures.md, read and recorded. No protocol knowledge.
+        .target(name: "Capture", dependencies: ["Wire"]),
         // Bytes to annotated frames (and back) for people and scripts: `pumpctl frame`, captures.
-        .target(name: "Dissector", dependencies: ["Wire", "Messages"]),
+        .target(name: "Dissector", dependencies: ["Wire", "Messages", "Capture"]),
         // libserialport (Debian's libserialport-dev), the backend for real serial ports.
         .systemLibrary(
             name: "CLibSerialPort",
@@ -70,7 +73,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "Dissector", "CPosixExtras",
+                "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "Dissector", "Capture", "CPosixExtras",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -83,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "Wire", "Messages", "Dissector", "Credentials", "Serial", "Client", "API",
+                "Wire", "Messages", "Dissector", "Capture", "Credentials", "Serial", "Client", "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -95,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "pumpsim",
             dependencies: [
-                "Wire", "Messages", "Simulator", "Dissector", "Credentials", "CPosixExtras",
+                "Wire", "Messages", "Simulator", "Dissector", "Credentials", "CPosixExtras", "Capture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -53,6 +53,10 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case notApplied = "not_applied"
         case readbackMismatch = "readback_mismatch"
         case shuttingDown = "shutting_down"
+        case captureRunning = "capture_running"
+        case captureExists = "capture_exists"
+        case notCapturing = "not_capturing"
+        case captureFailed = "capture_failed"
         case `internal`
     }
 
@@ -81,11 +85,12 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case .tooLarge: 413
         case .unsupportedMediaType: 415
         case .uncertainCommand, .noDrugLoaded, .notApplied, .overrideRequired, .bolusActive: 409
+        case .captureRunning, .captureExists, .notCapturing: 409
         case .idempotencyKeyReused, .deviceRefused: 422
         case .deviceUnavailable, .shuttingDown: 503
         case .outcomeUncertain: 202
         case .readbackMismatch: 502
-        case .internal: 500
+        case .internal, .captureFailed: 500
         default: 400
         }
     }

@@ -71,6 +71,9 @@ struct APIRoutes: Sendable {
         router.get("/v1/audit") { req, _ in try audit(req) }
         router.get("/v1/logs") { req, _ in try logs(req) }
         router.get("/v1/logs/stream") { req, _ in try logStream(req) }
+        router.get("/v1/capture") { _, _ in captureState() }
+        router.post("/v1/capture") { req, ctx in try await startCapture(req, ctx) }
+        router.delete("/v1/capture") { req, ctx in try await stopCapture(req, ctx) }
         router.get("/metrics") { _, _ in
             if let (_, age) = pump.cachedStatus { metrics.set("pumpd_status_age_seconds", [], Double(age) / 1000) }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
@@ -243,22 +246,7 @@ struct APIRoutes: Sendable {
         parse: (JSONValue?) throws -> CommandOrder
     ) async throws -> Response {
         var req = req
-        guard let peer = ctx.peer else {
-            logger.warning("write refused: no peer credentials", metadata: ["path": "\(req.uri.path)", "kind": "security"])
-            throw APIError(403, .forbidden, "pumpd could not read this connection's credentials (SO_PEERCRED), so it cannot allow a write")
-        }
-        guard pump.policy.mayWrite(peer) else {
-            // Audited before the body is judged: an attempt is worth recording whatever it carried.
-            let raw = try? await req.collectBody(upTo: 1 << 20)
-            let text = raw.flatMap { String(validating: Array($0.readableBytesView), as: UTF8.self) } ?? ""
-            let request = text.isEmpty ? .object([:]) : (try? JSONValue.parse(text)) ?? .string(text)
-            let e = APIError(403, .forbidden, "uid \(peer.uid) is not on pumpd's clinician list, so it may read but not change the pump; ask the administrator to add it (clinician_uids or clinician_groups in pumpd's config)")
-            let id = pump.auditRefusal(kind: kind, request: request, path: "\(req.method) \(req.uri.path)", by: peer, error: e)
-            logger.warning("write refused: not a clinician", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)", "path": "\(req.uri.path)", "command": "\(id ?? "-")", "kind": "security"])
-            var refused = e
-            refused.commandID = id
-            throw refused
-        }
+        let peer = try await authorized(&req, ctx, kind: kind)
         let key = req.headers[.idempotencyKey]
         if let key, key.isEmpty || key.count > 255 || !key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) {
             throw APIError(400, .badIdempotencyKey, "an Idempotency-Key is 1…255 printable ASCII characters without spaces (a UUID is a good choice)", field: "Idempotency-Key")
@@ -283,5 +271,27 @@ struct APIRoutes: Sendable {
             return JSONValue.object(o).response(e.status, headers: headers)
         }
         return JSONValue.object(o).response(200, headers: headers)
+    }
+
+    /// The peer of a write, when it may write; otherwise a 403, audited with
+    /// who tried and what they sent before the body is judged.
+    func authorized(_ req: inout Request, _ ctx: PumpContext, kind: String) async throws -> Requester {
+        guard let peer = ctx.peer else {
+            logger.warning("write refused: no peer credentials", metadata: ["path": "\(req.uri.path)", "kind": "security"])
+            throw APIError(403, .forbidden, "pumpd could not read this connection's credentials (SO_PEERCRED), so it cannot allow a write")
+        }
+        guard pump.policy.mayWrite(peer) else {
+            // Audited before the body is judged: an attempt is worth recording whatever it carried.
+            let raw = try? await req.collectBody(upTo: 1 << 20)
+            let text = raw.flatMap { String(validating: Array($0.readableBytesView), as: UTF8.self) } ?? ""
+            let request = text.isEmpty ? .object([:]) : (try? JSONValue.parse(text)) ?? .string(text)
+            let e = APIError(403, .forbidden, "uid \(peer.uid) is not on pumpd's clinician list, so it may read but not change the pump; ask the administrator to add it (clinician_uids or clinician_groups in pumpd's config)")
+            let id = pump.auditRefusal(kind: kind, request: request, path: "\(req.method) \(req.uri.path)", by: peer, error: e)
+            logger.warning("write refused: not a clinician", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)", "path": "\(req.uri.path)", "command": "\(id ?? "-")", "kind": "security"])
+            var refused = e
+            refused.commandID = id
+            throw refused
+        }
+        return peer
     }
 }

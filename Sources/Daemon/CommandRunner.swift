@@ -41,6 +41,22 @@ extension PumpService {
         return id
     }
 
+    /// Records an action that never goes on the wire (a capture started or
+    /// stopped): who asked, what, and how it ended, in the same trail.
+    func auditLocal(kind: String, request: JSONValue, by r: Requester, failed: Bool, note: String, outcome: JSONValue) -> String? {
+        let id = nextCommandID()
+        var rec = CommandRecord(id: id, createdMs: Self.nowMs(), requester: r, idempotencyKey: nil, kind: kind, request: request.serialized)
+        rec.state = failed ? .failed : .succeeded
+        rec.note = note
+        rec.outcome = outcome.serialized
+        do { try store.insert(rec) } catch {
+            logger.error("could not audit an action", metadata: ["kind": "\(kind)", "error": "\(error)"])
+            return nil
+        }
+        metrics.add("pumpd_commands_total", [("kind", kind), ("state", rec.state.rawValue)])
+        return id
+    }
+
     /// Runs a write as a command: recorded (pending) before anything goes out,
     /// checked against the pump's fresh state, sent, and recorded with its outcome.
     public func submit(_ order: CommandOrder, by requester: Requester, idempotencyKey: String?) async -> CommandAnswer {

@@ -29,6 +29,8 @@ public struct DaemonConfig: Sendable, Hashable {
     public var drugLibrary: String?
     /// Extra arguments for the embedded simulator (tests use `--speed`, `--seed`).
     public var simulatorArguments: [String] = []
+    /// Record the link from the start into this pcapng file (spec/captures.md).
+    public var captureFile: String?
 
     public init() {}
 
@@ -43,7 +45,7 @@ public struct DaemonConfig: Sendable, Hashable {
     static let keys: Set<String> = [
         "device", "baud", "key_file", "socket", "socket_group", "data_dir", "clinician_uids", "clinician_groups",
         "log_level", "log_max_bytes", "log_files", "status_poll_seconds", "simulator_path", "simulator_arguments",
-        "drug_library",
+        "drug_library", "capture",
     ]
 
     /// Reads a config file (JSON object; `pumpd --help` lists the keys, deploy/pumpd.json is an example).
@@ -79,6 +81,7 @@ public struct DaemonConfig: Sendable, Hashable {
             case "log_files": guard let n = v as? Int, n >= 1 else { throw bad("a number ≥ 1") }; c.logFiles = n
             case "status_poll_seconds": guard let n = v as? Int, n >= 1 else { throw bad("a number ≥ 1") }; c.statusPollSeconds = n
             case "simulator_path": guard let s = v as? String else { throw bad("a path") }; c.simulatorPath = s
+            case "capture": guard let s = v as? String else { throw bad("a path") }; c.captureFile = s
             case "drug_library": guard let s = v as? String else { throw bad("a path") }; c.drugLibrary = s
             case "simulator_arguments": guard let a = v as? [String] else { throw bad("a list of strings") }; c.simulatorArguments = a
             default: break

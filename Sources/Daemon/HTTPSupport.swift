@@ -135,6 +135,7 @@ enum APIPaths {
         (["v1", "refill"], ["POST"]), (["v1", "clock", "sync"], ["POST"]), (["v1", "alarms", "*", "ack"], ["POST"]),
         (["v1", "events"], ["GET"]), (["v1", "events", "stream"], ["GET"]), (["v1", "commands", "*"], ["GET"]),
         (["v1", "audit"], ["GET"]), (["v1", "logs"], ["GET"]), (["v1", "logs", "stream"], ["GET"]), (["metrics"], ["GET"]),
+        (["v1", "capture"], ["GET", "POST", "DELETE"]),
     ]
 
     static func allowed(_ path: String) -> [String]? {

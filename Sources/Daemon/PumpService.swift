@@ -31,6 +31,7 @@ public final class PumpService: Service, Sendable {
     let logger: Logger
     let store: AuditStore
     let link: SerialLink
+    let captures: CaptureControl
     let policy: AccessPolicy
     let metrics: Metrics
     let validation: Validation
@@ -86,6 +87,7 @@ public final class PumpService: Service, Sendable {
                     log.critical("could not record an attempt before sending it", metadata: ["command": "\(id)", "error": "\(error)"])
                 }
             })
+        captures = CaptureControl(link: link, directory: config.dataDir + "/captures")
         metrics.set("pumpd_simulator", [], config.isSimulator ? 1 : 0)
         metrics.set("pumpd_link_up", [], 0)
     }
@@ -151,6 +153,15 @@ public final class PumpService: Service, Sendable {
     // MARK: running
 
     public func run() async throws {
+        if let path = config.captureFile {
+            // Before the link opens, so the capture holds the first HELLO.
+            do {
+                _ = try captures.start(path: path)
+                logger.notice("capture started", metadata: ["path": "\(path)"])
+            } catch let e as APIError {
+                logger.error("cannot record the capture; running without it", metadata: ["path": "\(path)", "error": "\(e.message)"])
+            }
+        }
         link.start()
         logger.notice("serial link started", metadata: ["port": "\(link.path)", "baud": "\(link.baud.bitsPerSecond)"])
         await withTaskGroup(of: Void.self) { group in
@@ -179,6 +190,9 @@ public final class PumpService: Service, Sendable {
         }
         metrics.set("pumpd_link_up", [], 0)
         logger.notice("serial link stopped")
+        if let s = try? captures.stop() {
+            logger.notice("capture stopped", metadata: ["path": "\(s.path)", "packets": "\(s.packets)"])
+        }
         gate.unlock()
     }
 

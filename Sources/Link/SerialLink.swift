@@ -17,6 +17,13 @@ public enum LinkNotice: Sendable, Hashable {
     case security(String)
 }
 
+/// Sees every byte the link writes and reads, in order, as it crosses: a
+/// capture recorder. Called on the thread doing the I/O, so it must be quick.
+public protocol LinkTap: Sendable {
+    func sent(_ bytes: [UInt8])
+    func received(_ bytes: ArraySlice<UInt8>)
+}
+
 /// Runs a `LinkMachine` over a serial port: one thread reads the port (in
 /// poll(2), never spinning) and drives the machine's clock; callers submit
 /// requests from any task and await their outcomes. When the port vanishes
@@ -29,6 +36,7 @@ public final class SerialLink: Sendable {
         var waiting: [RequestID: CheckedContinuation<LinkOutcome, Never>] = [:]
         var nextID: RequestID = 1
         var running = true
+        var tap: (any LinkTap)?
     }
 
     public let path: String
@@ -67,6 +75,11 @@ public final class SerialLink: Sendable {
         state.withLock { $0.running = false }
     }
 
+    /// Starts (or, with nil, stops) showing the link's bytes to `tap`.
+    public func setTap(_ tap: (any LinkTap)?) {
+        state.withLock { $0.tap = tap }
+    }
+
     public var isReady: Bool { state.withLock { $0.machine.isReady } }
     public var unreconciledIDs: [RequestID] { state.withLock { $0.machine.unreconciledIDs } }
     public var eventCursor: UInt32 { state.withLock { $0.machine.eventCursor } }
@@ -101,7 +114,11 @@ public final class SerialLink: Sendable {
                 beforeSending?(id, attempt)
                 noticeSink.yield(.sending(id, attempt))
             case .write(let bytes):
-                do { try port?.write(bytes) } catch {}  // a vanished port shows up as a read event
+                guard let port else { break }
+                do {
+                    try port.write(bytes)
+                    state.withLock { $0.tap }?.sent(bytes)
+                } catch {}  // a vanished port shows up as a read event
             case .complete(let id, let outcome):
                 let waiter = state.withLock { $0.waiting.removeValue(forKey: id) }
                 waiter?.resume(returning: outcome)
@@ -147,7 +164,9 @@ public final class SerialLink: Sendable {
             let actions: [LinkAction] = state.withLock { s in
                 let now = Self.nowMs()
                 switch event {
-                case .bytes(let n): return s.machine.received(Array(buffer[0..<n]), now: now) + s.machine.tick(now: now)
+                case .bytes(let n):
+                    s.tap?.received(buffer[0..<n])
+                    return s.machine.received(Array(buffer[0..<n]), now: now) + s.machine.tick(now: now)
                 case .timeout: return s.machine.tick(now: now)
                 case .vanished:
                     s.port = nil

@@ -72,6 +72,9 @@ struct Pumpd: AsyncParsableCommand {
     @Option(name: .customLong("drug-library"), help: ArgumentHelp("The clinic's drug library (JSON; see spec/drug-library.md). Default: the built-in spec/drug-library.json.", valueName: "file"))
     var drugLibrary: String?
 
+    @Option(help: ArgumentHelp("Record the serial link into this new pcapng file (spec/captures.md); stop with DELETE /v1/capture or at exit.", valueName: "file"))
+    var capture: String?
+
     @Option(name: .customLong("simulator-arg"), parsing: .unconditionalSingleValue, help: ArgumentHelp("An extra argument for the embedded pumpsim (repeat; e.g. --simulator-arg=--speed --simulator-arg=60).", valueName: "arg"))
     var simulatorArguments: [String] = []
 
@@ -103,6 +106,7 @@ struct Pumpd: AsyncParsableCommand {
         if let logLevel { c.logLevel = logLevel }
         if !simulatorArguments.isEmpty { c.simulatorArguments = simulatorArguments }
         if let drugLibrary { c.drugLibrary = drugLibrary }
+        if let capture { c.captureFile = capture }
         do {
             try await PumpDaemon.run(c)
         } catch let f as PumpDaemon.StartFailure {

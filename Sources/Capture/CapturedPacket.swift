@@ -1,0 +1,29 @@
+/// Which way a packet crossed the link, as pcapng's `epb_flags` direction
+/// bits say it: inbound to the host (from the device) or outbound from it.
+public enum LinkDirection: UInt8, Sendable, Hashable, CaseIterable {
+    case deviceToHost = 1
+    case hostToDevice = 2
+
+    /// The short form tools print: "D>H" or "H>D".
+    public var arrow: String {
+        switch self {
+        case .deviceToHost: "D>H"
+        case .hostToDevice: "H>D"
+        }
+    }
+}
+
+/// One packet of a capture: the bytes of one wire chunk (a frame with its
+/// 0x00 delimiter, or a run of noise), when its last byte crossed, and which way.
+public struct CapturedPacket: Sendable, Hashable {
+    /// Microseconds since the Unix epoch.
+    public var timestampUs: Int64
+    public var direction: LinkDirection
+    public var bytes: [UInt8]
+
+    public init(timestampUs: Int64, direction: LinkDirection, bytes: [UInt8]) {
+        self.timestampUs = timestampUs
+        self.direction = direction
+        self.bytes = bytes
+    }
+}
