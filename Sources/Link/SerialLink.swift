@@ -17,8 +17,9 @@ public enum LinkNotice: Sendable, Hashable {
     case security(String)
 }
 
-/// Sees every byte the link writes and reads, in order, as it crosses: a
-/// capture recorder. Called on the thread doing the I/O, so it must be quick.
+/// Sees every byte the link writes (as it is handed to the port) and reads,
+/// in order: a capture recorder. Called on the thread doing the I/O, so it
+/// must be quick.
 public protocol LinkTap: Sendable {
     func sent(_ bytes: [UInt8])
     func received(_ bytes: ArraySlice<UInt8>)
@@ -115,10 +116,10 @@ public final class SerialLink: Sendable {
                 noticeSink.yield(.sending(id, attempt))
             case .write(let bytes):
                 guard let port else { break }
-                do {
-                    try port.write(bytes)
-                    state.withLock { $0.tap }?.sent(bytes)
-                } catch {}  // a vanished port shows up as a read event
+                // Shown before the write: an answer read on the other thread
+                // must never be recorded ahead of the request it answers.
+                state.withLock { $0.tap }?.sent(bytes)
+                do { try port.write(bytes) } catch {}  // a vanished port shows up as a read event
             case .complete(let id, let outcome):
                 let waiter = state.withLock { $0.waiting.removeValue(forKey: id) }
                 waiter?.resume(returning: outcome)
