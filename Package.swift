@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "pumpbench",
             dependencies: [
-                "Wire", "Messages", "Link", "Serial",
+                "Wire", "Messages", "Link", "Serial", "Capture", "Dissector",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -114,6 +114,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Wire", "Simulator"], path: "Tests/Support"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "MessagesTests", dependencies: ["Wire", "Messages", "TestSupport"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Dissector", "Wire", "Messages"]),
         .testTarget(name: "DissectorTests", dependencies: ["Wire", "Messages", "Dissector", "Credentials", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Wire", "Messages", "Simulator", "TestSupport"]),
         .testTarget(name: "LinkTests", dependencies: ["Wire", "Messages", "Simulator", "Link", "Serial", "pumpsim", "TestSupport"]),
@@ -127,7 +128,7 @@ let package = Package(
         // The review's verdicts, table-driven, and the schedule and projection arithmetic.
         .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Dissector", "Messages"]),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
-        .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Dissector", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Dissector", "Capture", "Wire", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "TestSupport"]),
         // The client's HTTP parsing on byte buffers: no socket, no daemon.

@@ -13,7 +13,8 @@ struct PumpBench: AsyncParsableCommand {
               swift build -c release --product pumpbench --scratch-path .build-release
               scripts/bench-codec
               scripts/bench-link
+              scripts/bench-capture
             """,
-        subcommands: [CodecCommand.self, LinkCommand.self, DaemonCommand.self]
+        subcommands: [CodecCommand.self, LinkCommand.self, DaemonCommand.self, CaptureBenchCommand.self]
     )
 }
