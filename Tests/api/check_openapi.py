@@ -610,6 +610,7 @@ def run(c, sock, control, no_faults):
     reads(c, sock)
     methods(c)
     forbidden(c, sock)
+    captures(c)
     dose_safety(c, sock)
 
     if no_faults:
@@ -1052,6 +1053,8 @@ def forbidden(c, sock):
         ("ack of an unknown alarm", "POST", "/v1/alarms/9/ack", {}, "alarm_ack", {}),
         ("cancel bolus with a field", "DELETE", "/v1/bolus", {"body": {"x": 1}}, "cancel_bolus", {"x": 1}),
         ("clock sync over 1 MiB", "POST", "/v1/clock/sync", {"raw": b" " * ((1 << 20) + 10), "headers": JSON}, "clock_sync", None),
+        ("capture start", "POST", "/v1/capture", {"body": {"name": "sneaky"}}, "capture_start", {"name": "sneaky"}),
+        ("capture stop", "DELETE", "/v1/capture", {}, "capture_stop", {}),
     ]
     reads = [
         ("health", "GET", "/v1/health", {}, 200, None),
@@ -1216,6 +1219,28 @@ def drugs_served(a):
         p.append(f"morphine daily dose {morphine}")
     return p
 
+
+
+def captures(c):
+    """Recording at run time: start, state, the three conflicts, a bad name, stop; each write audited."""
+    S = c.check
+    name = "check-" + key()[:8]
+    audited = lambda a: [] if a.json().get("command_id") or a.error().get("command_id") else ["not audited (no command_id)"]
+    S("capture state, idle", "GET", "/v1/capture", 200, extra=lambda a: [] if a.json() == {"recording": False} else [a.text])
+    S("capture stop, none running", "DELETE", "/v1/capture", 409, code="not_capturing", extra=audited)
+    S("capture start", "POST", "/v1/capture", 201, body={"name": name}, request_valid=True, extra=audited)
+    S("capture state, recording", "GET", "/v1/capture", 200,
+      extra=lambda a: [] if a.json()["recording"] and a.json()["path"].endswith(f"/captures/{name}.pcapng") else [a.text])
+    S("capture start, one running", "POST", "/v1/capture", 409, body={"name": name + "-b"}, code="capture_running", extra=audited)
+    S("fresh status while recording", "GET", "/v1/status?refresh=true", 200)
+    S("capture stop", "DELETE", "/v1/capture", 200,
+      extra=both(audited, lambda a: [] if a.json()["capture"]["packets"] >= 2 and not a.json()["capture"]["recording"] else [a.text]))
+    S("capture start, file exists", "POST", "/v1/capture", 409, body={"name": name}, code="capture_exists", extra=audited)
+    S("capture start, name with a slash", "POST", "/v1/capture", 400, body={"name": "../x"}, code="bad_request", field="name",
+      request_valid=False)
+    S("capture start, unknown field", "POST", "/v1/capture", 400, body={"file": "/etc/x"}, code="unknown_field", request_valid=False)
+    S("capture start, default name", "POST", "/v1/capture", 201, raw=b"", extra=audited)
+    S("capture stop again", "DELETE", "/v1/capture", 200, body={}, extra=audited)
 
 def dose_safety(c, sock):
     """The library's limits through the reviews and the writes. Starts with
