@@ -37,6 +37,7 @@ public final class PumpService: Service, Sendable {
     let validation: Validation
     public let library: DrugLibrary?
     let snapshot = Mutex(Snapshot())
+    let securityLog = Mutex(SecurityLogLimit())
     let gate = CommandGate()
     let commandNumber: Mutex<UInt64>
     let statusWanted = ChangeSignal()
@@ -254,7 +255,11 @@ public final class PumpService: Service, Sendable {
             reconciled(rid, attempt, r)
         case .security(let what):
             metrics.add("pumpd_security_events_total")
-            logger.warning("security event", metadata: ["what": "\(what)", "kind": "security"])
+            let (write, suppressed) = securityLog.withLock { $0.admit(nowMs: Self.nowMs()) }
+            guard write else { break }
+            var metadata: Logger.Metadata = ["what": "\(what)", "kind": "security"]
+            if suppressed > 0 { metadata["suppressed_before"] = "\(suppressed)" }
+            logger.warning("security event", metadata: metadata)
         }
     }
 

@@ -80,6 +80,9 @@ public struct LinkMachine: Sendable {
     var deframer = Deframer(receiver: .host)
     var queue: [Job] = []
     var inFlight: InFlight?
+    /// The last answer accepted in this session: the device sends it again,
+    /// byte for byte, to a retransmission (§5), and that copy is no attack.
+    var lastAnswer: Frame?
     var unreconciled: [Unreconciled] = []
     var backoffMs: Int64
     var lastSentMs: Int64 = 0
@@ -285,6 +288,7 @@ public struct LinkMachine: Sendable {
         }
         sessionCount += 1
         session = Session(key: key, tag: nonce.sessionTag, number: sessionCount, deviceMaxPayload: reply.maxPayload)
+        lastAnswer = nil
         phase = .ready
         backoffMs = config.reconnectMinMs
         lastSentMs = now
@@ -342,7 +346,14 @@ public struct LinkMachine: Sendable {
         if case .greeting(let nonce, _, _, _) = phase { return helloAnswer(f, nonce: nonce, now: now) }
         guard case .ready = phase, var flight = inFlight, let s = session,
             f.seq == flight.seq, f.opcode == flight.job.request.opcode.rawValue
-        else { return [] }  // stale or foreign: as if it never came
+        else {
+            // As if it never came. A copy of the answer just accepted is the
+            // device answering our retransmission; anything else was replayed,
+            // is stale, or belongs to another session, and is reported.
+            guard case .ready = phase, f != lastAnswer else { return [] }
+            let name = Opcode(rawValue: f.opcode)?.name ?? "opcode \(f.opcode)"
+            return [.security("\(name) answer with seq \(f.seq) that no request is waiting for (stale, replayed or from another session), discarded")]
+        }
         guard let status = StatusCode(rawValue: f.status) else {
             return [.security("response with unknown status \(f.status)")]
         }
@@ -352,6 +363,7 @@ public struct LinkMachine: Sendable {
                 return [.security("response to seq \(f.seq) with a wrong mac, discarded")]
             }
         }
+        lastAnswer = f
         switch status {
         case .busy:
             flight.busy += 1
@@ -434,7 +446,10 @@ public struct LinkMachine: Sendable {
     /// Delivers `e` if it is the next event; notes a gap otherwise.
     mutating func deliver(_ e: EventRecord, fromLog: Bool) -> [LinkAction] {
         var out: [LinkAction] = []
-        if e.index < eventCursor { return [] }  // already delivered
+        if e.index < eventCursor {
+            // Reads overlap by design; a frame for a delivered index is a replay (or a rare late copy).
+            return fromLog ? [] : [.security("event frame for index \(e.index), already delivered: replayed or a late copy, discarded")]
+        }
         if e.index > eventCursor {
             guard fromLog else {
                 scheduleEventRead()  // a gap in the frames: READ_EVENTS fills it

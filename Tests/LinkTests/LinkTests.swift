@@ -241,6 +241,10 @@ struct LinkTests {
         #expect(h.outcomes[id] == nil)  // the replayed PING answer did not complete GET_STATUS
         h.run { $0.outcomes[id] != nil }
         #expect(h.status(h.outcomes[id]) == .ok)
+        // Once another answer came, a copy of the old one can only be a replay, and is reported.
+        #expect(h.security.isEmpty)
+        h.apply(h.link.received(captured!, now: h.now))
+        #expect(h.security.contains { $0.contains("PING answer with seq") && $0.contains("replayed") })
         // A frame forged under another key is dropped and reported.
         let forged = Frame(kind: .event, seq: 99, opcode: 0x20, payload: EventRecord(index: 99, time: UnixTime(seconds: 0), code: 0x20).encode())
             .sealed(with: SessionKey(bytes: Array(0..<32))!).encodeWire()
