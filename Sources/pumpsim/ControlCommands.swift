@@ -13,10 +13,20 @@ extension SimulatorRunner {
 
     static func refuse(_ why: String) -> JSONValue { .object(["ok": .bool(false), "error": .string(why)]) }
 
-    mutating func handleControl(_ line: String) -> JSONValue {
+    /// One control line as its one key and value; nil if it is not that.
+    static func command(_ line: String) -> (key: String, value: JSONValue)? {
         guard case .object(let o)? = try? JSONValue.parse(line), o.keys.count == 1, let key = o.keys.first, let value = o[key] else {
-            return Self.refuse("send one JSON object with one key per line, e.g. {\"state\":true}")
+            return nil
         }
+        return (key, value)
+    }
+
+    static var malformedCommand: String { "send one JSON object with one key per line, e.g. {\"state\":true}" }
+}
+
+extension SimulatorRunner where Head == ProgrammerHead {
+    mutating func handleLiveControl(_ line: String) -> JSONValue {
+        guard let (key, value) = Self.command(line) else { return Self.refuse(Self.malformedCommand) }
         func count() -> Int? { if case .int(let n) = value, n >= 0, n <= 1_000_000 { Int(n) } else { nil } }
         // Up to ten years of simulated time in one jump.
         func seconds() -> Int64? { if case .int(let n) = value, n >= 0, n <= 316_000_000 { n } else { nil } }
@@ -77,5 +87,63 @@ extension SimulatorRunner {
         Log.info("control", ["command": line])
         enqueue(head.advance(to: clock.nowMs, wallMs: wallMs))
         return Self.ok()
+    }
+}
+
+/// With --replay: the state is the replay's progress, and unplugging works as
+/// on the simulated device; the pump's faults do not exist in a recording.
+extension SimulatorRunner where Head == ReplayHead {
+    /// The live simulator's commands that a replay does not have.
+    static var liveOnlyCommands: Set<String> {
+        [
+            "telemetry", "drop_requests", "drop_responses", "drop_only", "corrupt_next", "noise",
+            "stall", "busy", "advance_s", "patient_bolus", "raise_alarm", "clear_alarm",
+        ]
+    }
+
+    mutating func handleReplayControl(_ line: String) -> JSONValue {
+        guard let (key, value) = Self.command(line) else { return Self.refuse(Self.malformedCommand) }
+        switch key {
+        case "state":
+            enqueue(head.advance(to: clock.nowMs, wallMs: wallMs))
+            return Self.ok(["replay": replayState()])
+        case "unplug":
+            guard case .int(let s) = value, s >= 0, s <= 1_000_000 else { return Self.refuse("unplug takes seconds") }
+            Log.info("control", ["command": line])
+            unplug(seconds: s)
+            return Self.ok()
+        case _ where Self.liveOnlyCommands.contains(key):
+            return Self.refuse("not available in replay mode")
+        default:
+            return Self.refuse("unknown command \"\(key)\"; see pumpsim --help")
+        }
+    }
+
+    func replayState() -> JSONValue {
+        let p = head.progress
+        var responses = JSONObject()
+        for op in p.responses.keys.sorted() {
+            let q = p.responses[op]!
+            responses[ReplayHead.name(op)] = .object(["recorded": .int(Int64(q.recorded)), "used": .int(Int64(q.used))])
+        }
+        var session: JSONObject = ["open": .bool(false)]
+        if let s = head.session {
+            session = [
+                "open": .bool(wallMs - s.lastAuthenticatedMs <= head.sessionTimeoutMs),
+                "last_seq": .int(Int64(s.lastSeq)), "cached": .bool(s.cached != nil),
+            ]
+        }
+        return .object([
+            "file": replayFile.map { .string($0) } ?? .null,
+            "responses": .object(responses),
+            "events": .object([
+                "sent": .int(Int64(p.eventsSent)), "dropped": .int(Int64(p.eventsDropped)), "pending": .int(Int64(p.eventsPending)),
+            ]),
+            "requests": .int(Int64(p.requests)),
+            "finished": .bool(p.finished),
+            "session": .object(session),
+            "plugged": .bool(pty != nil),
+            "link": pty.map { .string($0.slavePath) } ?? .null,
+        ])
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Capture
 import Credentials
 import Glibc
 import Simulator
@@ -34,6 +35,17 @@ struct Pumpsim: ParsableCommand {
               {"state":true}           the whole simulated pump as JSON
             e.g.  echo '{"state":true}' | socat - UNIX-CONNECT:/tmp/ph1.ctl
 
+            Replay: --replay FILE plays the device side of a capture (pcapng, as recorded \
+            from a link) instead of simulating a pump. Each request gets the recorded \
+            response to its opcode, in order, with the live seq and sealed with the live \
+            session's key; recorded events come before the response they preceded, or at \
+            their time after the first HELLO while a session is open. Sessions, macs, seq \
+            and retransmissions follow the ICD live. A used-up opcode repeats its last \
+            response; one never recorded gets INTERNAL. {"state":true} reports progress \
+            and {"unplug":S} works; the other commands do not.
+
+              pumpsim --replay field.pcapng --link /tmp/ph1 --control /tmp/ph1.ctl
+
             Logs go to standard error. SIGTERM or SIGINT removes the link and the socket.
             """
     )
@@ -44,8 +56,11 @@ struct Pumpsim: ParsableCommand {
     @Option(name: .customLong("key-file"), help: ArgumentHelp("Pairing-key file (64 hex digits). Default: the ICD's test key, with a warning.", valueName: "file"))
     var keyFile: String?
 
-    @Option(help: ArgumentHelp("Simulated time runs this many times faster than real time.", valueName: "N"))
-    var speed: Int = 1
+    // --speed, --implant-model and --battery-months are optional so that a
+    // replay can tell whether they were given; their help shows the default.
+    @Option(name: .customLong("speed"), help: ArgumentHelp("Simulated time runs this many times faster than real time. (default: 1)", valueName: "N"))
+    var speedOption: Int?
+    var speed: Int { speedOption ?? 1 }
 
     @Option(help: ArgumentHelp("Seed for nonces and faults, for a run that can be replayed. Default: random.", valueName: "N"))
     var seed: UInt64?
@@ -59,8 +74,9 @@ struct Pumpsim: ParsableCommand {
     @Option(help: ArgumentHelp("Unix socket for fault injection and state (see above).", valueName: "path"))
     var control: String?
 
-    @Option(name: .customLong("implant-model"), help: ArgumentHelp("20 or 40 (mL reservoir).", valueName: "N"))
-    var implantModel: UInt16 = 40
+    @Option(name: .customLong("implant-model"), help: ArgumentHelp("20 or 40 (mL reservoir). (default: 40)", valueName: "N"))
+    var implantModelOption: UInt16?
+    var implantModel: UInt16 { implantModelOption ?? 40 }
 
     @Option(name: .customLong("state-file"), help: ArgumentHelp("Keep the implant's state in this JSON file across restarts.", valueName: "file"))
     var stateFile: String?
@@ -68,10 +84,24 @@ struct Pumpsim: ParsableCommand {
     @Flag(name: .customLong("exit-with-parent"), help: "Stop (saving state) when the process that started this one dies, even by kill -9: pumpd's embedded simulator.")
     var exitWithParent = false
 
-    @Option(name: .customLong("battery-months"), help: ArgumentHelp("Months until the elective-replacement alarm.", valueName: "N"))
-    var batteryMonths: Int = 60
+    @Option(name: .customLong("battery-months"), help: ArgumentHelp("Months until the elective-replacement alarm. (default: 60)", valueName: "N"))
+    var batteryMonthsOption: Int?
+    var batteryMonths: Int { batteryMonthsOption ?? 60 }
+
+    @Option(help: ArgumentHelp("Play the device side of this capture (pcapng) instead of simulating a pump (see above).", valueName: "file"))
+    var replay: String?
 
     func validate() throws {
+        if replay != nil {
+            let pump: [(String, Bool)] = [
+                ("--state-file", stateFile != nil), ("--implant-model", implantModelOption != nil), ("--speed", speedOption != nil),
+                ("--battery-months", batteryMonthsOption != nil), ("--seed", seed != nil),
+            ]
+            let given = pump.filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("\(given.joined(separator: ", ")) make\(given.count == 1 ? "s" : "") no sense for a replay: the pump, its time and its nonces are the capture's.")
+            }
+        }
         guard speed >= 1 && speed <= 1_000_000 else { throw ValidationError("--speed must be 1…1000000.") }
         if let baud, ![9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) {
             throw ValidationError("--baud must be a rate of ICD §1: 9600, 19200, 38400, 57600, 115200, 230400, 460800 or 921600.")
@@ -94,6 +124,7 @@ struct Pumpsim: ParsableCommand {
             Log.warning("no --key-file: using the ICD's public test key; never pair a real host this way")
             key = .test
         }
+        if let replay { return try runReplay(replay, key: key) }
         let seed = self.seed ?? UInt64.random(in: .min ... .max)
         let clock = SimClock(speed: Int64(speed))
         var implant = Implant(model: implantModel, serial: "IP\(implantModel)-\(String(seed % 10_000_000).leftPadded(7))", nowMs: clock.nowMs, batteryMonths: Int64(batteryMonths))
@@ -119,6 +150,61 @@ struct Pumpsim: ParsableCommand {
         if exitWithParent { runner.parentPID = getppid() }
         Log.info("settings", ["speed": "\(speed)", "seed": "\(seed)", "baud": baud.map { "\($0)" } ?? "unpaced", "control": control ?? "none"])
         runner.run()
+    }
+
+    /// --replay: the capture's device side on the link. Exits 66 if the file
+    /// cannot be read, 65 if it is no capture or has nothing to replay.
+    func runReplay(_ path: String, key: PairingKey) throws {
+        let bytes: [UInt8]
+        switch Self.readFile(path) {
+        case .success(let b): bytes = b
+        case .failure(let why):
+            Log.error("cannot read the capture", ["path": path, "error": why.description])
+            throw ExitCode(66)
+        }
+        let script: ReplayScript
+        do {
+            script = try ReplayScript(packets: try CaptureReader.packets(in: bytes))
+        } catch let error as CaptureError {
+            Log.error("not a PPL/1 capture", ["path": path, "error": error.description])
+            throw ExitCode(65)
+        } catch {
+            Log.error("cannot replay the capture", ["path": path, "error": "\(error)"])
+            throw ExitCode(65)
+        }
+        let recorded = script.responses.keys.sorted().map { "\(ReplayHead.name($0))=\(script.responses[$0]!.count)" }.joined(separator: ",")
+        Log.info("replay loaded", [
+            "path": path, "responses": recorded, "events": "\(script.eventCount)",
+            "retransmissions_skipped": "\(script.retransmissionsSkipped)",
+        ])
+        let head = ReplayHead(script: script, pairingKey: key, sessionTimeoutMs: Int64(sessionTimeout) * 1000)
+        let server = try control.map { try ControlServer(path: $0) }
+        // The seed only drives the fault injector, which a replay does not offer.
+        var runner = try SimulatorRunner(head: head, clock: SimClock(speed: 1), link: link, baud: baud, control: server, seed: 0)
+        runner.replayFile = path
+        if exitWithParent { runner.parentPID = getppid() }
+        Log.info("settings", ["replay": path, "baud": baud.map { "\($0)" } ?? "unpaced", "control": control ?? "none"])
+        runner.run()
+    }
+
+    struct ReadFailure: Error, CustomStringConvertible { var description: String }
+
+    /// The whole file, or why it cannot be read.
+    static func readFile(_ path: String) -> Result<[UInt8], ReadFailure> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(ReadFailure(description: String(cString: strerror(errno)))) }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(ReadFailure(description: String(cString: strerror(errno))))
+            }
+            if n == 0 { return .success(out) }
+            out += buffer[0..<n]
+        }
     }
 }
 

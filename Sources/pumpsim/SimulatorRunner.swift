@@ -5,11 +5,60 @@ import Messages
 import Simulator
 import Wire
 
+/// What the runner needs of the device it puts on the line: the simulated
+/// PH-1 (`ProgrammerHead`) or the replay of a capture (`ReplayHead`).
+protocol RunnableHead {
+    /// Answers one deframed item; `nowMs` is simulated time, `wallMs` the wall clock.
+    mutating func receive(_ item: Deframed, nowMs: Int64, wallMs: Int64?) -> [[UInt8]]
+    /// Lets time run to `nowMs`; returns the event frames that became due.
+    mutating func advance(to nowMs: Int64, wallMs: Int64?) -> [[UInt8]]
+    /// Unplugged: the session is gone (§4).
+    mutating func powerCycle()
+    /// The implant to keep in --state-file; nil when there is none to keep.
+    var implantToSave: Implant? { get }
+    /// Answers one control-socket line (ControlCommands.swift).
+    static func control(_ line: String, runner: inout SimulatorRunner<Self>) -> JSONValue
+}
+
+extension ProgrammerHead: RunnableHead {
+    var implantToSave: Implant? { implant }
+
+    static func control(_ line: String, runner: inout SimulatorRunner<ProgrammerHead>) -> JSONValue {
+        runner.handleLiveControl(line)
+    }
+}
+
+extension ReplayHead: RunnableHead {
+    // A replay has one clock, the wall clock: events keep their recorded spacing in real time.
+    mutating func receive(_ item: Deframed, nowMs: Int64, wallMs: Int64?) -> [[UInt8]] {
+        let out = receive(item, nowMs: wallMs ?? nowMs)
+        logNotes()
+        return out
+    }
+
+    mutating func advance(to nowMs: Int64, wallMs: Int64?) -> [[UInt8]] {
+        let out = advance(to: wallMs ?? nowMs)
+        logNotes()
+        return out
+    }
+
+    mutating func logNotes() {
+        for note in takeNotes() { Log.info(note) }
+    }
+
+    var implantToSave: Implant? { nil }
+
+    static func control(_ line: String, runner: inout SimulatorRunner<ReplayHead>) -> JSONValue {
+        runner.handleReplayControl(line)
+    }
+}
+
 /// Puts the simulated PH-1 on a pseudo-terminal: one poll(2) loop that reads
-/// the host's bytes, answers them through `ProgrammerHead`, lets simulated
-/// time run, serves the control socket, and stops cleanly on SIGTERM/SIGINT.
-struct SimulatorRunner {
-    var head: ProgrammerHead
+/// the host's bytes, answers them through `ProgrammerHead` (or, with
+/// --replay, `ReplayHead`), lets simulated time run, serves the control
+/// socket, and stops cleanly on SIGTERM/SIGINT.
+struct SimulatorRunner<Head: RunnableHead> {
+    var head: Head
     var clock: SimClock
     let link: String
     let baud: Int?
@@ -34,8 +83,10 @@ struct SimulatorRunner {
     var parentPID: pid_t?
     var stateFile: StateFile?
     var lastSaveMs: Int64 = 0
+    /// With --replay: the capture being played, for the control socket's state.
+    var replayFile: String?
 
-    init(head: ProgrammerHead, clock: SimClock, link: String, baud: Int?, control: ControlServer?, seed: UInt64) throws {
+    init(head: Head, clock: SimClock, link: String, baud: Int?, control: ControlServer?, seed: UInt64) throws {
         self.head = head
         self.clock = clock
         self.link = link
@@ -75,7 +126,8 @@ struct SimulatorRunner {
                     control?.accept()
                 } else if control != nil {
                     for line in control!.readLines(p.fd) {
-                        control!.answer(p.fd, handleControl(line).serialized)
+                        let answer = Head.control(line, runner: &self)
+                        control!.answer(p.fd, answer.serialized)
                     }
                 }
             }
@@ -89,7 +141,7 @@ struct SimulatorRunner {
             flush()
             if stateFile != nil, wallMs - lastSaveMs >= 1000 {
                 lastSaveMs = wallMs
-                stateFile?.save(head.implant)
+                if let implant = head.implantToSave { stateFile?.save(implant) }
             }
         }
         shutdown()
@@ -171,7 +223,7 @@ struct SimulatorRunner {
 
     mutating func shutdown() {
         Log.info("stopping")
-        stateFile?.save(head.implant)
+        if let implant = head.implantToSave { stateFile?.save(implant) }
         pty?.destroy()
         control?.shutdown()
     }
