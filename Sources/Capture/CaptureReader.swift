@@ -37,7 +37,8 @@ public struct CaptureReader: Sendable {
     public mutating func next() throws(CaptureError) -> CapturedPacket? {
         while offset < bytes.count {
             let start = offset
-            guard bytes.count - start >= 12 else { throw .truncated(offset: start) }
+            // A file that does not even start like pcapng is not a cut one.
+            guard sawSection || bytes.count - start >= 4 else { throw .notPcapng }
             let rawType = u32LE(start)
             if !sawSection {
                 if rawType == 0xA1B2_C3D4 || rawType == 0xD4C3_B2A1 || rawType == 0xA1B2_3C4D || rawType == 0x4D3C_B2A1 {
@@ -45,6 +46,7 @@ public struct CaptureReader: Sendable {
                 }
                 guard rawType == Pcapng.sectionHeaderType else { throw .notPcapng }
             }
+            guard bytes.count - start >= 12 else { throw .truncated(offset: start) }
             if rawType == Pcapng.sectionHeaderType {
                 // The byte order of this section comes from its magic.
                 switch u32LE(start + 8) {
@@ -170,7 +172,8 @@ public struct CaptureReader: Sendable {
     }
 
     private func u32LE(_ at: Int) -> UInt32 {
-        UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+        guard at + 4 <= bytes.count else { return 0 }
+        return UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
     }
 
     private func u32(_ at: Int) -> UInt32 {
