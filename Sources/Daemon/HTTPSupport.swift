@@ -81,8 +81,13 @@ extension Request {
         let buffer: ByteBuffer
         do {
             buffer = try await collectBody(upTo: 1 << 20)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw APIError(413, .tooLarge, "the request body is larger than 1 MiB")
+        } catch let e as HTTPError where e.status == .contentTooLarge {
+            throw APIError(413, .tooLarge, "the request body is larger than 1 MiB")
+        } catch {
+            // Cut short, a bad chunk, an encoding pumpd does not take: not a size problem.
+            throw APIError(400, .badRequest, "the request body could not be read whole (\(error)); send it with Content-Length or valid chunks, uncompressed", field: "body")
         }
         if buffer.readableBytes == 0 {
             if required { throw APIError(400, .badJSON, "this request needs a JSON body") }

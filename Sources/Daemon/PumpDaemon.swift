@@ -18,6 +18,7 @@ public enum PumpDaemon {
 
     public static func run(_ config: DaemonConfig) async throws {
         umask(0o027)
+        raiseOpenFileLimit()
         let fm = FileManager.default
         do {
             try fm.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
@@ -89,7 +90,9 @@ public enum PumpDaemon {
         let socketPath = config.socket, socketGroup = config.socketGroup, simulated = config.isSimulator
         let app = Application(
             router: routes.router(),
-            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "pumpd"),
+            server: .http1(configuration: .init(additionalChannelHandlers: [SlowClientGuard()], idleTimeout: .seconds(60))),
+            // A burst of clients waits in the backlog instead of being refused (EAGAIN).
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "pumpd", backlog: 1024),
             onServerRunning: { _ in
                 do {
                     try UnixSocketPath.secure(socketPath, group: socketGroup)
@@ -125,5 +128,18 @@ public enum PumpDaemon {
         unlink(socketPath)
         simulator?.stop()
         logger.notice("pumpd stopped", metadata: ["socket_removed": "\(socketPath)"])
+    }
+
+    /// Every client holds a descriptor while it is connected; the usual soft
+    /// limit of 1,024 would let a few hundred idle peers lock the rest out.
+    /// The soft limit goes up to the hard one (at most 65,536).
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = min(limit.rlim_max, 65_536)
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
     }
 }

@@ -223,11 +223,19 @@ extension JSONValue {
                     case UInt8(ascii: "r"): scalars.append("\r")
                     case UInt8(ascii: "t"): scalars.append("\t")
                     case UInt8(ascii: "u"):
-                        guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16),
-                            let s = Unicode.Scalar(v)
-                        else { throw fail("bad \\u escape") }
+                        guard let unit = hex4(bytes, i) else { throw fail("bad \\u escape: four hex digits must follow") }
                         i += 4
-                        scalars.append(s)
+                        if (0xD800...0xDBFF).contains(unit) {
+                            // RFC 8259 §7: a character outside the BMP is a surrogate pair of escapes.
+                            guard i + 2 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u"),
+                                let low = hex4(bytes, i + 2), (0xDC00...0xDFFF).contains(low)
+                            else { throw fail("bad \\u escape: a high surrogate without its low surrogate") }
+                            i += 6
+                            scalars.append(Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))!)
+                        } else {
+                            guard let scalar = Unicode.Scalar(unit) else { throw fail("bad \\u escape: a lone low surrogate") }
+                            scalars.append(scalar)
+                        }
                     default: throw fail("bad escape")
                     }
                     continue
@@ -238,4 +246,22 @@ extension JSONValue {
             throw fail("unterminated string")
         }
     }
+}
+
+/// Four hex digits at `at` as a UTF-16 code unit; nil unless all four are hex
+/// (a sign or a space is not a digit, whatever `UInt32(_:radix:)` would accept).
+private func hex4(_ bytes: [UInt8], _ at: Int) -> UInt32? {
+    guard at >= 0, at + 4 <= bytes.count else { return nil }
+    var v: UInt32 = 0
+    for b in bytes[at..<at + 4] {
+        let d: UInt8
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): d = b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): d = b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): d = b - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+        v = v << 4 | UInt32(d)
+    }
+    return v
 }

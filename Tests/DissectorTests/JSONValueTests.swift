@@ -19,6 +19,15 @@ struct JSONValueTests {
         #expect(try JSONValue.parse("-9223372036854775808") == .int(.min))
     }
 
+    @Test("\\u escapes: surrogate pairs are one character; lone surrogates and non-hex digits are refused")
+    func unicodeEscapes() throws {
+        #expect(try JSONValue.parse(#""\ud83d\ude00""#) == .string("😀"))
+        #expect(try JSONValue.parse(#""a\u00e9\u00E9b""#) == .string("aééb"))
+        for bad in [#""\ud83d""#, #""\ud83dx""#, #""\ud83d\u0041""#, #""\ude00""#, #""\u+041""#, #""\u-000""#, #""\u 041""#, #""\u00g0""#] {
+            #expect(throws: JSONParseError.self, "\(bad)") { try JSONValue.parse(bad) }
+        }
+    }
+
     @Test("malformed text is refused with its offset")
     func malformed() {
         for bad in ["", "{", "{\"a\"}", "{\"a\":1,}", "[1 2]", "\"\u{01}\"", "nul", "{\"a\":1,\"a\":2}", "1 2", "\"\\x\""] {
