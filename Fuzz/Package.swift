@@ -6,11 +6,13 @@
 //   swift build --package-path Fuzz -c release --sanitize=fuzzer --product FuzzDeframer
 //   SWIFT_BACKTRACE=enable=no Fuzz/.build/release/FuzzDeframer Fuzz/Corpus/deframer -max_total_time=30
 //
-// scripts/fuzz runs both targets on their corpora.
+// scripts/fuzz runs every target on its corpus for a short while (CI);
+// scripts/fuzz-long runs each for ten million inputs and tabulates the figures.
 import PackageDescription
 
 let package = Package(
     name: "PumpdFuzz",
+    platforms: [.macOS(.v15)],
     dependencies: [.package(name: "pumpd", path: "..")],
     targets: [
         .executableTarget(
@@ -25,6 +27,15 @@ let package = Package(
             name: "FuzzPayloads",
             dependencies: [
                 .product(name: "Wire", package: "pumpd"),
+                .product(name: "Messages", package: "pumpd"),
+                .product(name: "Dissector", package: "pumpd"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "FuzzAPI",
+            dependencies: [
+                .product(name: "API", package: "pumpd"),
                 .product(name: "Messages", package: "pumpd"),
                 .product(name: "Dissector", package: "pumpd"),
             ],
