@@ -177,9 +177,13 @@ extension PumpService {
             }
         default: break
         }
+        // Only a program can be an increase; the history reads the whole trail, so
+        // other writes and reviews do not pay for it (the fault battery found
+        // every write slowing as program pushes accumulated).
+        var lastIncrease: Int64?
+        if case .program = plan { lastIncrease = DoseHistory.lastIncreaseMs(store: store) }
         let context = CheckContext(
-            status: status, activeProgram: active, nowMs: status.deviceTime.seconds * 1000,
-            lastIncreaseMs: DoseHistory.lastIncreaseMs(store: store))
+            status: status, activeProgram: active, nowMs: status.deviceTime.seconds * 1000, lastIncreaseMs: lastIncrease)
         var findings = validation.findings(plan, context)
         var overrideError: APIError?
         do {
