@@ -11,6 +11,21 @@ struct JSONValueTests {
         #expect(try JSONValue.parse(v.serialized) == v)
     }
 
+    @Test("the writer escapes every control character and passes other UTF-8 through byte for byte")
+    func writerEscapes() throws {
+        let short: [UInt32: String] = [0x09: #"\t"#, 0x0A: #"\n"#, 0x0D: #"\r"#]
+        for c in UInt32(0)..<0x20 {
+            let expected = short[c] ?? "\\u00" + (c < 0x10 ? "0" : "") + String(c, radix: 16)
+            let v = JSONValue.string(String(Unicode.Scalar(c)!))
+            #expect(v.serialized == "\"" + expected + "\"", "U+\(String(c, radix: 16))")
+            #expect(try JSONValue.parse(v.serialized) == v)
+        }
+        let wide = JSONValue.string("é€😀\u{7F}/")
+        #expect(wide.serialized == "\"é€😀\u{7F}/\"")
+        #expect(JSONValue.array([.int(.min), .int(.max), .int(0)]).serialized == "[-9223372036854775808,9223372036854775807,0]")
+        #expect(JSONValue.object(["k\"ey": .bool(false)]).serialized == #"{"k\"ey":false}"#)
+    }
+
     @Test("fractions, exponents and oversized numbers are refused, not rounded")
     func wholeNumbersOnly() throws {
         for bad in ["1.5", "1e3", "2E1", "99999999999999999999", "[0.0]"] {
