@@ -67,6 +67,13 @@ public final class AuditStore: Sendable {
                 t.column("receivedMs", .integer).notNull()
             }
         }
+        m.registerMigration("v2: indexes for the audit listing and the dose history") { db in
+            // Paging the audit trail and reading one kind's history were full
+            // scans and sorts, growing with every command ever recorded.
+            try db.create(index: "command_created", on: "command", columns: ["createdMs", "id"])
+            try db.create(index: "command_kind_created", on: "command", columns: ["kind", "createdMs"])
+            try db.create(index: "event_code", on: "event", columns: ["code", "index"])
+        }
         return m
     }
 
@@ -144,11 +151,32 @@ public final class AuditStore: Sendable {
         }
     }
 
-    /// The newest commands first, for the audit listing.
-    public func commands(limit: Int, beforeMs: Int64? = nil) throws -> [CommandRecord] {
+    /// Where a page of the audit listing starts: strictly after this
+    /// position in the listing's order (newest first, then id descending).
+    /// Without an id, every command of that millisecond is skipped.
+    public struct Position: Sendable, Hashable {
+        public var createdMs: Int64
+        public var id: String?
+        public init(createdMs: Int64, id: String? = nil) {
+            self.createdMs = createdMs
+            self.id = id
+        }
+    }
+
+    /// The newest commands first, for the audit listing. Ties in `createdMs`
+    /// (several commands in one millisecond) are broken by id, so that a
+    /// page boundary inside a millisecond neither skips nor repeats one.
+    public func commands(limit: Int, after position: Position? = nil) throws -> [CommandRecord] {
         try pool.read { db in
-            var q = CommandRecord.order(Column("createdMs").desc)
-            if let beforeMs { q = q.filter(Column("createdMs") < beforeMs) }
+            var q = CommandRecord.order(Column("createdMs").desc, Column("id").desc)
+            if let position {
+                let ms = Column("createdMs"), id = Column("id")
+                if let last = position.id {
+                    q = q.filter(ms < position.createdMs || (ms == position.createdMs && id < last))
+                } else {
+                    q = q.filter(ms < position.createdMs)
+                }
+            }
             return try q.limit(limit).fetchAll(db)
         }
     }

@@ -193,10 +193,21 @@ struct APIRoutes: Sendable {
     func audit(_ req: Request) throws -> Response {
         let limit = try req.intQuery("limit", in: 1...1000) ?? 50
         let before = try req.intQuery("before_ms", in: 0...Int64.max)
-        let rows = try pump.store.commands(limit: Int(limit), beforeMs: before)
+        let beforeID = req.query("before_id")
+        if let beforeID {
+            guard before != nil else {
+                throw APIError(400, .badRequest, "before_id names a place inside before_ms's millisecond; give both, as next_before_ms and next_before_id", field: "before_id")
+            }
+            guard (1...128).contains(beforeID.utf8.count) else {
+                throw APIError(400, .outOfRange, "must be a command id of 1…128 bytes; got \(beforeID.utf8.count) bytes", field: "before_id")
+            }
+        }
+        let rows = try pump.store.commands(limit: Int(limit), after: before.map { .init(createdMs: $0, id: beforeID) })
+        let full = rows.count == Int(limit)
         return JSONValue.object([
             "commands": .array(rows.map(PumpService.commandJSON)),
-            "next_before_ms": rows.count == Int(limit) ? .int(rows.last!.createdMs) : .null,
+            "next_before_ms": full ? .int(rows.last!.createdMs) : .null,
+            "next_before_id": full ? .string(rows.last!.id) : .null,
         ]).response()
     }
 

@@ -41,6 +41,36 @@ struct AuditStoreTests {
         #expect(try db.commands(limit: 10).map(\.id) == ["d", "c", "a"])
     }
 
+    @Test("paging by (createdMs, id) visits every command once, even when a page ends inside a millisecond")
+    func pagingWithinOneMillisecond() throws {
+        let (db, _) = try store()
+        // 23 commands over 4 milliseconds, 9 of them in one: pages of 4 end inside it.
+        var ids: [String] = []
+        for i in 0..<23 {
+            let ms: Int64 = i < 5 ? 10 : i < 14 ? 11 : i < 20 ? 12 : 13
+            let id = String(format: "c%02d", (i * 7) % 23)  // ids not in creation order
+            ids.append(id)
+            try db.insert(CommandRecord(id: id, createdMs: ms, requester: who, idempotencyKey: nil, kind: "resume", request: "{}"))
+        }
+        for size in [1, 2, 4, 9, 23, 50] {
+            var seen: [String] = []
+            var position: AuditStore.Position?
+            while true {
+                let page = try db.commands(limit: size, after: position)
+                seen += page.map(\.id)
+                guard page.count == size, let last = page.last else { break }
+                position = .init(createdMs: last.createdMs, id: last.id)
+            }
+            #expect(seen.count == 23, "page size \(size)")
+            #expect(Set(seen) == Set(ids), "page size \(size)")
+            let order = try seen.map { try #require(try db.command($0)).createdMs }
+            #expect(order == order.sorted(by: >), "newest first, page size \(size)")
+        }
+        // Without an id a position skips the rest of its millisecond (the old paging, still what before_ms alone means).
+        #expect(try db.commands(limit: 50, after: .init(createdMs: 12)).allSatisfy { $0.createdMs < 12 })
+        #expect(try db.commands(limit: 50, after: .init(createdMs: 12)).count == 14)
+    }
+
     func event(_ i: Int64) -> EventRow {
         EventRow(index: i, time: 100 + i, code: 0x22, name: "ALARM_ACKED", originSeq: 0, originSession: 0, value1: 0, value2: 0, receivedMs: 1)
     }

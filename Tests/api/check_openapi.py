@@ -52,6 +52,7 @@ import re
 import socket
 import sys
 import time
+import urllib.parse
 import uuid
 
 try:
@@ -963,8 +964,18 @@ def reads(c, sock):
     S("audit limit 1000", "GET", "/v1/audit?limit=1000", 200)
     p = S("audit limit 2", "GET", "/v1/audit?limit=2", 200)
     if p and p.status == 200 and p.json()["next_before_ms"] is not None:
-        S("audit next page", "GET", f"/v1/audit?limit=2&before_ms={p.json()['next_before_ms']}", 200)
+        first = p.json()
+        S("audit next page (before_ms only)", "GET", f"/v1/audit?limit=2&before_ms={first['next_before_ms']}", 200)
+        n = S("audit next page", "GET",
+              f"/v1/audit?limit=2&before_ms={first['next_before_ms']}&before_id={urllib.parse.quote(first['next_before_id'])}", 200)
+        if n and n.status == 200:
+            # The page resumes right after the first one: no command twice.
+            ids = [c["id"] for c in first["commands"]] + [c["id"] for c in n.json()["commands"]]
+            c.report(len(ids) == len(set(ids)), "audit pages do not overlap", f"ids {ids}")
     S("audit before_ms 0", "GET", "/v1/audit?before_ms=0", 200)
+    S("audit before_id alone", "GET", "/v1/audit?before_id=c1", 400, code="bad_request", field="before_id")
+    S("audit before_id empty", "GET", "/v1/audit?before_ms=5&before_id=", 400, code="out_of_range", field="before_id")
+    S("audit before_id too long", "GET", f"/v1/audit?before_ms=5&before_id={'x' * 129}", 400, code="out_of_range", field="before_id")
     for q, field in [("limit=0", "limit"), ("before_ms=-1", "before_ms"), ("before_ms=%2B1", "before_ms"),
                      ("limit=%2B5", "limit"), ("limit=5.0", "limit")]:
         S(f"audit {q}", "GET", f"/v1/audit?{q}", 400, code="out_of_range", field=field)

@@ -84,6 +84,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 
 # ------------------------------------------------------------------ bodies
@@ -318,29 +319,34 @@ class Target:
     def audit(self):
         """Every command in the trail: (by id, what the documented paging missed).
 
-        Pages with before_ms = next_before_ms + 1 (and drops the repeats), so
-        that commands created in the same millisecond as a page's last one are
-        not skipped; the documented walk (before_ms = next_before_ms) is run too
-        and what it leaves out is reported."""
+        The documented walk passes a page's next_before_ms and next_before_id
+        back as before_ms and before_id. A second walk overlaps its pages by a
+        millisecond (before_ms = next_before_ms + 1, dropping repeats), which
+        finds every command whatever the tie order; what the documented walk
+        leaves out, or shows twice, is reported."""
         def walk(overlap):
             seen, before, pages = {}, None, 0
             while pages < 10000:
                 pages += 1
-                q = "/v1/audit?limit=1000" + (f"&before_ms={before}" if before is not None else "")
+                q = "/v1/audit?limit=1000"
+                if before is not None:
+                    q += f"&before_ms={before[0]}" + ("" if overlap else f"&before_id={urllib.parse.quote(before[1])}")
                 page = self.get_json(q)
                 new = 0
                 for c in page["commands"]:
                     if c["id"] not in seen:
                         seen[c["id"]] = c
                         new += 1
+                    elif not overlap:
+                        self.problems.append(f"GET /v1/audit paging shows {c['id']} twice")
                 nb = page["next_before_ms"]
                 if nb is None:
                     break
                 if overlap and new == 0:
                     # A whole page in one millisecond: step past it.
-                    before = nb
+                    before = (nb, None)
                     continue
-                before = nb + 1 if overlap else nb
+                before = (nb + 1, None) if overlap else (nb, page["next_before_id"])
             return seen
         full = walk(True)
         documented = walk(False)
@@ -581,11 +587,11 @@ def review_latency(t):
     programs = 0
     before = None
     while True:
-        page = t.get_json("/v1/audit?limit=1000" + (f"&before_ms={before}" if before else ""))
+        page = t.get_json("/v1/audit?limit=1000" + (f"&before_ms={before[0]}&before_id={urllib.parse.quote(before[1])}" if before else ""))
         programs += sum(1 for c in page["commands"] if c["kind"] == "program")
-        before = page["next_before_ms"]
-        if before is None:
+        if page["next_before_ms"] is None:
             break
+        before = (page["next_before_ms"], page["next_before_id"])
     return statistics.median(d), programs
 
 
@@ -933,7 +939,7 @@ def main():
         row(prefix, "UNRECONCILED commands (not final + stuck on follow)", f"{unrec} ({len(res['unreconciled'])} + {len(t.stuck)})")
         row(prefix, "MISSING from the audit (answered ids + orphan events)", f"{miss} ({len(res['missing_ids'])} + {len(res['orphans'])})")
         row(prefix, "state disagrees with the device", len(res["disagreements"]))
-        row(prefix, "audit pages: commands the documented before_ms walk skips", len(skipped_ids))
+        row(prefix, "audit pages: commands the documented (before_ms, before_id) walk skips", len(skipped_ids))
         row(prefix, "HTTP 500 answers / requests with no answer", f"{len(t.internal)} / {t.no_answer}")
         for what, items in (("duplicate", res["duplicate_cmds"]), ("orphan event", res["orphans"]), ("unreconciled", res["unreconciled"]),
                             ("stuck", t.stuck), ("missing", res["missing_ids"]), ("disagreement", res["disagreements"]),
@@ -944,7 +950,7 @@ def main():
         if skipped_ids:
             # Not a lost command (each is still in the store: GET /v1/commands/ID),
             # but a client paging as documented does not see it.
-            fails.append(f"[{t.name}] GET /v1/audit paging (before_ms = next_before_ms) skips {len(skipped_ids)} commands created in the same millisecond as a page's last one: {skipped_ids[:10]}")
+            fails.append(f"[{t.name}] GET /v1/audit paging (before_ms, before_id = next_before_ms, next_before_id) skips {len(skipped_ids)} commands: {skipped_ids[:10]}")
 
     counts("main pumpd", main_t, commands, result, skipped)
 
