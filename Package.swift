@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
         .testTarget(name: "APITests", dependencies: ["API", "Dissector", "Messages"]),
         // The review's verdicts, table-driven, and the schedule and projection arithmetic.
-        .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Dissector", "Messages"]),
+        .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Audit", "Dissector", "Messages"]),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
         .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Dissector", "Capture", "Wire", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).

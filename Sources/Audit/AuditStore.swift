@@ -209,9 +209,21 @@ public final class AuditStore: Sendable {
         try pool.read { db in try EventRow.filter(Column("code") == code).order(Column("index")).fetchAll(db) }
     }
 
-    /// Every command of one kind, oldest first.
-    public func commands(kind: String) throws -> [CommandRecord] {
-        try pool.read { db in try CommandRecord.filter(Column("kind") == kind).order(Column("createdMs")).fetchAll(db) }
+    /// The ids of every command of one kind, oldest first (read from the index).
+    public func commandIDs(kind: String) throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, CommandRecord.select(Column("id")).filter(Column("kind") == kind).order(Column("createdMs"), Column("id")))
+        }
+    }
+
+    /// The commands with these ids, in no particular order; unknown ids are left out.
+    public func commands(ids: [String]) throws -> [CommandRecord] {
+        // In slices, to stay far below SQLite's limit on bound parameters.
+        try pool.read { db in
+            try stride(from: 0, to: ids.count, by: 500).flatMap { i in
+                try CommandRecord.fetchAll(db, keys: ids[i..<min(ids.count, i + 500)])
+            }
+        }
     }
 
     /// Mirrored events caused by the request sent as (session tag, seq).

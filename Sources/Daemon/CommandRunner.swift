@@ -181,7 +181,7 @@ extension PumpService {
         // other writes and reviews do not pay for it (the fault battery found
         // every write slowing as program pushes accumulated).
         var lastIncrease: Int64?
-        if case .program = plan { lastIncrease = DoseHistory.lastIncreaseMs(store: store) }
+        if case .program = plan { lastIncrease = DoseHistory.lastIncreaseMs(store: store, programs: programs) }
         let context = CheckContext(
             status: status, activeProgram: active, nowMs: status.deviceTime.seconds * 1000, lastIncreaseMs: lastIncrease)
         var findings = validation.findings(plan, context)

@@ -40,6 +40,7 @@ public final class PumpService: Service, Sendable {
     let securityLog = Mutex(SecurityLogLimit())
     let gate = CommandGate()
     let commandNumber: Mutex<UInt64>
+    let programs = ProgramCache()
     let statusWanted = ChangeSignal()
     /// Bumped whenever an event is mirrored: `GET /v1/events/stream` waits on it.
     public let eventsChanged = ChangeSignal()
