@@ -45,7 +45,6 @@ check failed.
 """
 
 import argparse
-import http.client
 import json
 import os
 import re
@@ -54,6 +53,9 @@ import sys
 import time
 import urllib.parse
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyclient"))
+from pumpd_client import UnixHTTPConnection  # noqa: E402
 
 try:
     import yaml
@@ -104,18 +106,6 @@ REASON = "agreed with the patient at today's clinic visit"
 
 
 # ----------------------------------------------------------------- transport
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=60):
-        super().__init__("pumpd", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
-
 
 class Answer:
     def __init__(self, status, headers, body, lines=None):

@@ -73,12 +73,10 @@ Standard library only.
 
 import argparse
 import collections
-import http.client
 import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -86,6 +84,9 @@ import threading
 import time
 import urllib.parse
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyclient"))
+from pumpd_client import NoAnswer, call, control  # noqa: E402
 
 # ------------------------------------------------------------------ bodies
 
@@ -132,90 +133,6 @@ FINAL = {"succeeded", "failed", "applied", "not_applied"}
 
 
 # --------------------------------------------------------------- transport
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout):
-        super().__init__("pumpd", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
-
-
-class Answer:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-        try:
-            self.doc = json.loads(body) if body else None
-        except ValueError:
-            self.doc = None
-
-    def get(self, *path):
-        v = self.doc
-        for p in path:
-            if not isinstance(v, dict):
-                return None
-            v = v.get(p)
-        return v
-
-    @property
-    def code(self):
-        return self.get("error", "code")
-
-    @property
-    def command_id(self):
-        return self.get("command", "id") or self.get("error", "command_id")
-
-
-class NoAnswer(Exception):
-    """pumpd did not answer (refused, reset, timed out)."""
-
-
-def call(sock, method, path, body=None, key=None, timeout=30):
-    headers = {"Host": "pumpd"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-        headers["Content-Length"] = str(len(data))
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    conn = UnixHTTPConnection(sock, timeout)
-    try:
-        conn.request(method, path, body=data, headers=headers)
-        r = conn.getresponse()
-        return Answer(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-    except (OSError, http.client.HTTPException) as e:
-        raise NoAnswer(f"{method} {path}: {type(e).__name__}: {e}") from e
-    finally:
-        conn.close()
-
-
-def control(path, command, timeout=10):
-    """One command on pumpsim's control socket; its answer (raises if refused)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        s.sendall((json.dumps(command) + "\n").encode())
-        buf = bytearray()
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                break
-            buf += chunk
-    finally:
-        s.close()
-    answer = json.loads(bytes(buf) or b"{}")
-    if answer.get("ok") is not True:
-        raise RuntimeError(f"pumpsim refused {command}: {answer}")
-    return answer
-
 
 def sim_state(path):
     return control(path, {"state": True}, timeout=30)["state"]

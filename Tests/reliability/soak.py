@@ -53,11 +53,13 @@ import http.client
 import json
 import os
 import random
-import socket
 import sys
 import threading
 import time
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyclient"))
+from pumpd_client import NoAnswer, UnixHTTPConnection, call, control  # noqa: E402
 
 # A small fill, so that simulated time empties it down to the low-reservoir
 # alarm within hours (0.3 mL/day of program, 0.05 mL a clinician bolus, 0.01
@@ -76,59 +78,6 @@ PROGRAM = {
               {"start_min": 480, "rate": {"value": "3", "unit": "mg/day"}}],
 }
 BOLUS = {"dose": {"value": "0.5", "unit": "mg"}, "duration": {"value": "30", "unit": "min"}}
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout):
-        super().__init__("pumpd", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
-
-
-def call(sock, method, path, body=None, key=None, timeout=30):
-    """(status, parsed JSON or None); raises OSError/HTTPException without an answer."""
-    headers = {"Host": "pumpd"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-        headers["Content-Length"] = str(len(data))
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    conn = UnixHTTPConnection(sock, timeout)
-    try:
-        conn.request(method, path, body=data, headers=headers)
-        r = conn.getresponse()
-        raw = r.read()
-    finally:
-        conn.close()
-    try:
-        doc = json.loads(raw) if raw and r.getheader("Content-Type", "").startswith("application/json") else None
-    except ValueError:
-        doc = None
-    return r.status, doc
-
-
-def control(path, command, timeout=30):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        s.sendall((json.dumps(command) + "\n").encode())
-        buf = bytearray()
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(1 << 20)
-            if not chunk:
-                break
-            buf += chunk
-    finally:
-        s.close()
-    return json.loads(bytes(buf) or b"{}")
 
 
 def rss_kib(pid):
@@ -260,10 +209,11 @@ def main():
     def req(method, path, body=None, key=None, label=None):
         label = label or (f"{method} {path}" if "refresh" in path else f"{method} {path.split('?')[0]}")
         try:
-            st, doc = call(sock, method, path, body, key)
-        except (OSError, http.client.HTTPException) as e:
-            errors[f"{label}: no answer ({type(e).__name__})"] += 1
+            a = call(sock, method, path, body, key)
+        except NoAnswer as e:
+            errors[f"{label}: no answer ({type(e.__cause__).__name__})"] += 1
             return None, None
+        st, doc = a.status, a.doc
         served[(label, st)] += 1
         if st >= 500:
             errors[f"{label}: {st} {((doc or {}).get('error') or {}).get('code')}"] += 1
@@ -272,17 +222,17 @@ def main():
     # Ready: link up.
     for _ in range(600):
         try:
-            st, h = call(sock, "GET", "/v1/health", timeout=5)
-            if st == 200 and h["link"] == "up":
+            h = call(sock, "GET", "/v1/health", timeout=5)
+            if h.status == 200 and h.get("link") == "up":
                 break
-        except (OSError, http.client.HTTPException):
+        except NoAnswer:
             pass
         time.sleep(0.1)
     else:
         print("soak: pumpd's link did not come up", file=sys.stderr)
         return 2
     sim_pid = child_named(args.pid, "pumpsim")
-    state0 = control(ctl, {"state": True}).get("state") or {}
+    state0 = control(ctl, {"state": True}, check=False).get("state") or {}
 
     def resume(why):
         st, doc = req("POST", "/v1/resume", key=str(uuid.uuid4()), label="POST /v1/resume")
@@ -374,7 +324,7 @@ def main():
                 bolus_keys[doc["command"]["id"]] = key
         if sim_h >= next_patient_h:
             next_patient_h += 3
-            a = control(ctl, {"patient_bolus": True})
+            a = control(ctl, {"patient_bolus": True}, check=False)
             boluses["patient button: " + ("ok" if a.get("ok") else str(a.get("error"))[:60])] += 1
         if now >= next_req:
             next_req += interval
@@ -404,7 +354,7 @@ def main():
     elapsed = time.monotonic() - t0
 
     # The end: one last sample, the device's own account.
-    state1 = control(ctl, {"state": True}).get("state") or {}
+    state1 = control(ctl, {"state": True}, check=False).get("state") or {}
     st, h = req("GET", "/v1/health")
     cpu = cpu_s(args.pid)
     stop.set()
