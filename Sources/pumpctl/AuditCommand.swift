@@ -12,14 +12,21 @@ struct AuditCommand: ParsableCommand {
 
               pumpctl audit
               pumpctl audit --limit 200
-              pumpctl audit --json | jq -r '.commands[] | select(.state == "uncertain") | .id'
+              pumpctl audit --all --json | jq -r '.commands[] | select(.state == "uncertain") | .id'
+
+            With --all, pumpctl follows pumpd's pages (--limit commands each) to the \
+            first command ever recorded; each page resumes exactly after the last \
+            one, so a command is neither skipped nor shown twice.
             """
     )
 
     @OptionGroup var daemon: DaemonOptions
 
-    @Option(name: .long, help: ArgumentHelp("At most this many commands, 1…1000 (default 50).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("At most this many commands, 1…1000 (default 50); with --all, per page.", valueName: "n"))
     var limit = 50
+
+    @Flag(name: .long, help: "Every command in the trail, newest first (pages through it).")
+    var all = false
 
     func validate() throws {
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1…1000") }
@@ -27,9 +34,23 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         let pumpd = daemon.pumpd
-        let answer = try pumpd.get("/v1/audit?limit=\(limit)")
-        if daemon.json { return pumpd.printVerbatim(answer.response) }
-        guard case .array(let commands)? = answer.body["commands"], !commands.isEmpty else {
+        var answer = try pumpd.get("/v1/audit?limit=\(limit)")
+        var commands: [JSONValue] = []
+        var more = false
+        while true {
+            if case .array(let page)? = answer.body["commands"] { commands += page }
+            guard let ms = answer.body["next_before_ms"]?.text, let id = answer.body["next_before_id"]?.text else { break }
+            guard all else {
+                more = true
+                break
+            }
+            answer = try pumpd.get("/v1/audit?limit=\(limit)&before_ms=\(ms)&before_id=\(Self.queryEscaped(id))")
+        }
+        if daemon.json {
+            if !all { return pumpd.printVerbatim(answer.response) }
+            return Terminal.line(JSONValue.object(["commands": .array(commands), "next_before_ms": .null, "next_before_id": .null]).serialized)
+        }
+        guard !commands.isEmpty else {
             Terminal.line("no commands recorded yet")
             return
         }
@@ -38,5 +59,21 @@ struct AuditCommand: ParsableCommand {
              Show.text(c["requested_by"]?["uid"]), Show.text(c["note"])]
         }
         TextTable.print([["ID", "CREATED", "KIND", "STATE", "UID", "NOTE"]] + rows)
+        if more { Terminal.line("(older commands: pumpctl audit --all, or a larger --limit)") }
+    }
+
+    /// A command id in a query string: pumpd's ids are plain, but nothing is assumed.
+    static func queryEscaped(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                out += "%" + (b < 16 ? "0" : "") + String(b, radix: 16, uppercase: true)
+            }
+        }
+        return out
     }
 }

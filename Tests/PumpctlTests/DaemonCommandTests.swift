@@ -108,6 +108,40 @@ struct DaemonCommandTests {
         #expect(sent.hasSuffix(#"{"mode":"daily","steps":[{"start_min":0,"rate":{"value":"2.4","unit":"mg/day"}}]}"#))
     }
 
+    @Test("audit --all follows the pages with next_before_ms and next_before_id; without it, says there are more")
+    func auditPages() throws {
+        func command(_ id: String, _ ms: Int) -> String {
+            #"{"id":"\#(id)","created":"2026-11-21T10:00:00.\#(ms)Z","kind":"resume","state":"succeeded","final":true,"requested_by":{"uid":1000,"gid":1000,"pid":1},"note":"n\#(id)"}"#
+        }
+        let page1 = #"{"commands":[\#(command("c9", 120)),\#(command("c8", 120))],"next_before_ms":1795262400120,"next_before_id":"c8"}"#
+        let page2 = #"{"commands":[\#(command("c7", 120))],"next_before_ms":null,"next_before_id":null}"#
+
+        let fake = try FakePumpd(answers: [Self.json(200, page1), Self.json(200, page2)])
+        defer { fake.stop() }
+        let r = try pumpctl(["audit", "--all", "--limit", "2", "--socket", fake.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        for id in ["c9", "c8", "c7"] { #expect(r.stdout.contains("n\(id)"), "\(id) listed") }
+        #expect(!r.stdout.contains("older commands"))
+        #expect(fake.received.count == 2)
+        #expect(fake.received.first?.hasPrefix("GET /v1/audit?limit=2 HTTP/1.1\r\n") == true)
+        #expect(fake.received.last?.hasPrefix("GET /v1/audit?limit=2&before_ms=1795262400120&before_id=c8 HTTP/1.1\r\n") == true)
+
+        let json = try FakePumpd(answers: [Self.json(200, page1), Self.json(200, page2)])
+        defer { json.stop() }
+        let j = try pumpctl(["audit", "--all", "--limit", "2", "--json", "--socket", json.path])
+        #expect(j.status == 0, "\(j.stderr)")
+        let all = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
+        #expect((all?["commands"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["c9", "c8", "c7"])
+
+        let one = try FakePumpd(answers: [Self.json(200, page1)])
+        defer { one.stop() }
+        let p = try pumpctl(["audit", "--limit", "2", "--socket", one.path])
+        #expect(p.status == 0, "\(p.stderr)")
+        #expect(p.stdout.contains("nc8") && !p.stdout.contains("nc7"))
+        #expect(p.stdout.contains("older commands: pumpctl audit --all"))
+        #expect(one.received.count == 1)
+    }
+
     @Test("an uncertain write: exit 2, said plainly, not resent, and how to follow it")
     func uncertain() throws {
         let command = #"{"command":{"id":"c7","kind":"bolus","state":"uncertain","final":false,"note":"uncertain: no answer came"},"error":{"code":"outcome_uncertain","message":"no answer came","command_id":"c7"}}"#
