@@ -8,6 +8,11 @@ import NIOCore
 /// otherwise hold a descriptor for ever, and enough of them lock every other
 /// client out. Answers are not timed: an event stream stays open as long as
 /// its reader reads.
+///
+/// An answer sent before its request's body has ended (a 413, or any refusal
+/// that did not need the body) says `Connection: close` and the connection is
+/// closed once it is written: the rest of that body is not wanted, and
+/// reading an endless one would hold the connection until the client stops.
 final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -17,6 +22,13 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
     let headTimeout: TimeAmount
     let bodyTimeout: TimeAmount
     private var timer: Scheduled<Void>?
+    /// Requests whose end has come, and answers whose end has gone: the
+    /// answer being written is to request `answered + 1`, whose body is still
+    /// arriving while `requestsEnded <= answered` (counted, not flagged, so
+    /// that a pipelined next request does not pass for this one).
+    private var requestsEnded = 0
+    private var answered = 0
+    private var bodyPending: Bool { requestsEnded <= answered }
 
     init(headTimeout: TimeAmount = .seconds(10), bodyTimeout: TimeAmount = .seconds(30)) {
         self.headTimeout = headTimeout
@@ -37,6 +49,7 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .head: arm(context, bodyTimeout)
         case .body: break
         case .end:
+            requestsEnded += 1
             timer?.cancel()
             timer = nil
         }
@@ -44,8 +57,25 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { arm(context, headTimeout) }
-        context.write(data, promise: promise)
+        switch unwrapOutboundIn(data) {
+        case .head(var head) where bodyPending && head.status.code >= 200:
+            head.headerFields[.connection] = "close"
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+        case .end where bodyPending:
+            answered += 1
+            timer?.cancel()
+            timer = nil
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let written = promise ?? context.eventLoop.makePromise()
+            written.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
+            context.write(data, promise: written)
+        case .end:
+            answered += 1
+            arm(context, headTimeout)
+            context.write(data, promise: promise)
+        default:
+            context.write(data, promise: promise)
+        }
     }
 
     private func arm(_ context: ChannelHandlerContext, _ after: TimeAmount) {

@@ -116,6 +116,7 @@ struct SlowClientTests {
         p.arguments = ["-c", script, socket]
         let out = Pipe()
         p.standardOutput = out
+        p.standardError = out  // a traceback shows in the failed expectation
         try? p.run()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
@@ -149,6 +150,46 @@ struct SlowClientTests {
         let parts = text.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         #expect(parts.count == 2 && parts[0] == 0, "the server answered or the client failed: \(text)")
         #expect(parts.count == 2 && (9...13).contains(parts[1]), "closed after \(text)")
+    }
+
+    @Test("an answer sent while its body still comes (413 to an endless chunked body) closes the connection")
+    func answeredBeforeTheBodyEnds() throws {
+        let d = try DaemonProcess()
+        // Sends chunks until pumpd closes; prints the status line, the
+        // Connection header, and how it ended. The 5 s read timeout is half
+        // the idle timeout that would otherwise close it.
+        let script = """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+            s.sendall(b"POST /v1/bolus/review HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n")
+            chunk = b"10000\\r\\n" + b" " * 0x10000 + b"\\r\\n"
+            data, ended = b"", "timeout"
+            try:
+                for _ in range(4096):  # 256 MiB at most
+                    s.sendall(chunk)
+            except OSError:
+                pass  # pumpd closed while we were still sending: expected
+            try:
+                while True:
+                    got = s.recv(65536)
+                    if not got:
+                        ended = "eof"
+                        break
+                    data += got
+            except ConnectionResetError:
+                ended = "reset"
+            except OSError:
+                pass
+            head = data.split(b"\\r\\n\\r\\n")[0].decode(errors="replace").lower().split("\\r\\n")
+            print(head[0], "|", "connection: close" in head, "|", ended)
+            """
+        let out = Self.python(script, d.socket)
+        let parts = out.components(separatedBy: " | ")
+        #expect(parts.count == 3, "\(out)")
+        #expect(parts.first?.hasPrefix("http/1.1 413") == true, "\(out)")
+        #expect(parts.dropFirst().first == "True", "Connection: close on the answer: \(out)")
+        #expect(parts.last == "eof" || parts.last == "reset", "closed, not left reading: \(out)")
+        #expect(d.call("GET", "/v1/health").status == 200)
     }
 
     @Test("a body cut short is 400 bad_request, not 413")
