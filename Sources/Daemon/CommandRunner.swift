@@ -177,9 +177,9 @@ extension PumpService {
             }
         default: break
         }
-        // Only a program can be an increase; the history reads the whole trail, so
-        // other writes and reviews do not pay for it (the fault battery found
-        // every write slowing as program pushes accumulated).
+        // Only a program can be an increase; the history reads every commit event
+        // and program id, so other writes and reviews do not pay for it (the fault
+        // battery found every write slowing as program pushes accumulated).
         var lastIncrease: Int64?
         if case .program = plan { lastIncrease = DoseHistory.lastIncreaseMs(store: store, programs: programs) }
         let context = CheckContext(

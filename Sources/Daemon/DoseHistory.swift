@@ -39,36 +39,27 @@ enum DoseHistory {
 /// only for commands not seen before.
 final class ProgramCache: Sendable {
     private struct State {
-        var parsed: [String: ProgramRecord?] = [:]  // nil: a request that does not parse
+        var seen: Set<String> = []  // command ids read, whether or not their request parsed
         var byCRC: [UInt32: ProgramRecord] = [:]
     }
     private let state = Mutex(State())
 
     init() {}
 
-    /// Every pushed program by CRC; for a CRC pushed more than once, the
-    /// latest command's (the same program, since the CRC covers it all).
+    /// Every pushed program by CRC. A CRC pushed twice is the same program
+    /// (the CRC covers all of it), so which command's copy is kept does not matter.
     func byCRC(store: AuditStore) -> [UInt32: ProgramRecord]? {
         guard let ids = try? store.commandIDs(kind: "program") else { return nil }
-        let known = state.withLock { s in Set(s.parsed.keys) }
-        let missing = ids.filter { !known.contains($0) }
-        var fresh: [String: ProgramRecord?] = [:]
-        if !missing.isEmpty {
-            guard let records = try? store.commands(ids: missing) else { return nil }
-            for c in records {
-                if let v = try? JSONValue.parse(c.request), let p = try? ProgramJSON.parse(Overrides.strip(v).body) {
-                    fresh[c.id] = p
-                } else {
-                    fresh[c.id] = .some(nil)
-                }
-            }
+        let missing = state.withLock { s in ids.filter { !s.seen.contains($0) } }
+        guard !missing.isEmpty else { return state.withLock { $0.byCRC } }
+        // Read and parse outside the lock; a concurrent call may parse the same ones, harmlessly.
+        guard let records = try? store.commands(ids: missing) else { return nil }
+        let parsed = records.compactMap { c in
+            (try? JSONValue.parse(c.request)).flatMap { try? ProgramJSON.parse(Overrides.strip($0).body) }
         }
         return state.withLock { s in
-            for id in missing {
-                guard let p = fresh[id] else { continue }
-                s.parsed[id] = p
-                if let p { s.byCRC[p.crc] = p }
-            }
+            s.seen.formUnion(records.map(\.id))
+            for p in parsed { s.byCRC[p.crc] = p }
             return s.byCRC
         }
     }
