@@ -127,7 +127,7 @@ let package = Package(
         .target(name: "SerialShim", path: "Tests/SerialShim"),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialShim"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
-        .testTarget(name: "APITests", dependencies: ["API", "Dissector", "Messages"]),
+        .testTarget(name: "APITests", dependencies: ["API", "Dissector", "Messages", "TestSupport"]),
         // The review's verdicts, table-driven, and the schedule and projection arithmetic.
         .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Audit", "Dissector", "Messages"]),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.

@@ -42,8 +42,8 @@ public enum RequestBodies {
 
     /// An alarm named in a path: its bit number 0…6 or its name ("low_reservoir").
     public static func alarm(_ text: String) throws(APIError) -> AlarmBit {
-        if !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let n = UInt16(text) {
-            guard let bit = AlarmBit(rawValue: n) else {
+        if let n = ASCIIDigits.parse(text) {
+            guard n <= UInt64(UInt16.max), let bit = AlarmBit(rawValue: UInt16(n)) else {
                 throw APIError(400, .unknownAlarm, "alarm bits are 0…6 (ICD §10); got \(n)", field: "bit")
             }
             return bit

@@ -113,19 +113,20 @@ extension Request {
 
     func intQuery(_ name: String, in range: ClosedRange<Int64>) throws -> Int64? {
         guard let text = query(name) else { return nil }
-        guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let v = Int64(text), range.contains(v)
-        else {
+        // Judged on bytes (ASCIIDigits): "1" with a combining mark is not a digit.
+        guard let u = ASCIIDigits.parse(text), u <= UInt64(Int64.max), range.contains(Int64(u)) else {
             throw APIError(400, .outOfRange, "must be plain digits, \(range.lowerBound)…\(range.upperBound); got \"\(text)\"", field: name)
         }
-        return v
+        return Int64(u)
     }
 
+    /// Compared as bytes, like every word read from a request: `String`'s
+    /// own == would normalise a hostile value first.
     func boolQuery(_ name: String) throws -> Bool {
-        switch query(name) {
-        case nil, "false", "0": return false
-        case "true", "1", "": return true
-        case let other?: throw APIError(400, .wrongType, "must be true or false; got \"\(other)\"", field: name)
-        }
+        guard let text = query(name) else { return false }
+        if ["false", "0"].contains(where: { text.utf8.elementsEqual($0.utf8) }) { return false }
+        if ["true", "1", ""].contains(where: { text.utf8.elementsEqual($0.utf8) }) { return true }
+        throw APIError(400, .wrongType, "must be true or false; got \"\(text)\"", field: name)
     }
 }
 
