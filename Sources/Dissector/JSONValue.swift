@@ -18,9 +18,14 @@ public indirect enum JSONValue: Sendable, Hashable {
 }
 
 /// An object that remembers insertion order; equality ignores it.
+///
+/// Keys are told apart by their UTF-8 bytes, not by `String`'s Unicode
+/// equivalence: hashing a `String` normalises it, which costs time quadratic
+/// in a run of combining marks, and a key is an identifier, not prose ("é" and
+/// "e\u{301}" are two keys, and neither is a field of any request).
 public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral {
     public private(set) var keys: [String] = []
-    public private(set) var values: [String: JSONValue] = [:]
+    private var values: [JSONKey: JSONValue] = [:]
 
     public init() {}
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
@@ -28,16 +33,36 @@ public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral {
     }
 
     public subscript(key: String) -> JSONValue? {
-        get { values[key] }
+        get { values[JSONKey(key)] }
         set {
-            if values[key] == nil, newValue != nil { keys.append(key) }
-            if newValue == nil { keys.removeAll { $0 == key } }
-            values[key] = newValue
+            let k = JSONKey(key)
+            if values[k] == nil, newValue != nil { keys.append(key) }
+            if newValue == nil, values[k] != nil { keys.removeAll { JSONKey($0) == k } }
+            values[k] = newValue
         }
+    }
+
+    /// Every key with its value, in insertion order.
+    public var entries: [(key: String, value: JSONValue)] {
+        keys.compactMap { k in values[JSONKey(k)].map { (k, $0) } }
     }
 
     public static func == (a: Self, b: Self) -> Bool { a.values == b.values }
     public func hash(into h: inout Hasher) { h.combine(values) }
+}
+
+/// A key compared and hashed as UTF-8 bytes (see `JSONObject`).
+struct JSONKey: Hashable, Sendable {
+    var text: String
+    init(_ text: String) { self.text = text }
+
+    static func == (a: Self, b: Self) -> Bool {
+        a.text.utf8.count == b.text.utf8.count && a.text.utf8.elementsEqual(b.text.utf8)
+    }
+    func hash(into h: inout Hasher) {
+        var t = text
+        t.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }
 
 extension JSONValue {
@@ -66,11 +91,11 @@ extension JSONValue {
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            for (i, k) in o.keys.enumerated() {
+            for (i, (k, v)) in o.entries.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSONValue.writeString(k, to: &out)
                 out.append(UInt8(ascii: ":"))
-                o.values[k]!.write(to: &out)
+                v.write(to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -109,6 +134,17 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
 extension JSONValue {
     /// The deepest nesting accepted; deeper input is refused, not recursed into.
     public static let maxDepth = 64
+    /// The longest string value accepted, in UTF-8 bytes. Nothing pumpd or its
+    /// tools read needs more (a reason is at most 1,000 characters, a frame's
+    /// payload 2 KiB of hex); longer text is refused before anything hashes it.
+    public static let maxStringBytes = 64 * 1024
+    /// The longest object key accepted, in UTF-8 bytes: keys are field names.
+    public static let maxKeyBytes = 256
+    /// The most combining marks accepted in a row, as Unicode's Stream-Safe
+    /// Text Format allows (UAX #15 §13: 30 non-starters). Comparing or hashing
+    /// a `String` normalises it, and a longer run of marks costs time quadratic
+    /// in its length (a 64 KB run took 0.75 s); bounded, it costs a constant.
+    public static let maxCombiningRun = 30
 
     /// Parses one JSON value (RFC 8259) with whole numbers only.
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
@@ -167,7 +203,11 @@ extension JSONValue {
                 while true {
                     skipSpace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key string") }
+                    let keyStart = i
                     let key = try string()
+                    guard key.utf8.count <= JSONValue.maxKeyBytes else {
+                        throw JSONParseError(offset: keyStart, reason: "a key longer than \(JSONValue.maxKeyBytes) bytes")
+                    }
                     guard o[key] == nil else { throw fail("duplicate key \"\(key)\"") }
                     skipSpace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
@@ -199,7 +239,22 @@ extension JSONValue {
             return v
         }
 
+        /// A string, checked against the bounds above once it is whole.
         mutating func string() throws(JSONParseError) -> String {
+            let start = i
+            let s = try unboundedString()
+            guard s.utf8.count <= JSONValue.maxStringBytes else {
+                throw JSONParseError(offset: start, reason: "a string longer than \(JSONValue.maxStringBytes) bytes")
+            }
+            guard JSONValue.isStreamSafe(s) else {
+                throw JSONParseError(
+                    offset: start,
+                    reason: "a string with more than \(JSONValue.maxCombiningRun) combining marks in a row (Unicode stream-safe text, UAX #15)")
+            }
+            return s
+        }
+
+        mutating func unboundedString() throws(JSONParseError) -> String {
             i += 1  // opening quote
             var scalars = String.UnicodeScalarView()
             var raw: [UInt8] = []
@@ -239,7 +294,11 @@ extension JSONValue {
                                 let low = hex4(bytes, i + 2), (0xDC00...0xDFFF).contains(low)
                             else { throw fail("bad \\u escape: a high surrogate without its low surrogate") }
                             i += 6
-                            scalars.append(Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))!)
+                            // Always a valid scalar: 0x10000…0x10FFFF from a high and a low surrogate.
+                            guard let scalar = Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)) else {
+                                throw fail("bad \\u escape: not a character")
+                            }
+                            scalars.append(scalar)
                         } else {
                             guard let scalar = Unicode.Scalar(unit) else { throw fail("bad \\u escape: a lone low surrogate") }
                             scalars.append(scalar)
@@ -253,6 +312,28 @@ extension JSONValue {
             }
             throw fail("unterminated string")
         }
+    }
+}
+
+extension JSONValue {
+    /// No more than `maxCombiningRun` marks in a row. A mark is a scalar with a
+    /// nonzero canonical combining class or of a Mark category: the latter also
+    /// catches the few starters whose decompositions are marks (U+0F73).
+    public static func isStreamSafe(_ s: String) -> Bool {
+        var run = 0
+        for u in s.unicodeScalars {
+            if u.isASCII {
+                run = 0
+                continue
+            }
+            let p = u.properties
+            switch p.generalCategory {
+            case .nonspacingMark, .spacingMark, .enclosingMark: run += 1
+            default: run = p.canonicalCombiningClass.rawValue != 0 ? run + 1 : 0
+            }
+            if run > maxCombiningRun { return false }
+        }
+        return true
     }
 }
 

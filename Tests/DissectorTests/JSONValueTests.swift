@@ -58,3 +58,55 @@ struct JSONValueTests {
         #expect(throws: Never.self) { try JSONValue.parse(ok) }
     }
 }
+
+@Suite("JSON reader bounds (issue 13)")
+struct JSONBoundsTests {
+    @Test("keys are told apart by their bytes, not by Unicode equivalence")
+    func keysAsBytes() throws {
+        let v = try JSONValue.parse("{\"\u{E9}\":1,\"e\u{301}\":2}")
+        guard case .object(let o) = v else { Issue.record("not an object"); return }
+        #expect(o.keys.count == 2)
+        #expect(o["\u{E9}"] == .int(1))
+        #expect(o["e\u{301}"] == .int(2))
+        // Still a duplicate when the bytes are the same.
+        #expect(throws: JSONParseError.self) { try JSONValue.parse("{\"e\u{301}\":1,\"e\u{301}\":2}") }
+    }
+
+    @Test("more than 30 combining marks in a row are refused (stream-safe text), 30 are not")
+    func combiningRuns() throws {
+        let ok = "a" + String(repeating: "\u{301}", count: JSONValue.maxCombiningRun)
+        #expect(try JSONValue.parse("\"\(ok)\"") == .string(ok))
+        for mark in ["\u{301}", "\u{20E3}", "\u{0F73}", "\u{0BCD}"] {
+            let bad = "a" + String(repeating: mark, count: JSONValue.maxCombiningRun + 1)
+            #expect(throws: JSONParseError.self, "U+\(String(mark.unicodeScalars.first?.value ?? 0, radix: 16))") {
+                try JSONValue.parse("\"\(bad)\"")
+            }
+            #expect(throws: JSONParseError.self) { try JSONValue.parse("{\"\(bad)\":1}") }
+        }
+        // Runs broken by a starter are fine, however long the string.
+        let long = String(repeating: "e\u{301}\u{300}", count: 5000)
+        #expect(try JSONValue.parse("\"\(long)\"") == .string(long))
+    }
+
+    @Test("strings over 64 KiB and keys over 256 bytes are refused")
+    func lengths() throws {
+        let s = String(repeating: "x", count: JSONValue.maxStringBytes)
+        #expect(try JSONValue.parse("\"\(s)\"") == .string(s))
+        #expect(throws: JSONParseError.self) { try JSONValue.parse("\"\(s)x\"") }
+        let k = String(repeating: "k", count: JSONValue.maxKeyBytes)
+        #expect(throws: Never.self) { try JSONValue.parse("{\"\(k)\":1}") }
+        #expect(throws: JSONParseError.self) { try JSONValue.parse("{\"\(k)k\":1}") }
+    }
+
+    @Test("a megabyte of combining marks is refused in linear time")
+    func hostileBodyIsCheap() throws {
+        // Before the bound, comparing or hashing a 64 KB run took 0.75 s and grew with its square.
+        let marks = String(repeating: "\u{301}", count: 500_000)
+        for body in ["\"a\(marks)\"", "{\"a\(marks)\":1}", "[" + String(repeating: "\"a\(String(repeating: "\u{301}", count: 30))\",", count: 10_000) + "1]"] {
+            let start = ContinuousClock.now
+            _ = try? JSONValue.parse(body)
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed < .seconds(2), "\(body.utf8.count) bytes took \(elapsed)")
+        }
+    }
+}
