@@ -66,7 +66,7 @@ public enum Answers {
     public static func hello(_ h: HelloReply) -> JSONObject {
         [
             "programmer": .object([
-                "serial": .string(h.programmerSerial),
+                "serial": .string(h.programmerSerial.text ?? h.programmerSerial.escaped),
                 "firmware": .string("\(h.fwMajor).\(h.fwMinor).\(h.fwPatch)"),
                 "protocol": .int(Int64(h.protocolVersion)),
                 "max_payload": .int(Int64(h.maxPayload)),
@@ -76,7 +76,7 @@ public enum Answers {
                 : .object([
                     "model": .string("IP\(h.implantModel)"),
                     "capacity": QuantityJSON.render(UInt64(h.implantModel) * 1_000_000, .volume),
-                    "serial": .string(h.implantSerial),
+                    "serial": .string(h.implantSerial.text ?? h.implantSerial.escaped),
                 ]),
         ]
     }

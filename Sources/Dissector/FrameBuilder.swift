@@ -294,10 +294,11 @@ struct Fields {
         return n
     }
 
-    mutating func serial(_ key: String) throws(BuildError) -> String {
-        let s = try string(key)
-        guard PaddedASCII.encode(s, width: HelloReply.serialWidth) != nil else {
-            throw BuildError("\(path).\(key)", "must be at most 12 ASCII characters")
+    /// A serial as `frame decode` shows it: printable ASCII, `\\` for a
+    /// backslash, `\xHH` for any other byte; at most 12 bytes.
+    mutating func serial(_ key: String) throws(BuildError) -> SerialNumber {
+        guard let s = SerialNumber(escaped: try string(key)) else {
+            throw BuildError("\(path).\(key)", "must be at most 12 bytes: printable ASCII characters, \\\\ for a backslash and \\xHH for any other byte")
         }
         return s
     }

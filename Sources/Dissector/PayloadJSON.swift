@@ -33,8 +33,9 @@ enum PayloadJSON {
             return [
                 "device_nonce": .string(Hex.encode(h.deviceNonce.bytes)), "protocol": int(h.protocolVersion),
                 "fw_major": int(h.fwMajor), "fw_minor": int(h.fwMinor), "fw_patch": int(h.fwPatch),
-                "programmer_serial": .string(h.programmerSerial), "implant_model": int(h.implantModel),
-                "implant_serial": .string(h.implantSerial), "capabilities": int(h.capabilities),
+                // Escaped (`\\`, `\xHH`): a serial that breaks §6 is shown as it is, not hidden.
+                "programmer_serial": .string(h.programmerSerial.escaped), "implant_model": int(h.implantModel),
+                "implant_serial": .string(h.implantSerial.escaped), "capabilities": int(h.capabilities),
                 "max_payload": int(h.maxPayload),
             ]
         case .ping(let p): return ["uptime_s": int(p.uptimeSeconds), "telemetry": int(p.telemetry), "rssi_dbm": int(p.rssiDbm)]

@@ -26,20 +26,3 @@ public enum PayloadError: Error, Sendable, Hashable, CustomStringConvertible {
 func expectLength(_ payload: [UInt8], _ count: Int) throws(PayloadError) {
     guard payload.count == count else { throw .length(expected: "\(count)", actual: payload.count) }
 }
-
-/// Fixed-width ASCII padded with 0x00 (`*_serial`, §6).
-public enum PaddedASCII {
-    /// The text, or nil unless the field is printable ASCII followed only by
-    /// 0x00 padding: a serial that is anything else is refused, not guessed at.
-    public static func decode(_ bytes: [UInt8]) -> String? {
-        let end = bytes.firstIndex(of: 0) ?? bytes.count
-        guard bytes[..<end].allSatisfy({ (0x20..<0x7F).contains($0) }), bytes[end...].allSatisfy({ $0 == 0 }) else { return nil }
-        return String(decoding: bytes[..<end], as: UTF8.self)
-    }
-
-    public static func encode(_ text: String, width: Int) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count <= width, utf8.allSatisfy({ (0x20..<0x7F).contains($0) }) else { return nil }
-        return utf8 + Array(repeating: 0, count: width - utf8.count)
-    }
-}

@@ -54,13 +54,13 @@ public struct ProgramRecord: Sendable, Hashable {
             throw .length(expected: "16 + 8 × \(count) = \(headerSize + stepSize * count)", actual: payload.count)
         }
         var r = ByteReader(payload)
-        let mode = r.u8()!, stepCount = r.u8()!, offset = r.i16()!
-        let bolus = r.u32()!, lockout = r.u16()!, maxPerDay = r.u8()!
-        let reserved = r.bytes(5)!
+        let mode = try r.takeU8(), stepCount = try r.takeU8(), offset = try r.takeI16()
+        let bolus = try r.takeU32(), lockout = try r.takeU16(), maxPerDay = try r.takeU8()
+        let reserved = try r.takeBytes(5)
         var steps: [Step] = []
         steps.reserveCapacity(count)
         for _ in 0..<count {
-            steps.append(Step(startMin: r.u16()!, zero: r.u16()!, rate: NanogramsPerDay(r.u32()!)))
+            steps.append(Step(startMin: try r.takeU16(), zero: try r.takeU16(), rate: NanogramsPerDay(try r.takeU32())))
         }
         return ProgramRecord(
             mode: mode, stepCount: stepCount, utcOffsetMin: offset, patientBolus: Nanograms(bolus),

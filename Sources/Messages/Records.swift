@@ -53,12 +53,12 @@ public struct Status: Sendable, Hashable {
         try expectLength(payload, size)
         var r = ByteReader(payload)
         return Status(
-            pumpStateCode: r.u8()!, drugCode: r.u8()!, alarms: AlarmSet(bits: r.u16()!),
-            concentration: .init(r.u32()!), reservoir: .init(r.u32()!), capacity: .init(r.u32()!),
-            lowAlarm: .init(r.u32()!), currentRate: .init(r.u32()!), programCRC: r.u32()!,
-            bolusRemaining: .init(r.u32()!), batteryMillivolts: r.u16()!, batteryMonthsLeft: r.u16()!,
-            deviceTime: UnixTime(seconds: r.i64()!), lastRefillTime: UnixTime(seconds: r.i64()!),
-            eventHead: r.u32()!)
+            pumpStateCode: try r.takeU8(), drugCode: try r.takeU8(), alarms: AlarmSet(bits: try r.takeU16()),
+            concentration: .init(try r.takeU32()), reservoir: .init(try r.takeU32()), capacity: .init(try r.takeU32()),
+            lowAlarm: .init(try r.takeU32()), currentRate: .init(try r.takeU32()), programCRC: try r.takeU32(),
+            bolusRemaining: .init(try r.takeU32()), batteryMillivolts: try r.takeU16(), batteryMonthsLeft: try r.takeU16(),
+            deviceTime: UnixTime(seconds: try r.takeI64()), lastRefillTime: UnixTime(seconds: try r.takeI64()),
+            eventHead: try r.takeU32())
     }
 
     public func encode() -> [UInt8] {
@@ -125,14 +125,17 @@ public struct EventRecord: Sendable, Hashable {
     public static func decode(_ payload: [UInt8]) throws(PayloadError) -> EventRecord {
         try expectLength(payload, size)
         var r = ByteReader(payload)
-        return read(&r)!
+        return try r.take(read)
     }
 
+    /// The next record, or nil (nothing read) if fewer than `size` bytes remain.
     static func read(_ r: inout ByteReader) -> EventRecord? {
-        guard r.remaining >= size else { return nil }
+        guard r.remaining >= size, let index = r.u32(), let time = r.i64(), let code = r.u16(), let originSeq = r.u16(),
+            let originSession = r.u32(), let value1 = r.u32(), let value2 = r.u32()
+        else { return nil }
         return EventRecord(
-            index: r.u32()!, time: UnixTime(seconds: r.i64()!), code: r.u16()!, originSeq: r.u16()!,
-            originSession: r.u32()!, value1: r.u32()!, value2: r.u32()!)
+            index: index, time: UnixTime(seconds: time), code: code, originSeq: originSeq,
+            originSession: originSession, value1: value1, value2: value2)
     }
 
     func write(_ w: inout ByteWriter) {

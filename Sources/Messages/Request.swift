@@ -139,7 +139,7 @@ public enum Request: Sendable, Hashable {
         switch opcode {
         case .hello:
             try expectLength(p, 18)
-            return .hello(Hello(hostNonce: Nonce(bytes: r.bytes(16)!)!, maxPayload: r.u16()!))
+            return .hello(Hello(hostNonce: try r.takeNonce(), maxPayload: try r.takeU16()))
         case .ping: try expectLength(p, 0); return .ping
         case .getStatus: try expectLength(p, 0); return .getStatus
         case .getProgram: try expectLength(p, 0); return .getProgram
@@ -150,24 +150,24 @@ public enum Request: Sendable, Hashable {
             return .stageProgram(try ProgramRecord.decode(p))
         case .commitProgram:
             try expectLength(p, 4)
-            return .commitProgram(programCRC: r.u32()!)
+            return .commitProgram(programCRC: try r.takeU32())
         case .startBolus:
             try expectLength(p, 6)
-            return .startBolus(BolusRequest(dose: Nanograms(r.u32()!), duration: Minutes(r.u16()!)))
+            return .startBolus(BolusRequest(dose: Nanograms(try r.takeU32()), duration: Minutes(try r.takeU16())))
         case .refill:
             try expectLength(p, 16)
             return .refill(Refill(
-                drugCode: r.u8()!, zero8: r.u8()!, zero16: r.u16()!, concentration: .init(r.u32()!),
-                reservoir: .init(r.u32()!), lowAlarm: .init(r.u32()!)))
+                drugCode: try r.takeU8(), zero8: try r.takeU8(), zero16: try r.takeU16(), concentration: .init(try r.takeU32()),
+                reservoir: .init(try r.takeU32()), lowAlarm: .init(try r.takeU32())))
         case .setClock:
             try expectLength(p, 8)
-            return .setClock(UnixTime(seconds: r.i64()!))
+            return .setClock(UnixTime(seconds: try r.takeI64()))
         case .readEvents:
             try expectLength(p, 5)
-            return .readEvents(EventQuery(fromIndex: r.u32()!, maxCount: r.u8()!))
+            return .readEvents(EventQuery(fromIndex: try r.takeU32(), maxCount: try r.takeU8()))
         case .ackAlarm:
             try expectLength(p, 2)
-            return .ackAlarm(bit: r.u16()!)
+            return .ackAlarm(bit: try r.takeU16())
         }
     }
 

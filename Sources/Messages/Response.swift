@@ -7,16 +7,16 @@ public struct HelloReply: Sendable, Hashable {
     public var fwMajor: UInt8
     public var fwMinor: UInt8
     public var fwPatch: UInt8
-    public var programmerSerial: String
+    public var programmerSerial: SerialNumber
     /// 20 or 40 (mL); 0 = no implant in range.
     public var implantModel: UInt16
-    public var implantSerial: String
+    public var implantSerial: SerialNumber
     public var capabilities: UInt32
     public var maxPayload: UInt16
 
     public init(
         deviceNonce: Nonce, protocolVersion: UInt8 = 1, fwMajor: UInt8, fwMinor: UInt8, fwPatch: UInt8,
-        programmerSerial: String, implantModel: UInt16, implantSerial: String, capabilities: UInt32 = 0,
+        programmerSerial: SerialNumber, implantModel: UInt16, implantSerial: SerialNumber, capabilities: UInt32 = 0,
         maxPayload: UInt16
     ) {
         self.deviceNonce = deviceNonce
@@ -35,7 +35,7 @@ public struct HelloReply: Sendable, Hashable {
     public func hash(into h: inout Hasher) { h.combine(encode()) }
 
     public static let size = 52
-    public static let serialWidth = 12
+    public static let serialWidth = SerialNumber.width
 
     public func encode() -> [UInt8] {
         var w = ByteWriter(capacity: Self.size)
@@ -44,9 +44,9 @@ public struct HelloReply: Sendable, Hashable {
         w.u8(fwMajor)
         w.u8(fwMinor)
         w.u8(fwPatch)
-        w.bytes(PaddedASCII.encode(programmerSerial, width: Self.serialWidth) ?? Array(repeating: 0, count: Self.serialWidth))
+        w.bytes(programmerSerial.bytes)
         w.u16(implantModel)
-        w.bytes(PaddedASCII.encode(implantSerial, width: Self.serialWidth) ?? Array(repeating: 0, count: Self.serialWidth))
+        w.bytes(implantSerial.bytes)
         w.u32(capabilities)
         w.u16(maxPayload)
         return w.bytes
@@ -55,10 +55,16 @@ public struct HelloReply: Sendable, Hashable {
     /// The ranges §6 gives a HELLO answer; a host refuses a device that breaks them.
     public func validate() throws(PayloadError) {
         guard protocolVersion == 1 else { throw .range(field: "protocol", rule: "must be 1; got \(protocolVersion)") }
+        guard programmerSerial.isPaddedASCII else {
+            throw .range(field: "programmer_serial", rule: "must be printable ASCII padded with 0x00; got \(programmerSerial.escaped)")
+        }
+        guard implantSerial.isPaddedASCII else {
+            throw .range(field: "implant_serial", rule: "must be printable ASCII padded with 0x00; got \(implantSerial.escaped)")
+        }
         guard [0, 20, 40].contains(implantModel) else {
             throw .range(field: "implant_model", rule: "must be 20, 40, or 0 (no implant in range); got \(implantModel)")
         }
-        guard implantModel != 0 || implantSerial.isEmpty else {
+        guard implantModel != 0 || implantSerial.bytes.allSatisfy({ $0 == 0 }) else {
             throw .range(field: "implant_serial", rule: "must be all zeros when implant_model is 0")
         }
         guard capabilities == 0 else { throw .range(field: "capabilities", rule: "must be 0; got \(capabilities)") }
@@ -67,22 +73,21 @@ public struct HelloReply: Sendable, Hashable {
         }
     }
 
+    /// Reads the layout; only the length is checked. Serials that are not
+    /// padded ASCII are kept as their bytes (a tool shows them escaped) and
+    /// refused by `validate()`, like every other range.
     public static func decode(_ p: [UInt8]) throws(PayloadError) -> HelloReply {
         try expectLength(p, size)
         var r = ByteReader(p)
-        let nonce = Nonce(bytes: r.bytes(16)!)!
-        let (proto, major, minor, patch) = (r.u8()!, r.u8()!, r.u8()!, r.u8()!)
-        guard let programmer = PaddedASCII.decode(r.bytes(serialWidth)!) else {
-            throw .range(field: "programmer_serial", rule: "must be printable ASCII padded with 0x00")
-        }
-        let model = r.u16()!
-        guard let implant = PaddedASCII.decode(r.bytes(serialWidth)!) else {
-            throw .range(field: "implant_serial", rule: "must be printable ASCII padded with 0x00")
-        }
+        let nonce = try r.takeNonce()
+        let (proto, major, minor, patch) = (try r.takeU8(), try r.takeU8(), try r.takeU8(), try r.takeU8())
+        let programmer = SerialNumber(bytes: try r.takeBytes(serialWidth))
+        let model = try r.takeU16()
+        let implant = SerialNumber(bytes: try r.takeBytes(serialWidth))
         return HelloReply(
             deviceNonce: nonce, protocolVersion: proto, fwMajor: major, fwMinor: minor, fwPatch: patch,
             programmerSerial: programmer, implantModel: model, implantSerial: implant,
-            capabilities: r.u32()!, maxPayload: r.u16()!)
+            capabilities: try r.takeU32(), maxPayload: try r.takeU16())
     }
 }
 
@@ -162,15 +167,14 @@ public enum ResponsePayload: Sendable, Hashable {
     }
 
     /// Reads the payload of a response to `opcode` with `status`; throws
-    /// `.length` when its size does not fit (and `.range` for a HELLO answer
-    /// whose serials are not padded ASCII: text that cannot be shown as it is).
+    /// `.length` when its size does not fit. Ranges are `validate()`'s.
     public static func decode(opcode: Opcode, status: StatusCode, payload p: [UInt8]) throws(PayloadError) -> ResponsePayload {
         var r = ByteReader(p)
         switch status {
         case .ok: break
         case .badSeq:
             try expectLength(p, 2)
-            return .badSeq(expected: r.u16()!)
+            return .badSeq(expected: try r.takeU16())
         default:
             try expectLength(p, 0)
             return .empty
@@ -179,23 +183,25 @@ public enum ResponsePayload: Sendable, Hashable {
         case .hello: return .hello(try HelloReply.decode(p))
         case .ping:
             try expectLength(p, 6)
-            return .ping(PingReply(uptimeSeconds: r.u32()!, telemetry: r.u8()!, rssiDbm: r.i8()!))
+            return .ping(PingReply(uptimeSeconds: try r.takeU32(), telemetry: try r.takeU8(), rssiDbm: try r.takeI8()))
         case .getStatus: return .status(try Status.decode(p))
         case .getProgram: return .program(try ProgramRecord.decode(p))
         case .stageProgram, .commitProgram:
             try expectLength(p, 4)
-            return .programCRC(r.u32()!)
+            return .programCRC(try r.takeU32())
         case .startBolus:
             try expectLength(p, 4)
-            return .bolusID(r.u32()!)
+            return .bolusID(try r.takeU32())
         case .cancelBolus:
             try expectLength(p, 4)
-            return .delivered(Nanograms(r.u32()!))
+            return .delivered(Nanograms(try r.takeU32()))
         case .readEvents:
             guard let count = r.u8(), p.count == 1 + EventRecord.size * Int(count) else {
                 throw .length(expected: "1 + 28 × count", actual: p.count)
             }
-            return .events((0..<Int(count)).map { _ in EventRecord.read(&r)! })
+            var events: [EventRecord] = []
+            for _ in 0..<Int(count) { events.append(try r.take(EventRecord.read)) }
+            return .events(events)
         case .suspend, .resume, .refill, .setClock, .ackAlarm:
             try expectLength(p, 0)
             return .empty

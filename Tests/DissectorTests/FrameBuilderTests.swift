@@ -2,6 +2,7 @@ import Testing
 import TestSupport
 import Wire
 @testable import Dissector
+import Messages
 
 /// `frame encode` fails closed: every mistake names its field and nothing is built.
 @Suite("Frame builder")
@@ -72,12 +73,26 @@ struct FrameReportTests {
         #expect(ping.payload == .object(["raw": .string("00")]))
     }
 
-    @Test("a HELLO answer with a serial that is not padded ASCII is shown raw")
-    func badSerial() {
+    @Test("a HELLO answer whose serials are not padded ASCII is shown field by field, its bytes escaped, and encodes back")
+    func badSerial() throws {
         var payload = [UInt8](repeating: 0x41, count: 52)
-        payload[20] = 0xFF
-        let r = FrameReport(frame: Frame(kind: .response, seq: 0, opcode: 0x01, payload: payload))
-        #expect(r.payload["raw"] != nil)
+        payload[20] = 0xFF  // programmer_serial: bytes 20…31
+        payload[21] = UInt8(ascii: "\\")
+        payload[22] = 0x00  // a NUL before more text: not padding
+        for i in 34..<46 { payload[i] = 0 }  // implant_serial all padding but one byte in the middle
+        payload[37] = 0x07
+        let r = FrameReport(frame: Frame(kind: .response, seq: 0, opcode: 0x01, status: 0, payload: payload))
+        #expect(r.payload["raw"] == nil)
+        #expect(r.payload["programmer_serial"] == .string(#"\xFF\\\x00AAAAAAAAA"#))
+        #expect(r.payload["implant_serial"] == .string(#"\x00\x00\x00\x07"#))
+        #expect(r.payload["protocol"] == .int(0x41))
+        // What decode shows, encode takes back to the same bytes.
+        var b = FrameBuilder(pairingKey: .test, sessionKey: nil)
+        let rebuilt = try b.build(try JSONValue.parse(r.json.serialized))
+        #expect(rebuilt.payload == payload)
+        // And a host still refuses such an answer: serials are a range rule (BAD_PARAM).
+        let reply = try HelloReply.decode(payload)
+        #expect(throws: PayloadError.self) { try reply.validate() }
     }
 
     @Test("a HELLO request is never sealed, whatever its payload")

@@ -43,6 +43,26 @@ struct FrameCommandTests {
 
     var conversation: [UInt8] { Vectors.frames.flatMap { Vectors.bytes($0["wire_hex"]) } }
 
+    @Test("a HELLO answer whose serials are not ASCII decodes field by field, bytes escaped, and encodes back (issue 13)")
+    func helloWithBinarySerials() throws {
+        var payload = [UInt8](repeating: 0, count: 52)
+        for i in 0..<16 { payload[i] = UInt8(i) }  // device nonce
+        payload[16] = 1  // protocol
+        payload[20...23] = [0x50, 0x48, 0xC3, 0xA9]  // "PH" then UTF-8 é: not ASCII
+        payload[32] = 40  // implant model
+        payload[34...35] = [0x5C, 0x01]  // a backslash and a control byte
+        payload[48] = 0x00; payload[49] = 0x04  // max_payload 1024
+        let hello = Frame(kind: .response, seq: 0, opcode: 0x01, status: 0, payload: payload)
+        let r = try pumpctl(["frame", "decode", Hex.encode(hello.encodeWire())])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains(#""programmer_serial":"PH\\xC3\\xA9""#), "\(r.stdout)")
+        #expect(r.stdout.contains(#""implant_serial":"\\\\\\x01""#), "\(r.stdout)")
+        #expect(!r.stdout.contains("raw"))
+        let back = try pumpctl(["frame", "encode"], stdin: Array(r.stdout.utf8))
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(back.lines == [Hex.encode(hello.encodeWire())])
+    }
+
     @Test("decode from hex argument prints one line with exactly the seven keys")
     func decodeHex() throws {
         let r = try pumpctl(["frame", "decode", Vectors.frame("get_status_request")["wire_hex"] as! String])
