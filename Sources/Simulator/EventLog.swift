@@ -29,10 +29,11 @@ public struct EventLog: Sendable, Hashable {
         return record
     }
 
-    /// Puts back a record saved earlier, which must be the next index.
-    public mutating func restore(_ record: EventRecord) {
-        precondition(record.index == head, "restored events must be consecutive")
+    /// Puts back a record saved earlier; false (nothing stored) unless it is the next index.
+    public mutating func restore(_ record: EventRecord) -> Bool {
+        guard record.index == head else { return false }
         store(record)
+        return true
     }
 
     private mutating func store(_ record: EventRecord) {
@@ -48,12 +49,13 @@ public struct EventLog: Sendable, Hashable {
         let start = max(from, oldest)
         guard start < head, limit > 0 else { return [] }
         let n = min(Int(head - start), limit)
-        return (0..<n).map { k in record(at: start + UInt32(k)) }
+        return (0..<n).compactMap { k in record(at: start + UInt32(k)) }
     }
 
-    public func record(at index: UInt32) -> EventRecord {
-        precondition(index >= oldest && index < head)
-        return slots[Int(index % UInt32(Self.capacity))]!
+    /// The record with `index`, if the log still holds it.
+    public func record(at index: UInt32) -> EventRecord? {
+        guard index >= oldest && index < head else { return nil }
+        return slots[Int(index % UInt32(Self.capacity))]
     }
 
     /// Every record kept, oldest first.

@@ -164,7 +164,7 @@ public struct ProgrammerHead: Sendable {
     mutating func hello(_ f: Frame, wallMs: Int64) -> [UInt8] {
         let hello: Hello
         do {
-            guard case .hello(let h) = try Request.decode(opcode: .hello, payload: f.payload) else { fatalError("decoder returned another opcode") }
+            guard case .hello(let h) = try Request.decode(opcode: .hello, payload: f.payload) else { return answer(f, .badFrame, key: nil) }
             try Request.hello(h).validate()
             hello = h
         } catch {
@@ -176,8 +176,8 @@ public struct ProgrammerHead: Sendable {
         session = Session(key: key, tag: hello.hostNonce.sessionTag, lastAuthenticatedMs: wallMs, hostMaxPayload: hello.maxPayload)
         let reply = HelloReply(
             deviceNonce: deviceNonce, fwMajor: identity.firmware.0, fwMinor: identity.firmware.1, fwPatch: identity.firmware.2,
-            programmerSerial: identity.programmerSerial, implantModel: telemetry ? implant.model : 0,
-            implantSerial: telemetry ? implant.serial : "", maxPayload: identity.maxPayload)
+            programmerSerial: SerialNumber(identity.programmerSerial), implantModel: telemetry ? implant.model : 0,
+            implantSerial: telemetry ? SerialNumber(implant.serial) : "", maxPayload: identity.maxPayload)
         return answer(f, .ok, .hello(reply), key: key)
     }
 
@@ -198,7 +198,8 @@ public struct ProgrammerHead: Sendable {
         let outcome: Implant.Outcome
         switch request {
         case .hello:
-            fatalError("HELLO is handled before the session checks")
+            // HELLO is answered before the session checks and never reaches here.
+            outcome = .failure(.init(.internal, "HELLO in a session"))
         case .ping:
             let rssi: Int8 = telemetry ? Int8(-40 - Int(random.next() % 30)) : -128
             let uptime = UInt32(clamping: (implant.nowMs - bootMs) / 1000)
@@ -208,12 +209,16 @@ public struct ProgrammerHead: Sendable {
         case .getProgram:
             outcome = implant.program.map { .success(.program($0)) } ?? .failure(.init(.noProgram, "no active program"))
         case .stageProgram(let record):
-            // validate() passed, so the record is a valid program.
-            if let refusal = implant.checkStage(try! record.validated()) {
-                outcome = .failure(refusal)
+            // validate() passed, so the record is a valid program; were it not, BAD_PARAM.
+            if let program = try? record.validated() {
+                if let refusal = implant.checkStage(program) {
+                    outcome = .failure(refusal)
+                } else {
+                    s.staged = record
+                    outcome = .success(.programCRC(record.crc))
+                }
             } else {
-                s.staged = record
-                outcome = .success(.programCRC(record.crc))
+                outcome = .failure(.init(.badParam, "not a valid program"))
             }
         case .commitProgram(let crc):
             if let staged = s.staged {

@@ -263,4 +263,56 @@ struct LogAndSnapshotTests {
         #expect(restored.status == original.status)
         #expect(restored.log.all == original.log.all)
     }
+
+    @Test("a state file the pump could not be in is refused by name, never trapped on (issue 13)")
+    func hostileSnapshot() throws {
+        var h = PumpTests.running()
+        _ = h.request(.startBolus(BolusRequest(dose: .init(UInt64(500_000)), duration: .init(UInt64(30)))))
+        _ = h.wait(seconds: 60)
+        let good = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ImplantSnapshot(h.head.implant))) as? [String: Any] ?? [:]
+        func restore(_ edit: (inout [String: Any]) -> Void) throws -> Implant {
+            var o = good
+            edit(&o)
+            let data = try JSONSerialization.data(withJSONObject: o)
+            return try JSONDecoder().decode(ImplantSnapshot.self, from: data).implant()
+        }
+        #expect(throws: Never.self) { try restore { _ in } }
+        let edits: [(String, (inout [String: Any]) -> Void)] = [
+            ("model", { $0["model"] = 30 }),
+            ("serial", { $0["serial"] = "IP40-\u{301}\u{301}" }),
+            ("nowMs", { $0["nowMs"] = Int64.max }),
+            ("clockOffsetMs", { $0["clockOffsetMs"] = Int64.min }),
+            ("electiveReplacementMs", { $0["electiveReplacementMs"] = Int64.max - 1 }),
+            ("lastRefill", { $0["lastRefill"] = Int64.max }),
+            ("reservoir", { $0["reservoir"] = UInt64.max }),
+            ("concentration", { $0["concentration"] = UInt64(1) << 40 }),
+            ("basalRemainder", { $0["basalRemainder"] = UInt64.max }),
+            ("eventHead", { $0["eventHead"] = 0 }),
+            ("events", { o in
+                var events = o["events"] as? [[String: Any]] ?? []
+                if events.count > 1 { events[1]["index"] = 999_999 }
+                o["events"] = events
+            }),
+            ("bolus.duration", { o in
+                var b = o["bolus"] as? [String: Any] ?? [:]
+                b["duration"] = 0
+                o["bolus"] = b
+            }),
+            ("bolus.startMs", { o in
+                var b = o["bolus"] as? [String: Any] ?? [:]
+                b["startMs"] = Int64.min
+                o["bolus"] = b
+            }),
+        ]
+        for (field, edit) in edits {
+            do {
+                _ = try restore(edit)
+                Issue.record("a state file with a bad \(field) was restored")
+            } catch let p as ImplantSnapshot.Problem {
+                #expect(p.field.hasPrefix(field), "\(field): \(p)")
+            } catch {
+                Issue.record("\(field): \(error)")
+            }
+        }
+    }
 }
