@@ -89,7 +89,7 @@ public enum ProgramJSON {
         } else {
             o["patient_bolus"] = .object([
                 "dose": QuantityJSON.render(r.patientBolus.raw, .mass),
-                "lockout": QuantityJSON.render(r.patientLockout.raw, unit: "min"),
+                "lockout": QuantityJSON.render(r.patientLockout.raw, unit: UnitTable.minutes),
                 "max_per_day": .int(Int64(r.patientMaxPerDay)),
             ])
         }

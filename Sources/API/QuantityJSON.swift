@@ -59,27 +59,26 @@ public enum QuantityJSON {
 
     /// Renders base units in `unit` (which must be of the same dimension),
     /// with the base value beside it.
-    public static func render(_ base: UInt64, unit symbol: String) -> JSONValue {
-        let unit = UnitTable.unit(symbol)!
-        return .object([
+    public static func render(_ base: UInt64, unit: UnitSpec) -> JSONValue {
+        .object([
             "value": .string(DecimalText.render(base, places: unit.places)),
-            "unit": .string(symbol),
+            "unit": .string(unit.symbol),
             "base_value": .int(Int64(clamping: base)),
-            "base_unit": .string(unit.dimension.baseUnit!),
+            "base_unit": unit.dimension.baseUnit.map { .string($0) } ?? .null,
         ])
     }
 
     /// The display unit for a quantity of `dimension`: the larger unit once the
     /// value reaches one of it, so 2.4 mg/day is not shown as 2400 mcg/day.
     public static func render(_ base: UInt64, _ dimension: Dimension) -> JSONValue {
-        let symbol: String
+        let unit: UnitSpec
         switch dimension {
-        case .mass: symbol = base >= 1_000_000 ? "mg" : "mcg"
-        case .massPerDay, .massPerHour: symbol = base >= 1_000_000 ? "mg/day" : "mcg/day"
-        case .concentration: symbol = base >= 1_000_000 ? "mg/mL" : "mcg/mL"
-        case .volume: symbol = "mL"
-        case .duration: symbol = "min"
+        case .mass: unit = base >= 1_000_000 ? UnitTable.mg : UnitTable.mcg
+        case .massPerDay, .massPerHour: unit = base >= 1_000_000 ? UnitTable.mgPerDay : UnitTable.mcgPerDay
+        case .concentration: unit = base >= 1_000_000 ? UnitTable.mgPerML : UnitTable.mcgPerML
+        case .volume: unit = UnitTable.mL
+        case .duration: unit = UnitTable.minutes
         }
-        return render(base, unit: symbol)
+        return render(base, unit: unit)
     }
 }

@@ -42,26 +42,34 @@ public struct UnitSpec: Sendable, Hashable {
 /// Every unit the API understands. Symbols are case-sensitive: "mL" and "ml"
 /// are not guessed to be the same, and "ug" or "µg" are not taken for mcg.
 public enum UnitTable {
+    public static let mg = UnitSpec(symbol: "mg", dimension: .mass, factor: 1_000_000, places: 6)
+    public static let mcg = UnitSpec(symbol: "mcg", dimension: .mass, factor: 1_000, places: 3)
+    public static let mgPerDay = UnitSpec(symbol: "mg/day", dimension: .massPerDay, factor: 1_000_000, places: 6)
+    public static let mcgPerDay = UnitSpec(symbol: "mcg/day", dimension: .massPerDay, factor: 1_000, places: 3)
+    public static let mgPerML = UnitSpec(symbol: "mg/mL", dimension: .concentration, factor: 1_000_000, places: 6)
+    public static let mcgPerML = UnitSpec(symbol: "mcg/mL", dimension: .concentration, factor: 1_000, places: 3)
+    public static let mL = UnitSpec(symbol: "mL", dimension: .volume, factor: 1_000_000, places: 6)
+    public static let minutes = UnitSpec(symbol: "min", dimension: .duration, factor: 1, places: 0)
+
     public static let units: [UnitSpec] = [
-        UnitSpec(symbol: "mg", dimension: .mass, factor: 1_000_000, places: 6),
-        UnitSpec(symbol: "mcg", dimension: .mass, factor: 1_000, places: 3),
+        mg, mcg,
         UnitSpec(symbol: "ng", dimension: .mass, factor: 1, places: 0),
-        UnitSpec(symbol: "mg/day", dimension: .massPerDay, factor: 1_000_000, places: 6),
-        UnitSpec(symbol: "mcg/day", dimension: .massPerDay, factor: 1_000, places: 3),
+        mgPerDay, mcgPerDay,
         UnitSpec(symbol: "ng/day", dimension: .massPerDay, factor: 1, places: 0),
         UnitSpec(symbol: "mg/hour", dimension: .massPerHour, factor: 0, places: 0),
         UnitSpec(symbol: "mcg/hour", dimension: .massPerHour, factor: 0, places: 0),
         UnitSpec(symbol: "mg/h", dimension: .massPerHour, factor: 0, places: 0),
         UnitSpec(symbol: "mcg/h", dimension: .massPerHour, factor: 0, places: 0),
-        UnitSpec(symbol: "mg/mL", dimension: .concentration, factor: 1_000_000, places: 6),
-        UnitSpec(symbol: "mcg/mL", dimension: .concentration, factor: 1_000, places: 3),
+        mgPerML, mcgPerML,
         UnitSpec(symbol: "ng/mL", dimension: .concentration, factor: 1, places: 0),
-        UnitSpec(symbol: "mL", dimension: .volume, factor: 1_000_000, places: 6),
+        mL,
         UnitSpec(symbol: "uL", dimension: .volume, factor: 1_000, places: 3),
         UnitSpec(symbol: "nL", dimension: .volume, factor: 1, places: 0),
-        UnitSpec(symbol: "min", dimension: .duration, factor: 1, places: 0),
+        minutes,
         UnitSpec(symbol: "h", dimension: .duration, factor: 60, places: 0),
     ]
 
-    public static func unit(_ symbol: String) -> UnitSpec? { units.first { $0.symbol == symbol } }
+    /// The unit spelt exactly `symbol`, compared byte for byte (a symbol is
+    /// an identifier: no Unicode equivalence, and no normalising of a hostile one).
+    public static func unit(_ symbol: String) -> UnitSpec? { units.first { $0.symbol.utf8.elementsEqual(symbol.utf8) } }
 }

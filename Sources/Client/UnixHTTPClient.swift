@@ -45,7 +45,7 @@ public struct UnixHTTPClient: Sendable {
             body += try parser.feed(buffer[..<n])
             guard body.count <= maxBodyBytes else { throw .malformedResponse("an answer larger than \(maxBodyBytes) bytes") }
         }
-        let head = parser.head!
+        guard let head = parser.head else { throw .malformedResponse("the answer ended before its status line and headers") }
         return HTTPResponse(status: head.status, reason: head.reason, headers: head.headers, body: body)
     }
 

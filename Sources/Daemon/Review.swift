@@ -47,8 +47,14 @@ enum Review {
     }
 
     static func ordered(_ f: [Finding]) -> [JSONValue] {
-        let rank: [Finding.Severity: Int] = [.hard: 0, .soft: 1, .info: 2]
-        return f.sorted { rank[$0.severity]! < rank[$1.severity]! }.map(\.json)
+        func rank(_ s: Finding.Severity) -> Int {
+            switch s {
+            case .hard: 0
+            case .soft: 1
+            case .info: 2
+            }
+        }
+        return f.sorted { rank($0.severity) < rank($1.severity) }.map(\.json)
     }
 
     static func json(_ plan: Plan, _ c: CheckContext, findings: [Finding], library: DrugLibrary?) -> JSONValue {
@@ -73,7 +79,7 @@ enum Review {
             ])
         case .bolus(let b):
             o["dose"] = dose(b.dose.raw, perDay: false, usual: usual)
-            o["duration"] = QuantityJSON.render(b.duration.raw, unit: "min")
+            o["duration"] = QuantityJSON.render(b.duration.raw, unit: UnitTable.minutes)
             o["volume"] = Volumes.volume(of: b.dose, at: s.concentration).map { QuantityJSON.render($0.raw, .volume) } ?? .null
             o["bolus_running"] = dose(s.bolusRemaining.raw, perDay: false, usual: usual)
             o["current"] = .object(["projection": projection(project(c.activeProgram, s))])

@@ -121,7 +121,8 @@ final class PortDescriptor: @unchecked Sendable {
 
     func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(SerialError) -> SerialEvent {
         try withDescriptor(whenVanished: { .vanished($0) }) { (fd) throws(SerialError) -> SerialEvent in
-            precondition(buffer.count > 0, "read(into:) needs room for at least one byte")
+            // A read into no room would return 0, which means end of file.
+            guard buffer.count > 0 else { throw .system(call: "read into an empty buffer", errno: EINVAL) }
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: timeout)
             while true {
@@ -154,7 +155,7 @@ final class PortDescriptor: @unchecked Sendable {
             let deadline = clock.now.advanced(by: timeout)
             var offset = 0
             while offset < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                let n = Glibc.write(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
                 let code = errno
                 if n > 0 {
                     offset += n

@@ -105,6 +105,7 @@ public struct Frame: Sendable, Hashable {
     }
 
     func writeHeaderAndPayload(into w: inout ByteWriter) {
+        // trap-ok: every builder bounds the payload first (FrameBuilder refuses more than 1024 bytes; READ_EVENTS, the largest answer, is at most 1 + 36 × 28).
         precondition(payload.count <= BodyLayout.maxPayload, "payload over 1024 bytes")
         w.u8(BodyLayout.version)
         w.u8(kind.rawValue)

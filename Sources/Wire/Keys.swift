@@ -10,6 +10,8 @@ public struct PairingKey: Sendable, CustomStringConvertible {
         key = SymmetricKey(data: bytes)
     }
 
+    private init(checked bytes: [UInt8]) { key = SymmetricKey(data: bytes) }
+
     /// 64 hex digits, as in a key file.
     public init?(hex: some StringProtocol) {
         guard let bytes = Hex.decode(hex) else { return nil }
@@ -17,7 +19,7 @@ public struct PairingKey: Sendable, CustomStringConvertible {
     }
 
     /// The key of every vector and test bench: bytes 0x00, 0x01, …, 0x1F.
-    public static let test = PairingKey(bytes: Array(0...31))!
+    public static let test = PairingKey(checked: Array(0...31))
 
     public var description: String { "PairingKey(redacted)" }
 }
@@ -31,6 +33,8 @@ public struct Nonce: Sendable, Hashable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    private init(checked bytes: [UInt8]) { self.bytes = bytes }
+
     /// A fresh nonce from the system's cryptographic generator.
     public static func random() -> Nonce {
         var g = SystemRandomNumberGenerator()
@@ -39,7 +43,7 @@ public struct Nonce: Sendable, Hashable, CustomStringConvertible {
 
     /// A nonce from `generator`: deterministic runs (`pumpsim --seed`) pass a seeded one.
     public static func random(using generator: inout some RandomNumberGenerator) -> Nonce {
-        Nonce(bytes: (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })!
+        Nonce(checked: (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     /// The session tag (ICD §4): the first four bytes of a host nonce as a u32.
@@ -101,7 +105,7 @@ public struct MAC: Sendable, Hashable, CustomStringConvertible {
 
     /// Reads 16 bytes in wire order.
     public init(_ bytes: UnsafeRawBufferPointer) {
-        precondition(bytes.count == 16)
+        precondition(bytes.count == 16)  // trap-ok: callers pass a fixed 16-byte slice of a body or an HMAC
         first = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         second = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
     }

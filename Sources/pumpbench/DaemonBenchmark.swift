@@ -43,7 +43,7 @@ struct DaemonCommand: ParsableCommand {
             p.waitUntilExit()
         }
         startups.sort()
-        print("exec → first answer on the socket (\(starts) starts): median \(f(startups[startups.count / 2])) ms, max \(f(startups.last!)) ms")
+        print("exec → first answer on the socket (\(starts) starts): median \(f(startups[startups.count / 2])) ms, max \(f(startups.last ?? 0)) ms")
 
         let (daemon, _) = try launch(folder: folder, socket: socket)
         defer {

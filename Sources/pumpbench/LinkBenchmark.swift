@@ -43,7 +43,7 @@ struct LinkCommand: AsyncParsableCommand {
 
     func run() async throws {
         // GET_STATUS: a 28-byte body each way plus 56 bytes of Status in the answer, COBS and delimiter.
-        let request = Request.getStatus.frame(seq: 1).sealed(with: SessionKey(bytes: Array(repeating: 1, count: 32))!).encodeWire().count
+        let request = Request.getStatus.frame(seq: 1).sealed(with: SessionKey(pairing: .test, hostNonce: fixedNonce(Array(repeating: 1, count: 16)), deviceNonce: fixedNonce(Array(repeating: 2, count: 16)))).encodeWire().count
         let answer = Frame(kind: .response, seq: 1, opcode: 0x10, payload: [UInt8](repeating: 1, count: 56)).encodeWire().count
         var cases: [Case] = []
         for paced in [false, true] {

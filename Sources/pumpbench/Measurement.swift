@@ -1,3 +1,5 @@
+import Wire
+
 /// What one batch of benchmark work did: frames handled, wire bytes handled,
 /// and a checksum of the results so that the optimizer must do the work.
 struct Work {
@@ -113,3 +115,7 @@ func measure(seconds: Double, rounds: Int, _ run: (Int) -> Work) -> Measured {
         check: check,
         otherCoresBusy: others.map { $0 / Double(used.count) })
 }
+
+/// A nonce from 16 fixed bytes (the vectors' A0…AF, say): never refused, as
+/// the count is fixed; a random one stands in should it ever not be.
+func fixedNonce(_ bytes: [UInt8]) -> Nonce { Nonce(bytes: bytes) ?? Nonce.random() }

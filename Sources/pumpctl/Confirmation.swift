@@ -29,7 +29,7 @@ enum Confirmation {
 extension String {
     func trimmed(of set: String) -> String {
         let drop: (Character) -> Bool = { set.contains($0) }
-        guard let start = firstIndex(where: { !drop($0) }) else { return "" }
-        return String(self[start...lastIndex(where: { !drop($0) })!])
+        guard let start = firstIndex(where: { !drop($0) }), let end = lastIndex(where: { !drop($0) }) else { return "" }
+        return String(self[start...end])
     }
 }

@@ -45,8 +45,7 @@ struct DrugsCommand: ParsableCommand {
             "BOLUS SOFT / HARD", "PATIENT BOLUS",
         ]]
         var notes: [String] = []
-        for name in drugs.keys {
-            let d = drugs[name]!
+        for (name, d) in drugs.entries {
             let unit = d["display_unit"]?.text ?? "mg"
             func q(_ limit: JSONValue?) -> String { Self.amount(limit?["value"], in: unit) }
             func n(_ limit: JSONValue?) -> String { Self.number(limit?["value"], in: unit) }
@@ -81,10 +80,9 @@ struct DrugsCommand: ParsableCommand {
             Terminal.line("Every number above has a source; `pumpctl drugs --sources` prints them.")
             return
         }
-        for name in drugs.keys {
+        for (name, d) in drugs.entries {
             Terminal.line("")
             Terminal.line("\(name):")
-            let d = drugs[name]!
             let unit = d["display_unit"]?.text ?? "mg"
             // Limits that share a source are listed together, before it.
             var groups: [(names: [String], source: String)] = []
@@ -120,7 +118,7 @@ struct DrugsCommand: ParsableCommand {
         var out: [(String, JSONValue)] = []
         for group in ["concentration", "daily_dose", "change", "clinician_bolus", "patient_bolus"] {
             guard case .object(let o)? = d[group] else { continue }
-            for key in o.keys { out.append(("\(group).\(key)", o[key]!)) }
+            for (key, value) in o.entries { out.append(("\(group).\(key)", value)) }
         }
         return out
     }

@@ -29,8 +29,7 @@ enum Show {
     /// An object's fields on one line, quantities with their units: "dose 0.5 mg, bolus_id 3".
     static func fields(_ v: JSONValue?) -> String {
         guard case .object(let o)? = v, !o.keys.isEmpty else { return "" }
-        return o.keys.map { key in
-            let value = o[key]!
+        return o.entries.map { key, value in
             if case .object = value, value["unit"] != nil { return "\(key) \(quantity(value))" }
             return "\(key) \(value.text ?? "null")"
         }.joined(separator: ", ")

@@ -15,7 +15,7 @@ enum Terminal {
         bytes.withUnsafeBytes { buf in
             var off = 0
             while off < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+                let n = Glibc.write(fd, buf.baseAddress.map { $0 + off }, buf.count - off)
                 if n > 0 { off += n } else if n < 0 && errno == EINTR { continue } else { return }
             }
         }
