@@ -1,9 +1,21 @@
 /// UTC seconds as ISO 8601 text ("2026-11-21T09:30:00Z"), by the civil-date
 /// algorithm (Howard Hinnant's days_from_civil inverse): no locale, no Foundation.
+///
+/// Total over Int64: a time comes from a device or a file and may be
+/// anything, so the arithmetic is done on days and never overflows (the
+/// extreme years, ±292 billion, are written out in full).
 public enum TimeText {
     public static func iso(_ seconds: Int64) -> String {
-        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
-        let secs = seconds - days * 86400
+        // Floor division without overflow: Int64.min / 86400 is exact enough,
+        // and the remainder is fixed up to 0…86399.
+        var days = seconds / 86400
+        var secs = seconds % 86400
+        if secs < 0 {
+            days -= 1
+            secs += 86400
+        }
+        // Days from 0000-03-01, in eras of 146,097 days (400 years). days is
+        // at most ±1.07e14, so the products below stay far inside Int64.
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -20,8 +32,12 @@ public enum TimeText {
     }
 
     public static func isoMillis(_ ms: Int64) -> String {
-        let s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-        let rest = ms - s * 1000
+        var s = ms / 1000
+        var rest = ms % 1000
+        if rest < 0 {
+            s -= 1
+            rest += 1000
+        }
         var base = iso(s)
         base.removeLast()
         let frac = String(rest)

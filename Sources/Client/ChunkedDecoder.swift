@@ -83,8 +83,19 @@ public struct ChunkedDecoder: Sendable {
     static func size(_ text: [UInt8]) throws(ClientError) -> Int {
         let digits = text.prefix { $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
         let shown = String(decoding: text.prefix(40), as: UTF8.self)
-        guard !digits.isEmpty, digits.count <= 15, let size = Int(String(decoding: digits, as: UTF8.self), radix: 16) else {
-            throw .malformedResponse("bad chunk size line \"\(shown)\"")
+        // Hex digits only, judged as bytes: Int(_:radix:) would also take a
+        // sign, and "-1" made a negative size that trapped the slicing below.
+        guard !digits.isEmpty, digits.count <= 15 else { throw .malformedResponse("bad chunk size line \"\(shown)\"") }
+        var size = 0
+        for b in digits {
+            let d: Int
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = Int(b - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = Int(b - UInt8(ascii: "a")) + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = Int(b - UInt8(ascii: "A")) + 10
+            default: throw .malformedResponse("bad chunk size line \"\(shown)\"")
+            }
+            size = size << 4 | d  // at most 15 digits: below 2^60
         }
         return size
     }

@@ -1,3 +1,5 @@
+import Dissector
+
 /// An HTTP/1.1 answer read incrementally: the head once it is whole, then the
 /// body by Content-Length, by chunks, or up to the end of the connection.
 /// Pure (bytes in, bytes out), so every split of the input can be tested
@@ -37,9 +39,12 @@ public struct HTTPResponseParser: Sendable {
 
     /// Feeds bytes as they were read; returns the body bytes they complete.
     public mutating func feed(_ bytes: ArraySlice<UInt8>) throws(ClientError) -> [UInt8] {
-        guard head != nil else {
+        guard head == nil else { return try body(bytes) }
+        var input = bytes
+        // A loop, not a recursion: any number of interim answers may come first.
+        while true {
             let searchFrom = max(0, headBuffer.count - 3)
-            headBuffer.append(contentsOf: bytes)
+            headBuffer.append(contentsOf: input)
             guard let end = Self.endOfHead(headBuffer, from: searchFrom) else {
                 guard headBuffer.count <= maxHeadBytes else {
                     throw .malformedResponse("no end of the header block within \(maxHeadBytes) bytes")
@@ -50,13 +55,13 @@ public struct HTTPResponseParser: Sendable {
             let rest = Array(headBuffer[end.body...])
             headBuffer = []
             if (100..<200).contains(parsed.status) {
-                return try feed(rest[...])  // an interim answer (100 Continue): the real one follows
+                input = rest[...]  // an interim answer (100 Continue): the real one follows
+                continue
             }
             head = parsed
             framing = try Self.framing(parsed)
             return try body(rest[...])
         }
-        return try body(bytes)
     }
 
     mutating func body(_ bytes: ArraySlice<UInt8>) throws(ClientError) -> [UInt8] {
@@ -111,9 +116,12 @@ public struct HTTPResponseParser: Sendable {
         while lines.last?.isEmpty == true { lines.removeLast() }
         guard let statusLine = lines.first else { throw .malformedResponse("an empty answer") }
         let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[1].count == 3, let status = Int(parts[1]), status >= 100 else {
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[1].utf8.count == 3,
+            let code = ASCIIDigits.parse(parts[1], in: 100...999)
+        else {
             throw .malformedResponse("bad status line \"\(statusLine.prefix(80))\"")
         }
+        let status = Int(code)
         var headers: [HTTPHeader] = []
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex,
@@ -137,7 +145,7 @@ public struct HTTPResponseParser: Sendable {
         }
         let lengths = Set(values("content-length").flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaceAndTab() })
         guard let first = lengths.first else { return .untilClose }
-        guard lengths.count == 1, first.allSatisfy(\.isASCII), first.allSatisfy(\.isNumber), let n = Int(first) else {
+        guard lengths.count == 1, let n = ASCIIDigits.parse(first, in: 0...UInt64(Int.max)).map(Int.init) else {
             throw .malformedResponse("bad Content-Length \"\(values("content-length").joined(separator: ", "))\"")
         }
         return .length(remaining: n)

@@ -26,7 +26,7 @@ enum DoseHistory {
             if let program, let previous,
                 Schedule.averageDailyDose(program) > Schedule.averageDailyDose(previous)
             {
-                last = e.time * 1000
+                last = UnixTime(seconds: e.time).milliseconds
             }
             previous = program
         }

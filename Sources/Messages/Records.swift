@@ -92,6 +92,9 @@ public struct Status: Sendable, Hashable {
         }
         guard reservoir <= capacity else { throw .range(field: "reservoir_nl", rule: "must not exceed capacity_nl") }
         guard lowAlarm <= capacity else { throw .range(field: "low_alarm_nl", rule: "must not exceed capacity_nl") }
+        for (field, t) in [("device_time", deviceTime), ("last_refill_time", lastRefillTime)] where !UnixTime.plausible.contains(t.seconds) {
+            throw .range(field: field, rule: "must be 0…\(UnixTime.plausible.upperBound) (1970 to the end of 9999); got \(t.seconds)")
+        }
     }
 }
 

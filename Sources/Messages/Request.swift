@@ -197,6 +197,9 @@ public enum Request: Sendable, Hashable {
             }
         case .setClock(let t):
             guard t.seconds >= 0 else { throw .range(field: "unix_time_s", rule: "must not be negative; got \(t.seconds)") }
+            guard t.seconds <= UnixTime.plausible.upperBound else {
+                throw .range(field: "unix_time_s", rule: "must be at most \(UnixTime.plausible.upperBound) (the end of year 9999); got \(t.seconds)")
+            }
         case .readEvents(let q):
             guard (1...32).contains(q.maxCount) else {
                 throw .range(field: "max_count", rule: "must be 1…32; got \(q.maxCount)")

@@ -50,6 +50,19 @@ public typealias Minutes = Quantity<MinuteUnit>
 public struct UnixTime: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var seconds: Int64
     public init(seconds: Int64) { self.seconds = seconds }
+
+    /// The clock readings a host accepts from a device and sends to one
+    /// (**our reading**; the ICD bounds only SET_CLOCK below, at 0): 1970 to
+    /// the end of year 9999, the years ISO 8601 writes with four digits. Every
+    /// sum and product the host makes of such times fits in 64 bits.
+    public static let plausible: ClosedRange<Int64> = 0...253_402_300_799
+
+    /// The time in milliseconds, saturating at Int64's ends: event times are
+    /// mirrored whatever they say, and arithmetic on them must not trap.
+    public var milliseconds: Int64 {
+        let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        return overflow ? (seconds < 0 ? .min : .max) : ms
+    }
     public static func < (a: Self, b: Self) -> Bool { a.seconds < b.seconds }
     public var description: String { "\(seconds) s" }
 }

@@ -83,5 +83,20 @@ struct QuantityTests {
         #expect(TimeText.iso(951_782_400) == "2000-02-29T00:00:00Z")
         #expect(TimeText.iso(-1) == "1969-12-31T23:59:59Z")
         #expect(TimeText.isoMillis(1_500) == "1970-01-01T00:00:01.500Z")
+        #expect(TimeText.isoMillis(-1) == "1969-12-31T23:59:59.999Z")
+        #expect(TimeText.iso(253_402_300_799) == "9999-12-31T23:59:59Z")
+    }
+
+    @Test("time text is total over Int64: a device's or a file's time never traps (issue 13)")
+    func timeTextExtremes() {
+        let extremes: [Int64] = [Int64.max, Int64.min, Int64.max - 1, Int64.min + 1, Int64.max / 1000, Int64.min / 1000]
+        for t in extremes {
+            #expect(TimeText.iso(t).hasSuffix("Z"))
+            #expect(TimeText.isoMillis(t).hasSuffix("Z"))
+        }
+        #expect(TimeText.iso(.max) == "292277026596-12-04T15:30:07Z")
+        #expect(TimeText.iso(.min) == "-292277022657-01-27T08:29:52Z")
+        // Consecutive seconds across the extremes stay one second apart.
+        #expect(TimeText.iso(.min + 1) == "-292277022657-01-27T08:29:53Z")
     }
 }

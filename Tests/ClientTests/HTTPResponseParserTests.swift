@@ -113,9 +113,25 @@ struct HTTPResponseParserTests {
             "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
+            // Signs and non-ASCII digits (issue 13): "-1" once made a negative chunk size that trapped.
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nabc\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\nab\r\n0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nab",
+            "HTTP/1.1 200 OK\r\nContent-Length: \u{FF12}\r\n\r\nab",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\u{301}\r\n\r\nab",
+            "HTTP/1.1 +20 OK\r\n\r\n",
+            "HTTP/1.1 2\u{0660}0 OK\r\n\r\n",
         ] {
             #expect(throws: ClientError.self, "\(text)") { try parse(bytes(text)) }
         }
+    }
+
+    @Test("any number of interim answers before the real one, in one read")
+    func manyInterims() throws {
+        let text = String(repeating: "HTTP/1.1 100 Continue\r\n\r\n", count: 3000) + "HTTP/1.1 204 No Content\r\n\r\n"
+        var parser = HTTPResponseParser(maxHeadBytes: 1 << 20)
+        _ = try parser.feed(bytes(text)[...])
+        #expect(parser.head?.status == 204)
     }
 
     @Test("a header block that never ends is refused, not buffered for ever")

@@ -86,6 +86,9 @@ struct ValidationTests {
         #expect(field(.startBolus(BolusRequest(dose: Nanograms(UInt64(1)), duration: Minutes(UInt64(1441))))) == "duration_min")
         #expect(field(.setClock(UnixTime(seconds: -1))) == "unix_time_s")
         #expect(field(.setClock(UnixTime(seconds: 0))) == nil)
+        #expect(field(.setClock(UnixTime(seconds: 253_402_300_799))) == nil)
+        #expect(field(.setClock(UnixTime(seconds: 253_402_300_800))) == "unix_time_s")
+        #expect(field(.setClock(UnixTime(seconds: .max))) == "unix_time_s")
         #expect(field(.readEvents(EventQuery(fromIndex: 0, maxCount: 0))) == "max_count")
         #expect(field(.readEvents(EventQuery(fromIndex: 0, maxCount: 33))) == "max_count")
         #expect(field(.readEvents(EventQuery(fromIndex: 0, maxCount: 32))) == nil)
@@ -157,6 +160,20 @@ struct ValidationTests {
         s.alarms = AlarmSet(bits: 0)
         s.capacity = Nanolitres(UInt64(30_000_000))
         #expect(throws: PayloadError.self) { try s.validate() }
+        s.capacity = DeviceLimits.capacityIP40
+        // A clock the host's arithmetic could not hold is refused (issue 13): 1970 to the end of 9999.
+        for (t, ok) in [(Int64(253_402_300_799), true), (253_402_300_800, false), (.max, false), (-1, false), (.min, false)] {
+            s.deviceTime = UnixTime(seconds: t)
+            if ok { #expect(throws: Never.self) { try s.validate() } } else {
+                #expect(throws: PayloadError.self, "device_time \(t)") { try s.validate() }
+            }
+            s.deviceTime = UnixTime(seconds: 0)
+            s.lastRefillTime = UnixTime(seconds: t)
+            if ok { #expect(throws: Never.self) { try s.validate() } } else {
+                #expect(throws: PayloadError.self, "last_refill_time \(t)") { try s.validate() }
+            }
+            s.lastRefillTime = UnixTime(seconds: 0)
+        }
     }
 
     @Test("units do not mix: conversions only through the §10 formulas")
