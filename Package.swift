@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Dissector", targets: ["Dissector"]),
         .library(name: "Serial", targets: ["Serial"]),
         .library(name: "API", targets: ["API"]),
+        .library(name: "Client", targets: ["Client"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
         .executable(name: "pumpsim", targets: ["pumpsim"]),

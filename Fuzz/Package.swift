@@ -41,6 +41,14 @@ let package = Package(
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
+        .executableTarget(
+            name: "FuzzHTTPResponse",
+            dependencies: [
+                .product(name: "Client", package: "pumpd"),
+                .product(name: "Dissector", package: "pumpd"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -35,3 +35,19 @@ for f in v["frames"]:
     payload = bytes.fromhex(f["payload_hex"])
     write("Fuzz/Corpus/payloads", bytes([OPCODES.index(op), STATUSES.index(status)]) + payload)
 write("Fuzz/Corpus/payloads", bytes([OPCODES.index(0x12), 0]) + bytes.fromhex(v["program"]["bytes_hex"]))
+
+# pumpd's answers as pumpctl reads them: one byte (how the target cuts the
+# reads), then the bytes of the answer.
+answers = [
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"ok\":true}\n",
+    b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 49\r\n\r\n{\"error\":{\"code\":\"not_found\",\"message\":\"no\"}}\n\n",
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"1a\r\n{\"index\":1,\"name\":\"x\"}\n\r\n"
+    b"5;ext=1\r\n{}\n{}\r\n0\r\nTrailer: t\r\n\r\n",
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+    b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+    b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\nbody until the end",
+    b"HTTP/1.1 202 Accepted\r\nLocation: /v1/commands/c7\r\nIdempotent-Replayed: true\r\nContent-Length: 3\r\n\r\n{}\n",
+]
+for i, a in enumerate(answers):
+    write("Fuzz/Corpus/http", bytes([i * 5 % 31]) + a)
