@@ -7,10 +7,10 @@ import Glibc
 /// Nothing a control client does may stop the link being served: a client
 /// that closes early is just gone (sends use MSG_NOSIGNAL, so no SIGPIPE); a
 /// client that never reads has its answers kept in its own buffer, written
-/// when poll(2) says it can take them, and is dropped when more than
-/// `maxUnsentBytes` wait; a client that sends many lines at once has at most
-/// `linesPerTurn` answered per turn of the loop; and at most `maxClients`
-/// are connected at a time.
+/// when poll(2) says it can take them, and is dropped when another answer
+/// comes while more than `maxUnsentBytes` wait; a client that sends many
+/// lines at once has at most `linesPerTurn` answered per turn of the loop;
+/// and at most `maxClients` are connected at a time.
 struct ControlServer {
     static let maxClients = 16
     /// A line longer than this is no control command: the client is dropped.
@@ -152,16 +152,19 @@ struct ControlServer {
         return out
     }
 
-    /// Queues one answer line and writes what the client will take now; a
-    /// client with more than `maxUnsentBytes` unread is dropped.
+    /// Queues one answer line and writes what the client will take now. A
+    /// client that already has more than `maxUnsentBytes` unread is dropped
+    /// instead: checked before queueing, so that one answer, however large (a
+    /// state with a full event log), always reaches a client that reads.
     mutating func answer(_ fd: Int32, _ line: String) {
-        guard clients[fd] != nil else { return }
-        clients[fd]?.output += Array(line.utf8) + [0x0A]
-        flush(fd)
-        if let c = clients[fd], c.output.count > Self.maxUnsentBytes {
+        guard let c = clients[fd] else { return }
+        guard c.output.count <= Self.maxUnsentBytes else {
             Log.warning("dropped a control client that does not read its answers", ["unsent_bytes": "\(c.output.count)"])
             drop(fd)
+            return
         }
+        clients[fd]?.output += Array(line.utf8) + [0x0A]
+        flush(fd)
     }
 
     private mutating func flush(_ fd: Int32) {
