@@ -19,6 +19,10 @@ public enum CaptureError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The packet was cut by a snapshot length: bytes that crossed the wire are missing.
     case snapped(offset: Int, captured: UInt32, original: UInt32)
     case badTimestampResolution(UInt8, offset: Int)
+    /// A packet's time is outside `CapturedPacket.validTimestamps` (1970 to
+    /// 9999), or does not fit 64 bits at all: `packet` counts from 1 as
+    /// Wireshark does; `offset` is the block's byte, when read from a file.
+    case timeOutOfRange(packet: Int, offset: Int?, detail: String)
 
     public var description: String {
         switch self {
@@ -36,7 +40,10 @@ public enum CaptureError: Error, Sendable, Hashable, CustomStringConvertible {
             "packet at byte \(o) has no direction (epb_flags bits 0-1 must be 1 = device to host or 2 = host to device)"
         case .snapped(let o, let c, let orig):
             "packet at byte \(o) holds \(c) of its \(orig) bytes (cut by a snapshot length): the wire bytes are incomplete"
-        case .badTimestampResolution(let v, let o): "interface at byte \(o) has if_tsresol \(v), finer than a nanosecond"
+        case .badTimestampResolution(let v, let o):
+            "interface at byte \(o) has if_tsresol \(v) (0x\(String(v, radix: 16))), finer than this reader takes: at most 10^-9 s (values 0-9) or 2^-30 s (values 0x80-0x9E)"
+        case .timeOutOfRange(let packet, let o, let detail):
+            "packet \(packet)\(o.map { " (block at byte \($0))" } ?? "") has a time outside 1970-01-01 to 9999-12-31 UTC: \(detail); the capture's times are corrupt or were shifted too far (re-time it, e.g. `editcap -t`, and try again)"
         }
     }
 }

@@ -13,6 +13,9 @@ public struct CaptureReader: Sendable {
         var decimal: Bool
         var exponent: Int
         var offsetSeconds: Int64
+
+        /// The tick as if_tsresol names it, for messages.
+        var tick: String { decimal ? "10^-\(exponent) s" : "2^-\(exponent) s" }
     }
 
     public let bytes: [UInt8]
@@ -20,6 +23,8 @@ public struct CaptureReader: Sendable {
     private var bigEndian = false
     private var interfaces: [Interface] = []
     private var sawSection = false
+    /// Packets met so far, counted from 1 as Wireshark does, to name them in errors.
+    public private(set) var packetNumber = 0
 
     public init(_ bytes: [UInt8]) {
         self.bytes = bytes
@@ -73,8 +78,10 @@ public struct CaptureReader: Sendable {
             case Pcapng.interfaceDescriptionType:
                 interfaces.append(try interface(body, start: start))
             case Pcapng.enhancedPacketType:
+                packetNumber += 1
                 return try enhancedPacket(body, start: start)
             case Pcapng.simplePacketType:
+                packetNumber += 1
                 throw .noDirection(offset: start)
             default:
                 continue  // name resolution, statistics, custom blocks: nothing PPL/1 needs
@@ -89,19 +96,25 @@ public struct CaptureReader: Sendable {
         guard linkType == Pcapng.linkType else { throw .linkType(linkType, offset: start) }
         var result = Interface(decimal: true, exponent: 6, offsetSeconds: 0)
         try forEachOption(in: (body.lowerBound + 8)..<body.upperBound, block: start) { (code, value) throws(CaptureError) in
+            // The two options that say what a timestamp means: one of the wrong
+            // length would make every time of the interface a guess, so it is refused.
             switch code {
-            case Pcapng.optionTimestampResolution where value.count >= 1:
+            case Pcapng.optionTimestampResolution:
+                guard value.count == 1 else {
+                    throw .badBlock(offset: start, reason: "if_tsresol is \(value.count) bytes long; it is 1 byte")
+                }
                 let v = bytes[value.lowerBound]
                 result.decimal = v & 0x80 == 0
                 result.exponent = Int(v & 0x7F)
                 if (result.decimal && result.exponent > 9) || (!result.decimal && result.exponent > 30) {
                     throw .badTimestampResolution(v, offset: start)
                 }
-            case 14 where value.count >= 8:  // if_tsoffset, seconds
-                result.offsetSeconds = Int64(bitPattern: UInt64(u32(value.lowerBound)) | UInt64(u32(value.lowerBound + 4)) << 32)
-                if bigEndian {
-                    result.offsetSeconds = Int64(bitPattern: UInt64(u32(value.lowerBound)) << 32 | UInt64(u32(value.lowerBound + 4)))
+            case Pcapng.optionTimestampOffset:
+                guard value.count == 8 else {
+                    throw .badBlock(offset: start, reason: "if_tsoffset is \(value.count) bytes long; it is 8 bytes")
                 }
+                let first = UInt64(u32(value.lowerBound)), second = UInt64(u32(value.lowerBound + 4))
+                result.offsetSeconds = Int64(bitPattern: bigEndian ? first << 32 | second : second << 32 | first)
             default: break
             }
         }
@@ -129,29 +142,56 @@ public struct CaptureReader: Sendable {
             }
         }
         guard let direction else { throw .noDirection(offset: start) }
-        let us = Self.microseconds(ticks: ticks, interfaces[Int(id)])
+        let interface = interfaces[Int(id)]
+        guard let us = Self.microseconds(ticks: ticks, interface) else {
+            throw .timeOutOfRange(
+                packet: packetNumber, offset: start,
+                detail: "its timestamp is \(ticks) ticks of \(interface.tick) with if_tsoffset \(interface.offsetSeconds) s")
+        }
         return CapturedPacket(timestampUs: us, direction: direction, bytes: Array(bytes[dataStart..<(dataStart + Int(captured))]))
     }
 
-    /// Ticks at the interface's resolution to microseconds, in integers (rounded down).
-    static func microseconds(ticks: UInt64, _ i: Interface) -> Int64 {
+    /// Ticks at the interface's resolution plus its offset, as microseconds
+    /// since the epoch (rounded down), in integers; nil when the time is
+    /// outside `CapturedPacket.validTimestamps`, or would not fit 64 bits on
+    /// the way there. Every step is checked: the ticks, the resolution and the
+    /// offset all come from the file.
+    static func microseconds(ticks: UInt64, _ i: Interface) -> Int64? {
         let us: UInt64
         if i.decimal {
+            guard (0...9).contains(i.exponent) else { return nil }
             if i.exponent <= 6 {
-                var scale: UInt64 = 1
-                for _ in i.exponent..<6 { scale *= 10 }
-                us = ticks &* scale
+                let (scaled, overflow) = ticks.multipliedReportingOverflow(by: powerOfTen(6 - i.exponent))
+                guard !overflow else { return nil }
+                us = scaled
             } else {
-                var scale: UInt64 = 1
-                for _ in 6..<i.exponent { scale *= 10 }
-                us = ticks / scale
+                us = ticks / powerOfTen(i.exponent - 6)
             }
         } else {
-            let whole = ticks >> UInt64(i.exponent)
-            let fraction = ticks & ((1 << UInt64(i.exponent)) - 1)
-            us = whole &* 1_000_000 &+ (fraction &* 1_000_000) >> UInt64(i.exponent)
+            guard (0...30).contains(i.exponent) else { return nil }
+            let shift = UInt64(i.exponent)
+            let whole = ticks >> shift
+            // Under 2^30, so times 10^6 it stays under 2^50.
+            let fraction = ticks & ((1 << shift) - 1)
+            let (wholeUs, overflow) = whole.multipliedReportingOverflow(by: 1_000_000)
+            guard !overflow else { return nil }
+            let (sum, carry) = wholeUs.addingReportingOverflow((fraction * 1_000_000) >> shift)
+            guard !carry else { return nil }
+            us = sum
         }
-        return Int64(bitPattern: us) &+ i.offsetSeconds &* 1_000_000
+        guard let sinceTicks = Int64(exactly: us) else { return nil }
+        let (offsetUs, offsetOverflow) = i.offsetSeconds.multipliedReportingOverflow(by: 1_000_000)
+        guard !offsetOverflow else { return nil }
+        let (total, overflow) = sinceTicks.addingReportingOverflow(offsetUs)
+        guard !overflow, CapturedPacket.validTimestamps.contains(total) else { return nil }
+        return total
+    }
+
+    /// 10^n for n in 0...9 (the exponents an interface may have).
+    private static func powerOfTen(_ n: Int) -> UInt64 {
+        var v: UInt64 = 1
+        for _ in 0..<min(max(n, 0), 9) { v *= 10 }
+        return v
     }
 
     private func forEachOption(
@@ -172,7 +212,7 @@ public struct CaptureReader: Sendable {
     }
 
     private func u32LE(_ at: Int) -> UInt32 {
-        guard at + 4 <= bytes.count else { return 0 }
+        guard at >= 0, at + 4 <= bytes.count else { return 0 }
         return UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
     }
 
@@ -181,7 +221,10 @@ public struct CaptureReader: Sendable {
         return bigEndian ? v.byteSwapped : v
     }
 
+    /// Every caller has checked that `at` and `at + 1` are inside the file; a
+    /// read past it would be 0, never a trap.
     private func u16(_ at: Int) -> UInt16 {
+        guard at >= 0, at + 2 <= bytes.count else { return 0 }
         let v = UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8
         return bigEndian ? v.byteSwapped : v
     }

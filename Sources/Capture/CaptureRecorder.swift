@@ -107,11 +107,14 @@ public final class CaptureRecorder: Sendable {
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> String? {
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + done, $0.count - done) }
+            let n = bytes.withUnsafeBytes { raw in
+                Foundation.write(fd, UnsafeRawBufferPointer(rebasing: raw[done...]).baseAddress, raw.count - done)
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 return String(cString: strerror(errno))
             }
+            if n == 0 { return "write(2) wrote nothing" }
             done += n
         }
         return nil

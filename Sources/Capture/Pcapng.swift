@@ -12,6 +12,7 @@ public enum Pcapng {
     public static let linkType: UInt16 = 147
     static let optionEnd: UInt16 = 0
     static let optionTimestampResolution: UInt16 = 9  // if_tsresol
+    static let optionTimestampOffset: UInt16 = 14  // if_tsoffset, seconds
     static let optionFlags: UInt16 = 2  // epb_flags
     static let optionUserApplication: UInt16 = 4  // shb_userappl
 

@@ -20,6 +20,7 @@ public final class Metrics: Sendable {
         "pumpd_uncertain_commands": ("gauge", "Commands whose outcome the event log has not yet settled."),
         "pumpd_status_age_seconds": ("gauge", "Age of the cached status."),
         "pumpd_simulator": ("gauge", "1 when pumpd talks to the embedded simulator, not a device."),
+        "pumpd_simulator_restarts_total": ("counter", "Times the embedded simulator was started again after it died."),
     ]
 
     public init() {}

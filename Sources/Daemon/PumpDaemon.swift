@@ -61,15 +61,18 @@ public enum PumpDaemon {
         }
         logger.notice("drug library in force", metadata: ["name": "\(library.name)", "file": "\(config.drugLibrary ?? "built in (spec/drug-library.json)")"])
 
+        let metrics = Metrics()
         var simulator: EmbeddedSimulator?
         let devicePath: String
         if let device = config.device {
             devicePath = device
         } else {
-            do { simulator = try EmbeddedSimulator(config: config, logger: logger) } catch {
+            let embedded: EmbeddedSimulator
+            do { embedded = try EmbeddedSimulator(config: config, logger: logger, metrics: metrics) } catch {
                 throw StartFailure(description: "\(error)", exitCode: 69)
             }
-            devicePath = simulator!.link
+            simulator = embedded
+            devicePath = embedded.link
         }
         defer { simulator?.stop() }
 
@@ -77,7 +80,6 @@ public enum PumpDaemon {
         do { store = try AuditStore(path: config.databasePath) } catch {
             throw StartFailure(description: "cannot open the audit store \(config.databasePath): \(error)", exitCode: 74)
         }
-        let metrics = Metrics()
         let pump = try PumpService(
             config: config, devicePath: devicePath, pairingKey: key, store: store, policy: policy, metrics: metrics,
             logger: logger, validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]),
@@ -106,8 +108,9 @@ public enum PumpDaemon {
                 SystemdNotify.send("READY=1\nSTATUS=answering on \(socketPath)")
             },
             logger: logger)
+        // The simulator's watch comes last, so it is the first told of a shutdown.
         var groupConfig = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: pump)],
+            services: [.init(service: app), .init(service: pump)] + (simulator.map { [.init(service: EmbeddedSimulator.ShutdownWatch(simulator: $0))] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         // A client that stops reading a stream must not hold the stop up: after

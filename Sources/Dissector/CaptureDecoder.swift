@@ -14,12 +14,21 @@ public struct CaptureRow: Sendable, Hashable {
         case incomplete(Int)
     }
 
-    /// Microseconds since the capture's first packet.
-    public var tUs: Int64
-    public var direction: LinkDirection
-    public var content: Content
+    /// Microseconds since the capture's first packet. Only the decoder makes
+    /// rows, and it refuses times outside `CapturedPacket.validTimestamps`, so
+    /// this lies within ±2.6e17 and any two rows' difference fits Int64.
+    public private(set) var tUs: Int64
+    public private(set) var direction: LinkDirection
+    public private(set) var content: Content
     /// The packet's number in the file, from 1, as Wireshark counts them.
-    public var packet: Int
+    public private(set) var packet: Int
+
+    init(tUs: Int64, direction: LinkDirection, content: Content, packet: Int) {
+        self.tUs = tUs
+        self.direction = direction
+        self.content = content
+        self.packet = packet
+    }
 
     /// The `frame decode` keys with `t_us` and `dir` in front; `empty` and
     /// `incomplete` rows carry nulls and that word as their error.
@@ -29,11 +38,17 @@ public struct CaptureRow: Sendable, Hashable {
         case .chunk(let r):
             guard case .object(let fields) = r.json else { return .object(o) }
             for k in fields.keys { o[k] = fields[k] }
-        case .empty, .incomplete:
-            for k in ["kind", "seq", "opcode", "status", "len", "payload"] { o[k] = .null }
-            o["error"] = .string(errorWord!)
+        case .empty:
+            Self.noChunk(&o, "empty")
+        case .incomplete:
+            Self.noChunk(&o, "incomplete")
         }
         return .object(o)
+    }
+
+    private static func noChunk(_ o: inout JSONObject, _ word: String) {
+        for k in ["kind", "seq", "opcode", "status", "len", "payload"] { o[k] = .null }
+        o["error"] = .string(word)
     }
 
     /// The error word of the row, frame errors included; nil for a good frame.
@@ -67,10 +82,22 @@ public struct CaptureDecoder: Sendable {
         inspector = LinkInspector(pairingKey: pairingKey)
     }
 
-    /// The rows for one packet: one per chunk it completes, or one saying it completed none.
-    public mutating func decode(_ packet: CapturedPacket) -> [CaptureRow] {
-        count += 1
+    /// The rows for one packet: one per chunk it completes, or one saying it
+    /// completed none. A packet whose time is outside
+    /// `CapturedPacket.validTimestamps` is refused (the reader never returns
+    /// one; packets built in memory might), and the decoder is left as it was.
+    public mutating func decode(_ packet: CapturedPacket) throws(CaptureError) -> [CaptureRow] {
+        let number = count + 1
+        guard CapturedPacket.validTimestamps.contains(packet.timestampUs) else {
+            throw .timeOutOfRange(packet: number, offset: nil, detail: "its time is \(packet.timestampUs) µs since 1970")
+        }
         let t0 = firstUs ?? packet.timestampUs
+        // Both ends are in the valid range, so this cannot overflow; checked all the same.
+        let (t, overflow) = packet.timestampUs.subtractingReportingOverflow(t0)
+        guard !overflow else {
+            throw .timeOutOfRange(packet: number, offset: nil, detail: "its time is \(packet.timestampUs) µs since 1970, the first packet's \(t0)")
+        }
+        count = number
         firstUs = t0
         var items: [Deframed] = []
         let pending: Int
@@ -82,11 +109,10 @@ public struct CaptureDecoder: Sendable {
             packet.bytes.withUnsafeBytes { toHost.feed($0) { items.append($0) } }
             pending = toHost.pendingCount
         }
-        let t = packet.timestampUs - t0
         if items.isEmpty {
             let content: CaptureRow.Content = packet.bytes.last == 0 && pending == 0 ? .empty : .incomplete(pending)
-            return [CaptureRow(tUs: t, direction: packet.direction, content: content, packet: count)]
+            return [CaptureRow(tUs: t, direction: packet.direction, content: content, packet: number)]
         }
-        return items.map { CaptureRow(tUs: t, direction: packet.direction, content: .chunk(inspector.inspect($0)), packet: count) }
+        return items.map { CaptureRow(tUs: t, direction: packet.direction, content: .chunk(inspector.inspect($0)), packet: number) }
     }
 }

@@ -66,6 +66,8 @@ public struct CaptureStats: Sendable {
             opcodes[name, default: OpcodeLine()].answers[status, default: 0] += 1
             if name == "HELLO", status == "OK" { sessions += 1 }
             if let o = outstanding, o.seq == seq, o.opcode == name {
+                // Rows come only from CaptureDecoder, whose times lie within
+                // ±2.6e17 µs (CapturedPacket.validTimestamps): the difference fits.
                 opcodes[name, default: OpcodeLine()].roundTrips.append(row.tUs - o.sentUs)
                 outstanding = nil
                 // BUSY and the other unaccepted answers are followed by the same frame again.
@@ -86,11 +88,22 @@ public struct CaptureStats: Sendable {
         }
     }
 
-    /// p-th percentile (nearest rank) of sorted values.
+    /// p-th percentile (nearest rank) of sorted values; p is taken as 0…100.
     public static func percentile(_ sorted: [Int64], _ p: Int) -> Int64? {
         guard !sorted.isEmpty else { return nil }
+        let p = min(max(p, 0), 100)
         let rank = max(1, (p * sorted.count + 99) / 100)
         return sorted[min(rank, sorted.count) - 1]
+    }
+
+    /// count, min, p50, p90, p99 and max of round-trip times; null when there are none.
+    static func summary(_ times: [Int64]) -> JSONValue {
+        let sorted = times.sorted()
+        guard let first = sorted.first, let last = sorted.last else { return .null }
+        func at(_ p: Int) -> JSONValue { percentile(sorted, p).map { .int($0) } ?? .null }
+        return .object([
+            "count": .int(Int64(sorted.count)), "min": .int(first), "p50": at(50), "p90": at(90), "p99": at(99), "max": .int(last),
+        ])
     }
 
     public var json: JSONValue {
@@ -98,25 +111,20 @@ public struct CaptureStats: Sendable {
             .object(["H>D": .int(Int64(d[.hostToDevice] ?? 0)), "D>H": .int(Int64(d[.deviceToHost] ?? 0))])
         }
         var ops = JSONObject()
-        for name in opcodes.keys.sorted() {
-            let line = opcodes[name]!
+        for (name, line) in opcodes.sorted(by: { $0.key < $1.key }) {
             var answers = JSONObject()
-            for s in line.answers.keys.sorted() { answers[s] = .int(Int64(line.answers[s]!)) }
-            let rtt = line.roundTrips.sorted()
+            for (status, n) in line.answers.sorted(by: { $0.key < $1.key }) { answers[status] = .int(Int64(n)) }
             var o: JSONObject = [
                 "requests": .int(Int64(line.requests)), "retransmissions": .int(Int64(line.retransmissions)),
                 "answers": .object(answers),
             ]
-            o["rtt_us"] = rtt.isEmpty ? .null : .object([
-                "count": .int(Int64(rtt.count)), "min": .int(rtt.first!), "p50": .int(Self.percentile(rtt, 50)!),
-                "p90": .int(Self.percentile(rtt, 90)!), "p99": .int(Self.percentile(rtt, 99)!), "max": .int(rtt.last!),
-            ])
+            o["rtt_us"] = Self.summary(line.roundTrips)
             ops[name] = .object(o)
         }
         var ev = JSONObject()
-        for name in events.keys.sorted() { ev[name] = .int(Int64(events[name]!)) }
+        for (name, n) in events.sorted(by: { $0.key < $1.key }) { ev[name] = .int(Int64(n)) }
         var err = JSONObject()
-        for word in errors.keys.sorted() { err[word] = byDirection(errors[word]!) }
+        for (word, counts) in errors.sorted(by: { $0.key < $1.key }) { err[word] = byDirection(counts) }
         return .object([
             "packets": byDirection(packetsByDirection), "bytes": byDirection(bytesByDirection),
             "duration_us": .int(lastUs), "sessions": .int(Int64(sessions)), "opcodes": .object(ops),

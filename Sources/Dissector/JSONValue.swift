@@ -7,6 +7,10 @@ public indirect enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int64)
+    /// A number with a fraction, kept as its exact text (`-?digits.digits`).
+    /// Only `parse(_:keepingFractions:)` makes one (JSONDecimal.swift); `parse`
+    /// refuses fractions, so the API never sees this case.
+    case decimal(String)
     case string(String)
     case array([JSONValue])
     case object(JSONObject)
@@ -81,6 +85,7 @@ extension JSONValue {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .decimal(let text): out.append(contentsOf: text.utf8)
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
@@ -159,6 +164,8 @@ extension JSONValue {
     struct Parser {
         let bytes: [UInt8]
         var i = 0
+        /// Opt-in (JSONDecimal.swift): a number with a fraction becomes `.decimal`.
+        var keepsFractions = false
 
         func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: i, reason: reason) }
 
@@ -221,6 +228,7 @@ extension JSONValue {
                     throw fail("expected ',' or '}'")
                 }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                if keepsFractions { return try numberKeepingFraction() }
                 return .int(try number())
             default:
                 throw fail("unexpected character")

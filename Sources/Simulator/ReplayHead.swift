@@ -98,9 +98,10 @@ public struct ReplayHead: Sendable {
     public mutating func advance(to nowMs: Int64) -> [[UInt8]] {
         guard let origin = originMs else { return [] }
         var out: [[UInt8]] = []
+        let elapsedMs = Self.elapsedMs(from: origin, to: nowMs)
         while nextSpontaneous < script.spontaneous.count {
             let e = script.spontaneous[nextSpontaneous]
-            guard (nowMs - origin) * 1000 >= e.offsetUs else { break }
+            guard Self.isDue(offsetUs: e.offsetUs, elapsedMs: elapsedMs) else { break }
             nextSpontaneous += 1
             if let s = openSession(nowMs: nowMs) {
                 out.append(e.frame.sealed(with: s.key).encodeWire())
@@ -141,8 +142,24 @@ public struct ReplayHead: Sendable {
     }
 
     func openSession(nowMs: Int64) -> Session? {
-        guard let s = session, nowMs - s.lastAuthenticatedMs <= sessionTimeoutMs else { return nil }
+        guard let s = session, Self.elapsedMs(from: s.lastAuthenticatedMs, to: nowMs) <= sessionTimeoutMs else { return nil }
         return s
+    }
+
+    /// `to - from`, saturating: the clock is the caller's, and a difference
+    /// that does not fit is simply longer than anything compared with it.
+    public static func elapsedMs(from: Int64, to: Int64) -> Int64 {
+        let (d, overflow) = to.subtractingReportingOverflow(from)
+        guard overflow else { return d }
+        return to > from ? .max : .min
+    }
+
+    /// Whether an event recorded `offsetUs` after the first HELLO is due
+    /// `elapsedMs` after the live one: compared in milliseconds (the offset
+    /// rounded up), so nothing is multiplied and nothing can overflow.
+    static func isDue(offsetUs: Int64, elapsedMs: Int64) -> Bool {
+        let (q, r) = offsetUs.quotientAndRemainder(dividingBy: 1000)
+        return elapsedMs >= (r > 0 ? q + 1 : q)
     }
 
     // MARK: requests
@@ -222,13 +239,16 @@ public struct ReplayHead: Sendable {
             originMs = nowMs
             out += advance(to: nowMs)  // events from before the first HELLO: no session, dropped
         }
+        // A HELLO answered with an error leaves the session as it was (§4).
         let hello: Hello
         do {
-            guard case .hello(let h) = try Request.decode(opcode: .hello, payload: f.payload) else { fatalError("decoder returned another opcode") }
+            guard case .hello(let h) = try Request.decode(opcode: .hello, payload: f.payload) else {
+                out.append(Self.answer(f, .badFrame, key: nil))
+                return out
+            }
             try Request.hello(h).validate()
             hello = h
         } catch {
-            // A HELLO answered with an error leaves the session as it was (§4).
             out.append(Self.answer(f, error.status, key: nil))
             return out
         }
@@ -239,10 +259,16 @@ public struct ReplayHead: Sendable {
         if n < recorded.count {
             r = recorded[n]
             used[op] = n + 1
-        } else {
+        } else if let again = recorded.last(where: { $0.status == StatusCode.ok.rawValue }) ?? recorded.last {
             // Used up: the last OK answer again (the script has one), so that a
             // host can always open a session.
-            r = recorded.last { $0.status == StatusCode.ok.rawValue } ?? recorded[recorded.count - 1]
+            r = again
+        } else {
+            // A script always holds a HELLO answered OK (ReplayScript refuses
+            // a capture without one); were it not so, the device has no answer.
+            notes.append("no recorded answer for HELLO: answered INTERNAL")
+            out.append(Self.answer(f, .internal, key: nil))
+            return out
         }
         guard r.status == StatusCode.ok.rawValue, let deviceNonce = Nonce(bytes: Array(r.payload.prefix(16))) else {
             // A recorded refusal: unauthenticated, and the session stays as it was.

@@ -6,11 +6,18 @@ import Wire
 public enum ReplayScriptError: Error, Sendable, Hashable, CustomStringConvertible {
     /// No HELLO answered OK (with a device nonce): a replay could not open a session.
     case noHelloAnswer(frames: Int)
+    /// A packet's time is outside `CapturedPacket.validTimestamps` (1970 to
+    /// 9999): the reader refuses such a file, but packets built in memory may
+    /// hold any time, and offsets between them would not fit 64 bits.
+    /// `packet` counts from 1 as Wireshark does.
+    case timeOutOfRange(packet: Int, timestampUs: Int64)
 
     public var description: String {
         switch self {
         case .noHelloAnswer(let frames):
             "nothing to replay: the capture has no HELLO answered OK (\(frames) frames from the device), so there is no device nonce to open a session with"
+        case .timeOutOfRange(let packet, let us):
+            "packet \(packet) has a time outside 1970-01-01 to 9999-12-31 UTC (\(us) µs since 1970); its events could not be scheduled: re-time the capture and try again"
         }
     }
 }
@@ -83,7 +90,12 @@ public struct ReplayScript: Sendable, Hashable {
         var toDevice = Deframer(receiver: .device)
         var toHost = Deframer(receiver: .host)
         var timeline: [(us: Int64, frame: Frame)] = []
-        for p in packets {
+        for (n, p) in packets.enumerated() {
+            // Within the valid range every offset below (a difference of two
+            // times) fits Int64 with room to spare.
+            guard CapturedPacket.validTimestamps.contains(p.timestampUs) else {
+                throw .timeOutOfRange(packet: n + 1, timestampUs: p.timestampUs)
+            }
             let items = p.direction == .hostToDevice ? toDevice.feed(p.bytes) : toHost.feed(p.bytes)
             for case .frame(let f) in items { timeline.append((p.timestampUs, f)) }
         }
@@ -114,7 +126,7 @@ public struct ReplayScript: Sendable, Hashable {
                     release()
                     outstanding = (f.seq, f.opcode)
                 }
-                if f.opcode == hello, f.payload.count >= 16 { helloTag = Nonce(bytes: Array(f.payload.prefix(16)))!.sessionTag }
+                if f.opcode == hello, let nonce = Nonce(bytes: Array(f.payload.prefix(16))) { helloTag = nonce.sessionTag }
             case .event:
                 let event = Event(seq: f.seq, code: f.opcode, payload: f.payload, offsetUs: us - originUs)
                 if let o = outstanding, o.opcode != hello, Self.names(event, seq: o.seq, session: sessionTag) {

@@ -70,21 +70,23 @@ struct CaptureBenchCommand: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read back \(path)") }
             return try CaptureReader.packets(in: Array(data)).count
         }
-        stage("decode") {
+        try stage("decode") {
             var d = CaptureDecoder(pairingKey: nil)
-            return packets.reduce(0) { $0 + d.decode($1).count }
+            var rows = 0
+            for p in packets { rows += try d.decode(p).count }
+            return rows
         }
-        stage("verify") {
+        try stage("verify") {
             var d = CaptureDecoder(pairingKey: .test)
             var bad = 0
-            for p in packets { for r in d.decode(p) where r.errorWord != nil && r.errorWord != "empty" { bad += 1 } }
+            for p in packets { for r in try d.decode(p) where r.errorWord != nil && r.errorWord != "empty" { bad += 1 } }
             precondition(bad == 0, "\(bad) rows failed")  // trap-ok: the benchmark's own frames; a failure means the figures measure nothing
             return packets.count
         }
-        stage("json") {
+        try stage("json") {
             var d = CaptureDecoder(pairingKey: .test)
             var total = 0
-            for p in packets { for r in d.decode(p) { total += r.json.serialized.utf8.count + 1 } }
+            for p in packets { for r in try d.decode(p) { total += r.json.serialized.utf8.count + 1 } }
             return total
         }
 

@@ -20,6 +20,10 @@ struct CaptureCommand: ParsableCommand {
               pumpctl capture decode --key-file pairing.key --json visit.pcapng | jq .
               pumpctl capture stats visit.pcapng
               pumpctl capture start --name clinic-visit ... pumpctl capture stop
+
+            decode and stats exit 65 when the file is not a capture they can read (the \
+            message names the byte, and the packet for a time outside 1970-9999), and 66 \
+            when it cannot be read at all.
             """,
         subcommands: [Decode.self, Stats.self, Start.self, Stop.self, Status.self]
     )
@@ -44,6 +48,25 @@ struct CaptureCommand: ParsableCommand {
             throw Exit.dataError
         }
         return packets
+    }
+
+    /// The decoder's rows for one packet, or exit 65 naming the packet (a time
+    /// outside 1970–9999: the reader refuses those already, so this is the
+    /// decoder's own check holding).
+    static func rows(_ decoder: inout CaptureDecoder, _ packet: CapturedPacket, file: String) throws -> [CaptureRow] {
+        do {
+            return try decoder.decode(packet)
+        } catch let e {
+            Terminal.error("\(file): \(e)")
+            throw Exit.dataError
+        }
+    }
+
+    /// Microseconds as milliseconds with `decimals` places (rounded down in magnitude), sign in front.
+    static func milliseconds(_ us: Int64, decimals: Int) -> String {
+        let m = us.magnitude
+        let fraction = String((m % 1000) / (decimals == 2 ? 10 : 1)).leftPadded(decimals)
+        return "\(us < 0 ? "-" : "")\(m / 1000).\(fraction)"
     }
 }
 
@@ -82,26 +105,26 @@ extension CaptureCommand {
             var decoder = CaptureDecoder(pairingKey: key)
             if json {
                 for p in packets {
-                    for row in decoder.decode(p) { Terminal.line(row.json.serialized) }
+                    for row in try CaptureCommand.rows(&decoder, p, file: file) { Terminal.line(row.json.serialized) }
                 }
                 return
             }
             var table: [[String]] = [["#", "t (ms)", "dir", "kind", "seq", "opcode", "status", "len", "error", "payload"]]
             for p in packets {
-                for row in decoder.decode(p) { table.append(Self.cells(row)) }
+                for row in try CaptureCommand.rows(&decoder, p, file: file) { table.append(Self.cells(row)) }
             }
             TextTable.print(table)
             if key == nil { Terminal.error("note: no --key-file, so macs were not checked") }
         }
 
         static func cells(_ row: CaptureRow) -> [String] {
-            let ms = "\(row.tUs / 1000).\(String(row.tUs % 1000).leftPadded(3))"
+            let ms = CaptureCommand.milliseconds(row.tUs, decimals: 3)
             func text(_ v: JSONValue?) -> String {
                 switch v {
                 case .string(let s)?: s
                 case .int(let n)?: "\(n)"
                 case .null?, nil: "-"
-                default: v!.serialized
+                case let other?: other.serialized
                 }
             }
             let r = row.report?.json
@@ -143,7 +166,7 @@ extension CaptureCommand {
             var stats = CaptureStats()
             for p in packets {
                 stats.add(packet: p)
-                for row in decoder.decode(p) { stats.add(row) }
+                for row in try CaptureCommand.rows(&decoder, p, file: file) { stats.add(row) }
             }
             if json {
                 Terminal.line(stats.json.serialized)
@@ -155,7 +178,7 @@ extension CaptureCommand {
         static func printTable(_ s: CaptureStats, file: String) {
             let j = s.json
             func n(_ v: JSONValue?) -> Int64 { if case .int(let x)? = v { return x } else { return 0 } }
-            func ms(_ us: Int64) -> String { "\(us / 1000).\(String((us % 1000) / 10).leftPadded(2))" }
+            func ms(_ us: Int64) -> String { CaptureCommand.milliseconds(us, decimals: 2) }
             Terminal.line("\(file): \(n(j["packets"]?["H>D"]) + n(j["packets"]?["D>H"])) packets over \(ms(s.lastUs)) ms")
             Terminal.line("  host to device: \(n(j["packets"]?["H>D"])) packets, \(n(j["bytes"]?["H>D"])) bytes")
             Terminal.line("  device to host: \(n(j["packets"]?["D>H"])) packets, \(n(j["bytes"]?["D>H"])) bytes")
@@ -164,7 +187,7 @@ extension CaptureCommand {
             var rows: [[String]] = [["opcode", "requests", "retrans", "answers", "rtt p50 ms", "p90", "max"]]
             if case .object(let ops)? = j["opcodes"] {
                 for name in ops.keys {
-                    let o = ops[name]!
+                    guard let o = ops[name] else { continue }
                     var answers: [String] = []
                     if case .object(let a)? = o["answers"] { answers = a.keys.map { "\($0) \(n(a[$0]))" } }
                     let rtt = o["rtt_us"]

@@ -80,6 +80,7 @@ extension JSONValue {
         switch self {
         case .string(let s): s
         case .int(let i): String(i)
+        case .decimal(let d): d
         case .bool(let b): b ? "true" : "false"
         case .null: nil
         case .array, .object: serialized

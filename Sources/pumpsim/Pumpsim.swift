@@ -18,22 +18,31 @@ struct Pumpsim: ParsableCommand {
 
               pumpsim --link /tmp/ph1 --control /tmp/ph1.ctl --speed 60 --seed 7
 
-            The control socket takes one JSON object per line and answers one JSON line \
-            ({"ok":true} or {"ok":false,"error":...}):
+            The control socket takes one JSON object per line and answers one JSON line. \
+            An object may hold several commands, applied in the order written, e.g. \
+            {"drop_responses":1,"corrupt_next":1}. Every key is checked first, and the line is \
+            applied whole or not at all: if any key is refused (or the pump refuses one, as \
+            it may a patient bolus), nothing changes. The answer is {"ok":true} (with "state" \
+            when asked), or {"ok":false,"error":"...","refused":[KEYS]}, the error naming each \
+            refused key, what it takes and what it got. Seconds are decimal numbers, exact to \
+            the millisecond (1.5, 0.25; finer is refused); no floating point is involved.
               {"telemetry":false}      implant out of range (true: back in range)
               {"drop_requests":N}      lose the next N requests on the way in (never executed)
               {"drop_responses":N}     execute, then drop the next N responses
               {"drop_only":"OPCODE"}   limit both drops to one opcode, e.g. "START_BOLUS" ("" for all)
               {"corrupt_next":N}       flip a bit in each of the next N outgoing frames
               {"noise":"HEX"}          send these bytes to the host now
-              {"unplug":S}             remove the pty and link, end the session, back after S s
+              {"unplug":S}             remove the pty and link, end the session, back after S s (e.g. 1.5)
               {"stall":true}           motor stall (false clears it)
               {"busy":N}               answer the next N new requests BUSY
-              {"advance_s":N}          jump simulated time N seconds ahead
+              {"advance_s":S}          jump simulated time S seconds ahead (e.g. 0.5; at most ten years)
               {"patient_bolus":true}   the patient presses the handheld's button
               {"raise_alarm":B}        raise alarm bit B (0…6); {"clear_alarm":B} clears it
               {"state":true}           the whole simulated pump as JSON
-            e.g.  echo '{"state":true}' | socat - UNIX-CONNECT:/tmp/ph1.ctl
+            N is a count 0…1000000. At most \(ControlServer.maxClients) clients at a time; a \
+            client with more than 1 MiB of answers unread is disconnected.
+            e.g. with Python's standard library (socat works too):
+              python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode()+b"\\n"); print(s.makefile().readline(), end="")' /tmp/ph1.ctl '{"state":true}'
 
             Replay: --replay FILE plays the device side of a capture (pcapng, as recorded \
             from a link) instead of simulating a pump. Each request gets the recorded \
@@ -47,6 +56,12 @@ struct Pumpsim: ParsableCommand {
               pumpsim --replay field.pcapng --link /tmp/ph1 --control /tmp/ph1.ctl
 
             Logs go to standard error. SIGTERM or SIGINT removes the link and the socket.
+
+            Exit codes: 0 stopped by SIGTERM/SIGINT or with its parent; 64 bad arguments; \
+            65 --replay FILE is not a capture pumpsim can replay (not pcapng, no HELLO \
+            answered OK, a packet time outside 1970-9999, ...; the log line says which packet \
+            and why) or --state-file cannot be read; 66 --replay FILE cannot be read; 78 bad \
+            --key-file; 1 the pty or the control socket cannot be made (the log says why).
             """
     )
 
@@ -112,6 +127,11 @@ struct Pumpsim: ParsableCommand {
     }
 
     func run() throws {
+        // A reader that goes away must never kill the simulator: writes to
+        // the control socket use MSG_NOSIGNAL, and this covers every other
+        // write (standard error into a closed pipe, say), which then just
+        // fails with EPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let key: PairingKey
         if let keyFile {
             do {
@@ -166,13 +186,13 @@ struct Pumpsim: ParsableCommand {
         do {
             script = try ReplayScript(packets: try CaptureReader.packets(in: bytes))
         } catch let error as CaptureError {
-            Log.error("not a PPL/1 capture", ["path": path, "error": error.description])
+            Log.error("not a capture pumpsim can replay: \(error)", ["path": path])
             throw ExitCode(65)
         } catch {
-            Log.error("cannot replay the capture", ["path": path, "error": "\(error)"])
+            Log.error("cannot replay the capture: \(error)", ["path": path])
             throw ExitCode(65)
         }
-        let recorded = script.responses.keys.sorted().map { "\(ReplayHead.name($0))=\(script.responses[$0]!.count)" }.joined(separator: ",")
+        let recorded = script.responses.sorted { $0.key < $1.key }.map { "\(ReplayHead.name($0.key))=\($0.value.count)" }.joined(separator: ",")
         Log.info("replay loaded", [
             "path": path, "responses": recorded, "events": "\(script.eventCount)",
             "retransmissions_skipped": "\(script.retransmissionsSkipped)",

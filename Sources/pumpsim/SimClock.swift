@@ -9,6 +9,8 @@ struct SimClock {
     let startWallMs: Int64
     let startSimMs: Int64
     var offsetMs: Int64 = 0
+    /// How far `advance_s` may carry simulated time in all: 1000 years.
+    static let maxOffsetMs: Int64 = 1000 * 31_557_600_000
 
     init(speed: Int64, startSimMs: Int64? = nil) {
         self.speed = max(1, speed)

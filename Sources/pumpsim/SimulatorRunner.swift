@@ -97,8 +97,9 @@ struct SimulatorRunner<Head: RunnableHead> {
         incomingLine = baud.map { LineRate(baud: $0) }
         // Signals arrive as readable data on a descriptor, so the loop has one place to look.
         signals = termination_signal_fd()
-        pty = try PseudoTerminal.create(link: link)
-        Log.info("PH-1 simulator ready", ["link": link, "pty": pty!.slavePath])
+        let pty = try PseudoTerminal.create(link: link)
+        self.pty = pty
+        Log.info("PH-1 simulator ready", ["link": link, "pty": pty.slavePath])
     }
 
     var wallMs: Int64 { SimClock.monotonicMs() }
@@ -111,10 +112,12 @@ struct SimulatorRunner<Head: RunnableHead> {
                 if !output.isEmpty { events |= Int16(POLLOUT) }
                 fds.append(pollfd(fd: pty.master, events: events, revents: 0))
             }
-            for fd in control?.pollDescriptors ?? [] { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            fds += control?.pollDescriptors ?? []
             // Wake at least every 20 ms to let simulated time run (events,
-            // alarms); sooner while paced output waits for line time.
-            let timeout: Int32 = (!output.isEmpty || !inbound.isEmpty) && baud != nil ? 1 : 20
+            // alarms); sooner while paced output waits for line time, and at
+            // once while control lines wait their turn.
+            var timeout: Int32 = (!output.isEmpty || !inbound.isEmpty) && baud != nil ? 1 : 20
+            if control?.hasWaitingLines == true { timeout = 0 }
             _ = poll(&fds, nfds_t(fds.count), timeout)
 
             for p in fds where p.revents != 0 {
@@ -122,15 +125,16 @@ struct SimulatorRunner<Head: RunnableHead> {
                     stopping = true
                 } else if p.fd == pty?.master {
                     if p.revents & Int16(POLLIN) != 0 { readHost() }
-                } else if p.fd == control?.listener {
-                    control?.accept()
-                } else if control != nil {
-                    for line in control!.readLines(p.fd) {
-                        let answer = Head.control(line, runner: &self)
-                        control!.answer(p.fd, answer.serialized)
-                    }
+                } else if control?.owns(p.fd) == true {
+                    control?.serve(p)
                 }
             }
+            // A few lines per client per turn: the link is served between them.
+            for (fd, line) in control?.takeLines() ?? [] {
+                let answer = Head.control(line, runner: &self)
+                control?.answer(fd, answer.serialized)
+            }
+            control?.closeFinished()
             if let parentPID, getppid() != parentPID {
                 Log.info("the parent process is gone: stopping")
                 stopping = true
@@ -161,7 +165,7 @@ struct SimulatorRunner<Head: RunnableHead> {
     mutating func deliverInbound() {
         guard !inbound.isEmpty else { return }
         var n = inbound.count
-        if incomingLine != nil { n = min(n, incomingLine!.available()) }
+        if let available = incomingLine?.available() { n = min(n, available) }
         guard n > 0 else { return }
         incomingLine?.spend(n)
         let bytes = Array(inbound.prefix(n))
@@ -188,7 +192,7 @@ struct SimulatorRunner<Head: RunnableHead> {
     mutating func flush() {
         guard let pty, !output.isEmpty else { return }
         var allowed = output.count
-        if outgoingLine != nil { allowed = min(allowed, outgoingLine!.available()) }
+        if let available = outgoingLine?.available() { allowed = min(allowed, available) }
         guard allowed > 0 else { return }
         let n = output.withUnsafeBytes { write(pty.master, $0.baseAddress, allowed) }
         if n > 0 {
@@ -199,22 +203,24 @@ struct SimulatorRunner<Head: RunnableHead> {
 
     // MARK: plugging
 
-    mutating func unplug(seconds: Int64) {
+    /// The wire side of unplugging (the head's session is ended by the
+    /// control line, `ControlTrial.unplug`). `ms` is at most 1,000,000 s.
+    mutating func unplug(ms: Int64) {
         pty?.destroy()
         pty = nil
         output.removeAll()
         inbound.removeAll()
         deframer = Deframer(receiver: .device)
-        head.powerCycle()
-        replugAtWallMs = wallMs + seconds * 1000
-        Log.info("unplugged", ["for_s": "\(seconds)"])
+        replugAtWallMs = wallMs + ms
+        Log.info("unplugged", ["for_s": "\(ms / 1000).\(String(ms % 1000).leftPadded(3))"])
     }
 
     mutating func replug() {
         replugAtWallMs = nil
         do {
-            pty = try PseudoTerminal.create(link: link)
-            Log.info("plugged in again", ["link": link, "pty": pty!.slavePath])
+            let pty = try PseudoTerminal.create(link: link)
+            self.pty = pty
+            Log.info("plugged in again", ["link": link, "pty": pty.slavePath])
         } catch {
             Log.error("cannot recreate the pseudo-terminal; retrying in 1 s", ["error": "\(error)"])
             replugAtWallMs = wallMs + 1000

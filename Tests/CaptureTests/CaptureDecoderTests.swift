@@ -37,14 +37,14 @@ struct CaptureDecoderTests {
         ]
     }
 
-    static func rows(_ packets: [CapturedPacket], key: PairingKey? = .test) -> [CaptureRow] {
+    static func rows(_ packets: [CapturedPacket], key: PairingKey? = .test) throws -> [CaptureRow] {
         var d = CaptureDecoder(pairingKey: key)
-        return packets.flatMap { d.decode($0) }
+        return try packets.flatMap { try d.decode($0) }
     }
 
     @Test("every packet is a row with t_us from the first packet and its direction; macs verify through the HELLO")
     func session() throws {
-        let rows = Self.rows(Self.session1)
+        let rows = try Self.rows(Self.session1)
         #expect(rows.map(\.tUs) == [0, 100, 1_100, 2_000, 502_000, 502_300])
         #expect(rows.map(\.direction.arrow) == ["H>D", "H>D", "D>H", "H>D", "H>D", "D>H"])
         #expect(rows.map(\.errorWord) == ["empty", nil, nil, nil, nil, nil])
@@ -52,14 +52,14 @@ struct CaptureDecoderTests {
         #expect(o.keys == ["t_us", "dir", "kind", "seq", "opcode", "status", "len", "payload", "error"])
         #expect(o["opcode"] == .string("GET_STATUS"))
         // Another pairing key: the HELLO answer fails, and so does everything after it.
-        let wrong = Self.rows(Self.session1, key: PairingKey(bytes: Array(repeating: 7, count: 32))!)
+        let wrong = try Self.rows(Self.session1, key: PairingKey(bytes: Array(repeating: 7, count: 32))!)
         #expect(wrong.map(\.errorWord) == ["empty", nil, "mac", "mac", "mac", "mac"])
     }
 
     @Test("a frame cut over two packets decodes at the second; a request on the device's side is malformed")
-    func streams() {
+    func streams() throws {
         let frame = Self.request(1, .getStatus)
-        let rows = Self.rows([
+        let rows = try Self.rows([
             CapturedPacket(timestampUs: 0, direction: .hostToDevice, bytes: Array(frame.prefix(10))),
             CapturedPacket(timestampUs: 5, direction: .deviceToHost, bytes: frame),
             CapturedPacket(timestampUs: 9, direction: .hostToDevice, bytes: Array(frame.dropFirst(10))),
@@ -71,7 +71,7 @@ struct CaptureDecoderTests {
     }
 
     @Test("stats: requests, a retransmission timed from its last sending, answers by status, errors by direction")
-    func stats() {
+    func stats() throws {
         // The answer in session1 names PING, not GET_STATUS: it matches no request.
         var packets = Self.session1
         packets[5].bytes = Self.response(1, .getStatus, payload: [UInt8](repeating: 0, count: 56))
@@ -80,7 +80,7 @@ struct CaptureDecoderTests {
         var stats = CaptureStats()
         for p in packets {
             stats.add(packet: p)
-            for r in decoder.decode(p) { stats.add(r) }
+            for r in try decoder.decode(p) { stats.add(r) }
         }
         let j = stats.json
         #expect(j["opcodes"]?["GET_STATUS"]?["requests"] == .int(1))

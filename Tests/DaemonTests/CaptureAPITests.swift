@@ -28,7 +28,7 @@ struct CaptureAPITests {
 
         let packets = try Self.packets(file)
         var decoder = CaptureDecoder(pairingKey: .test)
-        let rows = packets.flatMap { decoder.decode($0) }
+        let rows = try packets.flatMap { try decoder.decode($0) }
         #expect(rows.first?.errorWord == "empty")
         #expect(rows.dropFirst().first?.report?.opcode == .string("HELLO"))
         #expect(rows.dropFirst().allSatisfy { $0.errorWord == nil }, "\(rows.compactMap(\.errorWord))")

@@ -34,7 +34,7 @@ struct CaptureRegressionTests {
     func decoded(_ name: String) throws {
         let packets = try CaptureReader.packets(in: Array(FileManager.default.contents(atPath: "\(Self.folder)/\(name).pcapng") ?? Data()))
         var decoder = CaptureDecoder(pairingKey: .test)
-        let text = packets.flatMap { decoder.decode($0) }.map { $0.json.serialized + "\n" }.joined()
+        let text = try packets.flatMap { try decoder.decode($0) }.map { $0.json.serialized + "\n" }.joined()
         try Self.compare(text, golden: "\(name).decoded.jsonl")
         // Our own captures are clean apart from what their scenario put on the line.
         #expect(!text.contains(#""error":"mac""#), "a frame of \(name) fails its mac with the test key")

@@ -20,7 +20,7 @@ struct SecurityTests {
         let packets = try CaptureReader.packets(in: Array(FileManager.default.contents(atPath: capture) ?? Data()))
         var decoder = CaptureDecoder(pairingKey: .test)
         var host: Nonce?, device: Nonce?
-        for row in packets.flatMap({ decoder.decode($0) }) where row.report?.opcode == .string("HELLO") && row.errorWord == nil {
+        for row in try packets.flatMap({ try decoder.decode($0) }) where row.report?.opcode == .string("HELLO") && row.errorWord == nil {
             if case .string(let h)? = row.report?.payload["host_nonce"] { host = Hex.decode(h).flatMap(Nonce.init(bytes:)) }
             if case .string(let d)? = row.report?.payload["device_nonce"] { device = Hex.decode(d).flatMap(Nonce.init(bytes:)) }
         }
@@ -55,8 +55,8 @@ struct SecurityTests {
         // An answer the device really sent earlier in this session, sent again.
         let packets = try CaptureReader.packets(in: Array(FileManager.default.contents(atPath: capture) ?? Data()))
         var decoder = CaptureDecoder(pairingKey: .test)
-        let oldAnswer = try #require(packets.first { p in
-            p.direction == .deviceToHost && decoder.decode(p).contains { $0.report?.opcode == .string("GET_STATUS") }
+        let oldAnswer = try #require(try packets.first { p in
+            try p.direction == .deviceToHost && decoder.decode(p).contains { $0.report?.opcode == .string("GET_STATUS") }
         })
         let otherSession = SessionKey(pairing: .test, hostNonce: Nonce(bytes: Array(repeating: 9, count: 16))!, deviceNonce: Nonce(bytes: Array(repeating: 8, count: 16))!)
         let status = [UInt8](repeating: 0, count: Status.size)

@@ -52,4 +52,23 @@ struct CaptureCommandTests {
         #expect(r.stderr.contains("not a pcapng file"))
         #expect(try run.pumpctl(["capture", "stats", "/nonexistent/x.pcapng"]).status == 66)
     }
+
+    @Test("times outside 1970–9999 (the issue's 0x8000000000000000 and 1): exit 65 naming the packet, for decode, --json and stats")
+    func timesOutOfRange() throws {
+        let hostile = HostileCapture.write(HostileCapture.issue13, name: "issue13")
+        defer { unlink(hostile) }
+        let push = try #require(FileManager.default.contents(atPath: "\(Self.captures)/02-program-push.pcapng"))
+        let retimed = HostileCapture.write(try #require(HostileCapture.retimed(Array(push), packet: 5, ticks: 0x8000_0000_0000_0000)), name: "retimed")
+        defer { unlink(retimed) }
+        for (file, packet) in [(hostile, 1), (retimed, 5)] {
+            for args in [["capture", "decode"], ["capture", "decode", "--json"], ["capture", "stats"], ["capture", "stats", "--json"]] {
+                let r = try run.pumpctl(args + [file])
+                #expect(r.status == 65, "\(args): \(r.stderr)")
+                #expect(r.stderr.contains("packet \(packet) (block at byte"), "\(args): \(r.stderr)")
+                #expect(r.stderr.contains("has a time outside 1970-01-01 to 9999-12-31 UTC"), "\(args): \(r.stderr)")
+                #expect(!r.stderr.contains("Fatal error"))
+                #expect(r.stdout.isEmpty)
+            }
+        }
+    }
 }
