@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Serial", targets: ["Serial"]),
         .library(name: "API", targets: ["API"]),
         .library(name: "Client", targets: ["Client"]),
+        .library(name: "Simulator", targets: ["Simulator"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
         .executable(name: "pumpsim", targets: ["pumpsim"]),

@@ -49,6 +49,16 @@ let package = Package(
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
+        .executableTarget(
+            name: "FuzzCapture",
+            dependencies: [
+                .product(name: "Capture", package: "pumpd"),
+                .product(name: "Dissector", package: "pumpd"),
+                .product(name: "Simulator", package: "pumpd"),
+                .product(name: "Wire", package: "pumpd"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
