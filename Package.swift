@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "API", targets: ["API"]),
         // For the fuzz targets (Fuzz/): each parser of outside input, pure.
         .library(name: "ProgramFiles", targets: ["ProgramFiles"]),
+        .library(name: "Credentials", targets: ["Credentials"]),
+        .library(name: "DoseSafety", targets: ["DoseSafety"]),
+        .library(name: "Daemon", targets: ["Daemon"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
         .executable(name: "pumpsim", targets: ["pumpsim"]),
@@ -135,7 +138,7 @@ let package = Package(
         // The review's verdicts, table-driven, and the schedule and projection arithmetic.
         .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Audit", "Dissector", "Messages"]),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
-        .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Dissector", "Capture", "Wire", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Daemon", "Dissector", "Capture", "Wire", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "ProgramFiles", "TestSupport"]),
         // The client's HTTP parsing on byte buffers: no socket, no daemon.
