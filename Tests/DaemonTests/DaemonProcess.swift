@@ -12,6 +12,8 @@ final class DaemonProcess: @unchecked Sendable {
     let socket: String
     let arguments: [String]
     var process: Process?
+    /// A command that runs pumpd (its path, then its arguments, follow): e.g. in a namespace of its own.
+    var launcher: [String] = []
 
     static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pumpd")
 
@@ -38,6 +40,10 @@ final class DaemonProcess: @unchecked Sendable {
         p.executableURL = Self.binary
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.arguments = ["--data-dir", dataDir, "--socket", socket] + arguments + extra
+        if let command = launcher.first {
+            p.executableURL = URL(fileURLWithPath: command)
+            p.arguments = launcher.dropFirst() + [Self.binary.path] + (p.arguments ?? [])
+        }
         p.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try p.run()
         process = p
