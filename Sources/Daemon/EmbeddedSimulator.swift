@@ -27,8 +27,9 @@ final class EmbeddedSimulator: @unchecked Sendable {
         process.arguments = args + config.simulatorArguments
         // pumpsim writes plain text; keep it out of pumpd's JSON log stream.
         let logPath = folder + "/pumpsim.log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: logPath)
+        // Never through a link: the data dir is pumpd's, and so is every file it writes there.
+        let logFD = try DataDir.open(logPath, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        process.standardError = FileHandle(fileDescriptor: logFD, closeOnDealloc: true)
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.terminationHandler = { [weak self] p in
             if self?.stopping.withLock({ $0 }) ?? true { return }

@@ -43,11 +43,20 @@ struct Pumpd: AsyncParsableCommand {
               simulator_arguments: a list of strings
             deploy/pumpd.json is an example.
 
+            The data dir must belong to pumpd's user and be writable by nobody else \
+            (chown, chmod go-w); each folder above it must belong to root or to \
+            pumpd's user and be writable by nobody else unless it has the sticky bit \
+            (as /tmp has): otherwise another user could put links where pumpd writes. \
+            pumpd follows no symbolic link inside its data dir. At --socket it \
+            replaces only a stale socket (one nobody answers on), never another file.
+
             Exit codes: 0 stopped cleanly; 64 bad usage (an unknown flag, a missing or \
             malformed value); 69 the simulator could not start; 73 the data dir cannot \
-            be created; 74 the audit store cannot be opened; 75 another pumpd holds the \
-            data dir or the socket; 78 bad configuration (a flag or config value, or the \
-            key file).
+            be created or is unsafe (writable by others, owned by another user, a \
+            symbolic link where pumpd keeps a file); 74 the audit store cannot be \
+            opened; 75 another pumpd holds the data dir or answers on the socket; 78 \
+            bad configuration (a flag or config value, the key file, something other \
+            than a stale socket at --socket, or a socket pumpd cannot create or secure).
 
             """
     )

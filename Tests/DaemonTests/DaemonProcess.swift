@@ -98,7 +98,14 @@ final class DaemonProcess: @unchecked Sendable {
         _ method: String, _ path: String, body: String? = nil, headers: [String] = [], user: (uid: Int, gid: Int)? = nil,
         contentType: String? = "application/json", maxTime: Int = 30
     ) -> Reply {
-        let headerFile = folder + "/h-\(UUID().uuidString.prefix(6))"
+        // Another user's curl writes its headers in a folder of its own: the data
+        // dir's parent must stay writable by root alone, or pumpd refuses it.
+        let headerFolder = user == nil ? folder : folder + "/others"
+        if user != nil {
+            mkdir(headerFolder, 0o1777)
+            chmod(headerFolder, 0o1777)
+        }
+        let headerFile = headerFolder + "/h-\(UUID().uuidString.prefix(6))"
         var args = ["-s", "-S", "--max-time", "\(maxTime)", "--unix-socket", socket, "-X", method, "-D", headerFile, "-w", "\n%{http_code}"]
         if let body {
             // "Content-Type:" with no value makes curl send none at all.
@@ -118,7 +125,6 @@ final class DaemonProcess: @unchecked Sendable {
         if let user {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             p.arguments = ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "curl"] + args
-            chmod(folder, 0o777)  // so the other user's curl can write its header file
         } else {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
             p.arguments = args
