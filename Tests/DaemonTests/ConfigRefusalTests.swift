@@ -88,6 +88,18 @@ struct ConfigRefusalTests {
         #expect(level.stderr.contains("--log-level takes one of trace"), "\(level.stderr)")
     }
 
+    /// A drug library is read up to a bound: a wrong file of 8 GiB (sparse here)
+    /// is refused at once instead of being read into memory.
+    @Test func aDrugLibraryThatIsNotOneIsRefused() throws {
+        let d = try DaemonProcess(start: false)
+        let huge = d.folder + "/huge.json"
+        Self.write("", to: huge)
+        truncate(huge, 8 << 30)
+        let r = try Self.run(d, ["--drug-library", huge])
+        #expect(r.status == 78, "\(r.stderr)")
+        #expect(r.stderr.contains("the drug library \(huge) is larger than 4 MiB"), "\(r.stderr)")
+    }
+
     // MARK: the socket's flags
 
     @Test func anUnknownSocketGroupIsRefused() throws {
