@@ -156,7 +156,7 @@ public enum PumpDaemon {
         }
         failure = listening.failure ?? failure
         SystemdNotify.send("STOPPING=1")
-        let removed = listening.removeIfOurs(socketPath)
+        let removed = listening.wasBound && listening.removeIfOurs(socketPath)
         simulator?.stop()
         logger.notice("pumpd stopped", metadata: ["socket_removed": "\(removed ? socketPath : "-")"])
         if let failure { throw failure }

@@ -17,6 +17,12 @@ enum UnixSocketPath {
                 throw PumpDaemon.StartFailure(description: "cannot create the socket's folder \(dir): \(error.localizedDescription); give --socket a path in a folder pumpd may write", exitCode: 78)
             }
         }
+        try clear(path)
+        try tryBinding(path)
+    }
+
+    /// Nothing at the path, or a stale socket, which is removed.
+    static func clear(_ path: String) throws(PumpDaemon.StartFailure) {
         var st = stat()
         guard lstat(path, &st) == 0 else {
             if errno == ENOENT { return }
@@ -41,6 +47,38 @@ enum UnixSocketPath {
         }
     }
 
+    /// Binds a socket at the path and removes it again: a path pumpd cannot
+    /// bind (a folder it may not write, a file system without sockets) is
+    /// refused here, before anything starts, rather than when the server
+    /// starts with the pump's link already up.
+    static func tryBinding(_ path: String) throws(PumpDaemon.StartFailure) {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else {
+            throw PumpDaemon.StartFailure(description: "cannot create a socket: \(String(cString: strerror(errno)))", exitCode: 78)
+        }
+        defer { close(fd) }
+        var addr = address(path)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            throw PumpDaemon.StartFailure(description: "cannot create the socket \(path): \(String(cString: strerror(errno))); give --socket a path in a folder pumpd may write", exitCode: 78)
+        }
+        // The bind just made this socket file (it fails on any existing file); remove it.
+        var st = stat()
+        if lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
+    }
+
+    static func address(_ path: String) -> sockaddr_un {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8.prefix(MemoryLayout.size(ofValue: addr.sun_path) - 1))
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        return addr
+    }
+
     enum Probe: Equatable {
         case answered
         /// Someone listens, but its backlog is full.
@@ -54,13 +92,8 @@ enum UnixSocketPath {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return .unclear(errno) }
         defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return .unclear(ENAMETOOLONG) }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
+        guard path.utf8.count < MemoryLayout<sockaddr_un>.size - MemoryLayout<sa_family_t>.size else { return .unclear(ENAMETOOLONG) }
+        var addr = address(path)
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }

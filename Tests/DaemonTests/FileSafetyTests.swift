@@ -64,6 +64,18 @@ struct FileSafetyTests {
         #expect(d.call("GET", "/v1/health").status == 200)
     }
 
+    /// A socket that cannot be bound once failed only after the link was up:
+    /// pumpd logged an error and exited 0 (which systemd's Restart=on-failure
+    /// reads as a clean stop), or, one time in three, died 7 s later of
+    /// ServiceLifecycle's cancellation timeout (SIGILL). Now it is refused first.
+    @Test func aSocketThatCannotBeBoundIsAFailure() throws {
+        let d = try DaemonProcess(start: false)
+        let r = try Self.run(["--data-dir", d.dataDir, "--socket", "/proc/pumpd-\(getpid()).sock"])
+        #expect(r.status == 78, "\(r.stderr)")
+        #expect(r.stderr.contains("pumpd: cannot create the socket /proc/pumpd-\(getpid()).sock"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: d.dataDir + "/simulator"), "the simulator was started")
+    }
+
     // MARK: the data dir
 
     @Test func aDataDirOthersCanWriteIsRefused() throws {
