@@ -151,7 +151,7 @@ public enum PumpDaemon {
         } catch {
             logger.error("service group ended with an error", metadata: ["error": "\(error)"])
             if !listening.wasBound {
-                failure = StartFailure(description: "cannot listen on \(socketPath): \(error)", exitCode: 78)
+                failure = StartFailure(description: "stopped before answering on \(socketPath): \(error)", exitCode: 78)
             }
         }
         failure = listening.failure ?? failure
