@@ -1,4 +1,5 @@
 import Daemon
+import Foundation
 import Testing
 
 /// The config file's parser, pure: the same strictness as the API, and each
@@ -36,6 +37,15 @@ import Testing
         #expect(c.simulatorArguments == ["--speed", "60"])
         #expect(c.captureFile == "/tmp/link.pcapng")
         #expect(try parse("{}") == DaemonConfig())
+    }
+
+    /// The example in deploy/ stays a valid config (its groups exist where it is deployed).
+    @Test func theDeployedExampleParses() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/pumpd.json").path
+        let c = try DaemonConfig.parse(try String(contentsOfFile: path, encoding: .utf8), source: path)
+        #expect(c.device == "/dev/ttyACM0")
+        #expect(c.clinicianGroups == ["pumpd-clinicians"])
+        #expect(c.clinicianUIDs == [])
     }
 
     /// Each refusal names the file, the key, what it takes and what it got.
