@@ -13,8 +13,13 @@ let package = Package(
         .library(name: "Dissector", targets: ["Dissector"]),
         .library(name: "Serial", targets: ["Serial"]),
         .library(name: "API", targets: ["API"]),
+        // For the fuzz targets (Fuzz/): each parser of outside input, pure.
         .library(name: "Client", targets: ["Client"]),
         .library(name: "Simulator", targets: ["Simulator"]),
+        .library(name: "ProgramFiles", targets: ["ProgramFiles"]),
+        .library(name: "Credentials", targets: ["Credentials"]),
+        .library(name: "DoseSafety", targets: ["DoseSafety"]),
+        .library(name: "Daemon", targets: ["Daemon"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
         .executable(name: "pumpsim", targets: ["pumpsim"]),
@@ -86,14 +91,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Program files, JSON or YAML text → the API's program JSON, pure. YAML anchors and
+        // aliases are refused on libyaml's events, before Yams builds anything from them.
+        .target(name: "ProgramFiles", dependencies: ["Dissector", .product(name: "Yams", package: "Yams")]),
         // A small blocking HTTP/1.1 client for the daemon's Unix socket (pumpctl, tests).
         .target(name: "Client", dependencies: ["Dissector"]),
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "Wire", "Messages", "Dissector", "Capture", "Credentials", "Serial", "Client", "API",
+                "Wire", "Messages", "Dissector", "Capture", "Credentials", "Serial", "Client", "API", "ProgramFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
@@ -133,9 +140,9 @@ let package = Package(
         // The review's verdicts, table-driven, and the schedule and projection arithmetic.
         .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Audit", "Dissector", "Messages"]),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
-        .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Dissector", "Capture", "Wire", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Daemon", "Dissector", "Capture", "Wire", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).
-        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "TestSupport"]),
+        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "ProgramFiles", "TestSupport"]),
         // The client's HTTP parsing on byte buffers: no socket, no daemon.
         .testTarget(name: "ClientTests", dependencies: ["Client"]),
     ],

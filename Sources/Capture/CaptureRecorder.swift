@@ -46,7 +46,7 @@ public final class CaptureRecorder: Sendable {
     /// Creates `path` (never overwriting; mode 0640) and writes the section and interface headers.
     public init(path: String, application: String, now: Int64 = CaptureRecorder.nowUs()) throws(CaptureFileError) {
         self.path = path
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
         if fd < 0 {
             let e = errno
             if e == EEXIST { throw .exists(path) }

@@ -1,5 +1,6 @@
 import Audit
 import Foundation
+import Glibc
 
 /// Who may do what. Reads are open to whoever can connect to the socket (its
 /// mode and group decide that); writes only to the configured clinicians.
@@ -11,24 +12,75 @@ public struct AccessPolicy: Sendable, Hashable {
         self.uids = Set(uids)
         var g = Set<UInt32>()
         for name in groups {
-            if let n = UInt32(name) {
-                g.insert(n)
-            } else if let entry = getgrnam(name) {
-                g.insert(entry.pointee.gr_gid)
-            } else {
-                throw DaemonConfig.Problem(description: "clinician group \"\(name)\" does not exist on this machine")
+            do throws(Setting.Refusal) { g.insert(try Setting.existingGroup(name)) } catch {
+                throw DaemonConfig.Problem(description: "clinician group: takes \(error.takes); got \(error.got)")
             }
         }
         gids = g
     }
 
-    /// A clinician by uid, primary gid, or a supplementary group of that uid.
+    /// A clinician by uid, by the primary gid the kernel reported for the
+    /// connection (SO_PEERCRED), or by a group the uid's account belongs to.
+    ///
+    /// Requests are answered on several threads at once, so nothing here may
+    /// use the libc calls that return one static buffer (getpwuid, getgrnam):
+    /// two requests would read each other's user. And a clinician may belong
+    /// to many groups (Linux allows 65,536), so the list is not cut short:
+    /// a user in more groups than a fixed buffer holds was once refused.
+    ///
+    /// Why the group database and not the kernel's list of the peer's groups
+    /// (SO_PEERGROUPS): NIO reads a socket option only into a fixed-size type
+    /// and drops the length the kernel returns, so a list of unknown length
+    /// cannot be read through the channel. The database is what `id USER`
+    /// shows and what a login gives the user; a change to it applies to the
+    /// next request without restarting pumpd.
     public func mayWrite(_ r: Requester) -> Bool {
         if uids.contains(r.uid) || gids.contains(r.gid) { return true }
-        guard !gids.isEmpty, let pw = getpwuid(r.uid) else { return false }
-        var count: Int32 = 64
-        var groups = [gid_t](repeating: 0, count: 64)
-        guard getgrouplist(pw.pointee.pw_name, r.gid, &groups, &count) >= 0 else { return false }
-        return groups.prefix(Int(count)).contains { gids.contains($0) }
+        guard !gids.isEmpty, let groups = Self.groups(ofUID: r.uid, primary: r.gid) else { return false }
+        return groups.contains { gids.contains($0) }
+    }
+
+    /// The groups of the account with this uid (and `primary`), or nil if the
+    /// uid has no account or the lookup fails: then only uid and primary gid count.
+    static func groups(ofUID uid: uid_t, primary: gid_t) -> [gid_t]? {
+        guard let name = userName(uid) else { return nil }
+        // getgrouplist says how many groups there are when the buffer is too
+        // small; the database may change between calls, so try a few times.
+        var capacity = 256
+        for _ in 0..<8 {
+            var groups = [gid_t](repeating: 0, count: capacity)
+            var count = Int32(capacity)
+            let rc = getgrouplist(name, primary, &groups, &count)
+            if rc >= 0 {
+                return Array(groups.prefix(Int(max(0, min(count, Int32(capacity))))))
+            }
+            // Beyond NGROUPS_MAX (65,536) twice over, the database is broken: refuse.
+            guard count > capacity, count <= 2 * 65_536 else { return nil }
+            capacity = Int(count)
+        }
+        return nil
+    }
+
+    /// getpwuid_r with a buffer grown until the entry fits.
+    static func userName(_ uid: uid_t) -> String? {
+        var size = 1024
+        while size <= 1 << 20 {
+            var entry = passwd()
+            var result: UnsafeMutablePointer<passwd>?
+            var buffer = [CChar](repeating: 0, count: size)
+            // pw_name points into `buffer`: it is read inside the closure, while the buffer is alive.
+            let (rc, name) = buffer.withUnsafeMutableBufferPointer { buf -> (Int32, String?) in
+                guard let base = buf.baseAddress else { return (ENOMEM, nil) }
+                let rc = getpwuid_r(uid, &entry, base, buf.count, &result)
+                guard rc == 0, result != nil, let n = entry.pw_name else { return (rc, nil) }
+                return (rc, String(cString: n))
+            }
+            if rc == ERANGE {
+                size *= 4
+                continue
+            }
+            return name
+        }
+        return nil
     }
 }

@@ -45,7 +45,8 @@ final class EmbeddedSimulator: @unchecked Sendable {
         arguments = args + config.simulatorArguments
         // pumpsim writes plain text; keep it out of pumpd's JSON log stream.
         logPath = folder + "/pumpsim.log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        // Never through a link: the data dir is pumpd's, and so is every file it writes there.
+        close(try DataDir.open(logPath, flags: O_WRONLY | O_CREAT | O_TRUNC))
         self.logger = logger
         self.metrics = metrics
         metrics.add("pumpd_simulator_restarts_total", [], 0)
@@ -66,9 +67,8 @@ final class EmbeddedSimulator: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
-        let log = FileHandle(forWritingAtPath: logPath)
-        _ = try? log?.seekToEnd()  // a restarted pumpsim's lines follow the last one's
-        process.standardError = log
+        // Appended: a restarted pumpsim's lines follow the last one's. Never through a link.
+        process.standardError = FileHandle(fileDescriptor: try DataDir.open(logPath, flags: O_WRONLY | O_APPEND), closeOnDealloc: true)
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.terminationHandler = { [weak self] p in self?.exited(p) }
         try process.run()

@@ -11,7 +11,7 @@ import Wire
 /// embedded simulator), the audit store and its start-up reconciliation,
 /// the API on its socket, and a graceful stop on SIGTERM or SIGINT.
 public enum PumpDaemon {
-    public struct StartFailure: Error, CustomStringConvertible {
+    public struct StartFailure: Error, Sendable, CustomStringConvertible {
         public var description: String
         public var exitCode: Int32
     }
@@ -19,17 +19,39 @@ public enum PumpDaemon {
     public static func run(_ config: DaemonConfig) async throws {
         umask(0o027)
         raiseOpenFileLimit()
-        let fm = FileManager.default
+        var config = config
         do {
-            try fm.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         } catch {
             throw StartFailure(description: "cannot create the data dir \(config.dataDir): \(error.localizedDescription); pass --data-dir with a folder pumpd may write", exitCode: 73)
         }
-        let lockFD = open(config.dataDir + "/pumpd.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o640)
-        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+        // From here on every file is reached through the checked real path, not through a link.
+        do throws(DataDir.Unsafe) { config.dataDir = try DataDir.check(config.dataDir) } catch {
+            throw StartFailure(description: error.description, exitCode: 73)
+        }
+        let lockFD: Int32
+        do throws(DataDir.Unsafe) { lockFD = try DataDir.open(config.dataDir + "/pumpd.lock", flags: O_CREAT | O_RDWR) } catch {
+            throw StartFailure(description: error.description, exitCode: 73)
+        }
+        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            close(lockFD)
             throw StartFailure(description: "another pumpd is running on the data dir \(config.dataDir) (its lock is held); stop it first", exitCode: 75)
         }
         defer { close(lockFD) }
+        // The socket's path and group are settled before anything starts, so a
+        // refusal leaves nothing half-running (and removes nothing but a stale socket).
+        let socketGID = try config.socketGroup.map(UnixSocketPath.groupID)
+        try UnixSocketPath.prepare(config.socket)
+        do throws(DataDir.Unsafe) {
+            // SQLite opens these itself; each must be a regular file, never a link.
+            try DataDir.refuseOddFiles(["", "-wal", "-shm", "-journal"].map { config.databasePath + $0 })
+            try DataDir.folder(config.dataDir + "/simulator", create: config.isSimulator)
+            // The embedded simulator's files (its pty link, ph1, is a link by design and is replaced).
+            try DataDir.refuseOddFiles(["pumpsim.log", "implant.json", "implant.json.tmp"].map { config.dataDir + "/simulator/" + $0 })
+            try DataDir.folder(config.dataDir + "/captures", create: false)
+        } catch {
+            throw StartFailure(description: error.description, exitCode: 73)
+        }
 
         let book = LogBook(path: config.logPath, maxBytes: config.logMaxBytes, keep: config.logFiles)
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
@@ -85,21 +107,24 @@ public enum PumpDaemon {
             logger: logger, validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]),
             library: library)
 
-        do { try UnixSocketPath.prepare(config.socket) } catch {
-            throw StartFailure(description: "\(error)", exitCode: 75)
-        }
         let routes = APIRoutes(pump: pump, logBook: book, metrics: metrics, logger: logger)
-        let socketPath = config.socket, socketGroup = config.socketGroup, simulated = config.isSimulator
+        let socketPath = config.socket, simulated = config.isSimulator
+        let listening = ListeningSocket()
         let app = Application(
             router: routes.router(),
             server: .http1(configuration: .init(additionalChannelHandlers: [SlowClientGuard()], idleTimeout: .seconds(60))),
             // A burst of clients waits in the backlog instead of being refused (EAGAIN).
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "pumpd", backlog: 1024),
             onServerRunning: { _ in
+                listening.bound(socketPath)
                 do {
-                    try UnixSocketPath.secure(socketPath, group: socketGroup)
+                    try UnixSocketPath.secure(socketPath, gid: socketGID)
                 } catch {
-                    logger.critical("cannot secure the socket", metadata: ["error": "\(error)"])
+                    // Fail closed: a socket whose mode or group is not what was asked
+                    // for would let the wrong people in, or keep the right ones out.
+                    logger.critical("cannot secure the socket; stopping", metadata: ["error": "\(error)"])
+                    await listening.fail(StartFailure(description: "cannot secure the socket: \(error)", exitCode: 78))
+                    return
                 }
                 logger.notice("listening", metadata: [
                     "socket": "\(socketPath)", "simulator": "\(simulated)",
@@ -119,18 +144,25 @@ public enum PumpDaemon {
         groupConfig.maximumGracefulShutdownDuration = .seconds(15)
         groupConfig.maximumCancellationDuration = .seconds(5)
         let group = ServiceGroup(configuration: groupConfig)
+        listening.stop = { await group.triggerGracefulShutdown() }
         logger.notice("pumpd starting", metadata: [
             "device": "\(config.device ?? "embedded simulator")", "data_dir": "\(config.dataDir)", "pid": "\(getpid())",
         ])
+        var failure = StartFailure?.none
         do {
             try await group.run()
         } catch {
             logger.error("service group ended with an error", metadata: ["error": "\(error)"])
+            if !listening.wasBound {
+                failure = StartFailure(description: "stopped before answering on \(socketPath): \(error)", exitCode: 78)
+            }
         }
+        failure = listening.failure ?? failure
         SystemdNotify.send("STOPPING=1")
-        unlink(socketPath)
+        let removed = listening.wasBound && listening.removeIfOurs(socketPath)
         simulator?.stop()
-        logger.notice("pumpd stopped", metadata: ["socket_removed": "\(socketPath)"])
+        logger.notice("pumpd stopped", metadata: ["socket_removed": "\(removed ? socketPath : "-")"])
+        if let failure { throw failure }
     }
 
     /// Every client holds a descriptor while it is connected; the usual soft

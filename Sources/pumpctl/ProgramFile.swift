@@ -1,116 +1,20 @@
-import ArgumentParser
 import Dissector
 import Glibc
-import Yams
+import ProgramFiles
 
-/// A program file, JSON or YAML, as the API's program JSON. YAML is read to
-/// the same shape, with one rule of its own: a quantity's value must be a
-/// quoted string ("2.4"), because YAML reads 2.4 as a binary float and a dose
-/// must never pass through one.
-///
-///     mode: daily
-///     steps:
-///       - start_min: 0
-///         rate: {value: "2.4", unit: mg/day}
-///
-/// The output of `pumpctl program show --json` (`{"program": {...}}`) is
-/// accepted too, so a program can be fetched, edited and pushed back; its
-/// program_crc is left out, pumpd computes it.
+/// A program file on disk: read (at most 1 MiB), then parsed by
+/// `ProgramText` (JSON or YAML; see there for the rules).
 enum ProgramFile {
-    struct Problem: Error, CustomStringConvertible {
-        var description: String
-    }
-
     static func load(_ path: String) throws -> JSONValue {
         guard let text = readText(path) else {
             Terminal.error("cannot read \(path): \(String(cString: strerror(errno)))")
             throw Exit.noInput
         }
-        do {
-            let program = unwrap(try parse(text, yaml: isYAML(path, text)))
-            if program["overrides"] != nil {
-                // An override answers a limit seen in a review, so it is given then, not kept in advance.
-                throw Problem(description: "overrides: a program file holds the program only; pass a soft limit with --override RULE --reason TEXT, after a review shows it")
-            }
-            return program
-        } catch let p as Problem {
-            Terminal.error("\(path): \(p.description)")
-            throw Exit.dataError
-        }
-    }
-
-    static func isYAML(_ path: String, _ text: String) -> Bool {
-        let lower = path.lowercased()
-        if lower.hasSuffix(".json") { return false }
-        if lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") { return true }
-        return text.first { !$0.isWhitespace } != "{"
-    }
-
-    static func parse(_ text: String, yaml: Bool) throws -> JSONValue {
-        guard yaml else {
-            do {
-                return try JSONValue.parse(text)
-            } catch {
-                throw Problem(description: "\(error); quantities are decimal strings with a unit, such as {\"value\": \"2.4\", \"unit\": \"mg/day\"}")
-            }
-        }
-        let node: Node?
-        do {
-            node = try Yams.compose(yaml: text)
+        do throws(ProgramText.Problem) {
+            return try ProgramText.program(text, yaml: ProgramText.isYAML(path: path, text: text))
         } catch {
-            throw Problem(description: "not valid YAML: \(error)")
-        }
-        guard let node else { throw Problem(description: "the file is empty") }
-        return try json(node, path: "", key: nil)
-    }
-
-    /// `{"program": P}` (what `program show --json` prints) is P; a program's
-    /// own program_crc is dropped, since pumpd computes it and refuses the field.
-    static func unwrap(_ v: JSONValue) -> JSONValue {
-        var v = v
-        if case .object(let o) = v, o.keys == ["program"], let inner = o["program"] { v = inner }
-        if case .object(var o) = v, o["program_crc"] != nil {
-            o["program_crc"] = nil
-            v = .object(o)
-        }
-        return v
-    }
-
-    static func json(_ node: Node, path: String, key: String?) throws -> JSONValue {
-        let place = path.isEmpty ? "the document" : path
-        let line = node.mark.map { " (line \($0.line))" } ?? ""
-        switch node {
-        case .mapping(let mapping):
-            var o = JSONObject()
-            for (k, v) in mapping {
-                guard case .scalar(let ks) = k else { throw Problem(description: "\(place)\(line): keys must be plain names") }
-                guard o[ks.string] == nil else { throw Problem(description: "\(place)\(line): the key \(ks.string) appears twice") }
-                o[ks.string] = try json(v, path: path.isEmpty ? ks.string : "\(path).\(ks.string)", key: ks.string)
-            }
-            return .object(o)
-        case .sequence(let sequence):
-            return .array(try sequence.enumerated().map { i, item in try json(item, path: "\(path)[\(i)]", key: nil) })
-        case .alias:
-            throw Problem(description: "\(place)\(line): YAML aliases (*name) are not accepted; write the value out")
-        case .scalar(let scalar):
-            let tag = Tag.Name(rawValue: node.tag.rawValue)
-            if key == "value" && tag != .str {
-                throw Problem(description: "\(place)\(line): \(scalar.string) is a YAML number; values must be quoted decimal strings, such as value: \"\(scalar.string)\"")
-            }
-            switch tag {
-            case .str: return .string(scalar.string)
-            case .null: return .null
-            case .bool: return .bool(node.bool ?? false)
-            case .int:
-                guard let i = Int64(scalar.string) else {
-                    throw Problem(description: "\(place)\(line): write \(scalar.string) as a plain decimal whole number")
-                }
-                return .int(i)
-            case .float:
-                throw Problem(description: "\(place)\(line): \(scalar.string) is a YAML float; fields take whole numbers, and quantities' values must be quoted decimal strings, such as \"2.4\"")
-            default:
-                throw Problem(description: "\(place)\(line): \(scalar.string) is a YAML \(tag.rawValue.split(separator: ":").last ?? ""), which a program does not take; quote it if it is text")
-            }
+            Terminal.error("\(path): \(error.description)")
+            throw Exit.dataError
         }
     }
 

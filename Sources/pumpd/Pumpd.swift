@@ -27,15 +27,37 @@ struct Pumpd: AsyncParsableCommand {
             SIGTERM or SIGINT stops pumpd gracefully: the command in flight finishes or \
             is recorded as uncertain, the port is closed and the socket removed.
 
-            Config file (--config, JSON): keys device, baud, key_file, socket, \
-            socket_group, data_dir, clinician_uids, clinician_groups, log_level, \
-            log_max_bytes, log_files, status_poll_seconds, simulator_path, \
-            simulator_arguments, drug_library. Flags override the file.
+            Config file (--config, JSON: one object, read as strictly as the API reads \
+            a request: duplicate keys, fractions, booleans for numbers and unknown keys \
+            are refused). Each key is checked by the same rule as its flag, and flags \
+            override the file:
+              device, key_file, data_dir, simulator_path, drug_library, capture: a path
+              socket: a path of at most 107 bytes
+              socket_group: a group name or gid (the group must exist)
+              baud: 9600, 19200, 38400, 57600, 115200, 230400, 460800 or 921600
+              clinician_uids: a list of uids (0 … 4294967294)
+              clinician_groups: a list of group names or gids (each must exist)
+              log_level: trace, debug, info, notice, warning, error or critical
+              log_max_bytes: 4096 … 1073741824    log_files: 1 … 100
+              status_poll_seconds: 1 … 3600
+              simulator_arguments: a list of strings
+            deploy/pumpd.json is an example.
 
-            Exit codes: 0 stopped cleanly; 64 bad usage; 69 the simulator could not \
-            start; 73 the data dir cannot be created; 74 the audit store cannot be \
-            opened; 75 another pumpd holds the data dir or the socket; 78 bad \
-            configuration or key file.
+            The data dir must belong to pumpd's user and be writable by nobody else \
+            (chown, chmod go-w); each folder above it must belong to root or to \
+            pumpd's user and be writable by nobody else unless it has the sticky bit \
+            (as /tmp has): otherwise another user could put links where pumpd writes. \
+            pumpd follows no symbolic link inside its data dir. At --socket it \
+            replaces only a stale socket (one nobody answers on), never another file.
+
+            Exit codes: 0 stopped cleanly; 64 bad usage (an unknown flag, a missing or \
+            malformed value); 69 the simulator could not start; 73 the data dir cannot \
+            be created or is unsafe (writable by others, owned by another user, a \
+            symbolic link where pumpd keeps a file); 74 the audit store cannot be \
+            opened; 75 another pumpd holds the data dir or answers on the socket; 78 \
+            bad configuration (a flag or config value, the key file, something other \
+            than a stale socket at --socket, or a socket pumpd cannot create or secure).
+
             """
     )
 
@@ -78,40 +100,55 @@ struct Pumpd: AsyncParsableCommand {
     @Option(name: .customLong("simulator-arg"), parsing: .unconditionalSingleValue, help: ArgumentHelp("An extra argument for the embedded pumpsim (repeat; e.g. --simulator-arg=--speed --simulator-arg=60).", valueName: "arg"))
     var simulatorArguments: [String] = []
 
-    func validate() throws {
-        if let baud, ![9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600].contains(baud) {
-            throw ValidationError("--baud \(baud) is not an ICD rate; use 9600, 19200, 38400, 57600, 115200, 230400, 460800 or 921600")
-        }
-        if let logLevel, !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
-            throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical")
-        }
-    }
-
     func run() async throws {
         var c: DaemonConfig
         do {
             c = try config.map(DaemonConfig.load) ?? DaemonConfig()
+            try applyFlags(to: &c)
         } catch {
             FileHandle.standardError.write(Data("pumpd: \(error)\n".utf8))
             throw ExitCode(78)
         }
-        if let device { c.device = device }
-        if let baud { c.baud = baud }
-        if let keyFile { c.keyFile = keyFile }
-        if let socket { c.socket = socket }
-        if let socketGroup { c.socketGroup = socketGroup }
-        if let dataDir { c.dataDir = dataDir }
-        if !clinicianUIDs.isEmpty { c.clinicianUIDs = clinicianUIDs }
-        if !clinicianGroups.isEmpty { c.clinicianGroups = clinicianGroups }
-        if let logLevel { c.logLevel = logLevel }
-        if !simulatorArguments.isEmpty { c.simulatorArguments = simulatorArguments }
-        if let drugLibrary { c.drugLibrary = drugLibrary }
-        if let capture { c.captureFile = capture }
         do {
             try await PumpDaemon.run(c)
         } catch let f as PumpDaemon.StartFailure {
             FileHandle.standardError.write(Data("pumpd: \(f.description)\n".utf8))
             throw ExitCode(f.exitCode)
         }
+    }
+
+    /// The flags over the file's settings, each checked by the same rule as its config key.
+    func applyFlags(to c: inout DaemonConfig) throws(DaemonConfig.Problem) {
+        func checked<T>(_ flag: String, _ rule: () throws(Setting.Refusal) -> T) throws(DaemonConfig.Problem) -> T {
+            do throws(Setting.Refusal) { return try rule() } catch {
+                throw DaemonConfig.Problem(description: "--\(flag) takes \(error.takes); got \(error.got)")
+            }
+        }
+        if let device { c.device = try checked("device") { () throws(Setting.Refusal) in try Setting.path(device) } }
+        if let baud { c.baud = try checked("baud") { () throws(Setting.Refusal) in try Setting.baud(Int64(baud)) } }
+        if let keyFile { c.keyFile = try checked("key-file") { () throws(Setting.Refusal) in try Setting.path(keyFile) } }
+        if let socket { c.socket = try checked("socket") { () throws(Setting.Refusal) in try Setting.socketPath(socket) } }
+        if let socketGroup {
+            _ = try checked("socket-group") { () throws(Setting.Refusal) in try Setting.existingGroup(socketGroup) }
+            c.socketGroup = socketGroup
+        }
+        if let dataDir { c.dataDir = try checked("data-dir") { () throws(Setting.Refusal) in try Setting.path(dataDir) } }
+        if !clinicianUIDs.isEmpty {
+            c.clinicianUIDs = try clinicianUIDs.map { (uid) throws(DaemonConfig.Problem) in
+                try checked("clinician-uid") { () throws(Setting.Refusal) in try Setting.uid(Int64(uid)) }
+            }
+        }
+        if !clinicianGroups.isEmpty {
+            for g in clinicianGroups { _ = try checked("clinician-group") { () throws(Setting.Refusal) in try Setting.existingGroup(g) } }
+            c.clinicianGroups = clinicianGroups
+        }
+        if let logLevel { c.logLevel = try checked("log-level") { () throws(Setting.Refusal) in try Setting.logLevel(logLevel) } }
+        if !simulatorArguments.isEmpty {
+            c.simulatorArguments = try simulatorArguments.map { (a) throws(DaemonConfig.Problem) in
+                try checked("simulator-arg") { () throws(Setting.Refusal) in try Setting.argument(a) }
+            }
+        }
+        if let drugLibrary { c.drugLibrary = try checked("drug-library") { () throws(Setting.Refusal) in try Setting.path(drugLibrary) } }
+        if let capture { c.captureFile = try checked("capture") { () throws(Setting.Refusal) in try Setting.path(capture) } }
     }
 }

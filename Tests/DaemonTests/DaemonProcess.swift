@@ -12,6 +12,8 @@ final class DaemonProcess: @unchecked Sendable {
     let socket: String
     let arguments: [String]
     var process: Process?
+    /// A command that runs pumpd (its path, then its arguments, follow): e.g. in a namespace of its own.
+    var launcher: [String] = []
 
     static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pumpd")
 
@@ -38,6 +40,10 @@ final class DaemonProcess: @unchecked Sendable {
         p.executableURL = Self.binary
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.arguments = ["--data-dir", dataDir, "--socket", socket] + arguments + extra
+        if let command = launcher.first {
+            p.executableURL = URL(fileURLWithPath: command)
+            p.arguments = launcher.dropFirst() + [Self.binary.path] + (p.arguments ?? [])
+        }
         p.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try p.run()
         process = p
@@ -92,7 +98,14 @@ final class DaemonProcess: @unchecked Sendable {
         _ method: String, _ path: String, body: String? = nil, headers: [String] = [], user: (uid: Int, gid: Int)? = nil,
         contentType: String? = "application/json", maxTime: Int = 30
     ) -> Reply {
-        let headerFile = folder + "/h-\(UUID().uuidString.prefix(6))"
+        // Another user's curl writes its headers in a folder of its own: the data
+        // dir's parent must stay writable by root alone, or pumpd refuses it.
+        let headerFolder = user == nil ? folder : folder + "/others"
+        if user != nil {
+            mkdir(headerFolder, 0o1777)
+            chmod(headerFolder, 0o1777)
+        }
+        let headerFile = headerFolder + "/h-\(UUID().uuidString.prefix(6))"
         var args = ["-s", "-S", "--max-time", "\(maxTime)", "--unix-socket", socket, "-X", method, "-D", headerFile, "-w", "\n%{http_code}"]
         if let body {
             // "Content-Type:" with no value makes curl send none at all.
@@ -112,7 +125,6 @@ final class DaemonProcess: @unchecked Sendable {
         if let user {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             p.arguments = ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "curl"] + args
-            chmod(folder, 0o777)  // so the other user's curl can write its header file
         } else {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
             p.arguments = args

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 import Wire
 @testable import Credentials
@@ -39,6 +40,33 @@ struct KeyFileTests {
         let path = try write(text, mode: 0o600)
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: KeyFile.Problem.malformed(path: path)) { try KeyFile.load(path, permissions: .ownerOnly) }
+    }
+
+    @Test("the text is judged byte by byte: only ASCII hex digits, only blanks around them")
+    func parsedAsBytes() throws {
+        let key = try KeyFile.parse(" \t" + hex.uppercased() + "\r\n\n", path: "k")
+        let s = SessionKey(pairing: key, hostNonce: Nonce(bytes: Array(0xA0...0xAF))!, deviceNonce: Nonce(bytes: Array(0xB0...0xBF))!)
+        #expect(Hex.encode(s.bytesForTesting) == "0575b0dcb01234f19ad8a2bfe76cb6cd6507b01de1b40fb20e21cdca6ad7c45e")
+        let odd = [
+            String(repeating: "a\u{301}", count: 64),  // combining marks: 64 characters, 192 bytes
+            String(repeating: "\u{FF10}", count: 64),  // full-width zeros
+            String(repeating: "\u{0660}", count: 64),  // Arabic-Indic zeros
+            "0x" + String(hex.dropFirst(2)), hex + "\u{0}", hex + " 00", "\u{FEFF}" + hex, String(repeating: "0", count: 128),
+        ]
+        for text in odd {
+            #expect(throws: KeyFile.Problem.malformed(path: "k")) { try KeyFile.parse(text, path: "k") }
+        }
+    }
+
+    @Test("a long file, or one that is not a file, is refused without hanging", .timeLimit(.minutes(1)))
+    func notAKeyFile() throws {
+        let long = try write(hex + String(repeating: "\n", count: 2000), mode: 0o600)
+        defer { try? FileManager.default.removeItem(atPath: long) }
+        #expect(throws: KeyFile.Problem.malformed(path: long)) { try KeyFile.load(long, permissions: .ownerOnly) }
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("key-fifo-\(UUID().uuidString)").path
+        mkfifo(fifo, 0o600)
+        defer { try? FileManager.default.removeItem(atPath: fifo) }
+        #expect(throws: KeyFile.Problem.self) { try KeyFile.load(fifo, permissions: .ownerOnly) }
     }
 
     @Test("a missing file says so")

@@ -1,0 +1,148 @@
+import Dissector
+import Foundation
+import Glibc
+import ProgramFiles
+import Testing
+
+/// Program files as text: YAML anchors and aliases refused on the events,
+/// before anything is expanded ("billion laughs" once took pumpctl to 1 GB),
+/// depth and size bounded, and no text traps the parser.
+@Suite("program files")
+struct ProgramFileTests {
+    /// Nine levels of nine aliases: 9⁹ ≈ 387 million strings once expanded.
+    static let billionLaughs = """
+        lol: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+        b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+        c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+        d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+        e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+        f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+        g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+        h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+        i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+        mode: continuous
+        steps: *i
+
+        """
+
+    func problem(_ text: String, yaml: Bool = true) -> String? {
+        do throws(ProgramText.Problem) {
+            _ = try ProgramText.program(text, yaml: yaml)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func aliasesAndAnchorsAreRefusedBeforeAnythingIsBuilt() throws {
+        let start = ContinuousClock.now
+        let laughs = try #require(problem(Self.billionLaughs))
+        #expect(ContinuousClock.now - start < .milliseconds(100))
+        #expect(laughs.contains("line 1"), "\(laughs)")
+        #expect(laughs.contains("anchors (&name) and aliases (*name) are not accepted"), "\(laughs)")
+        // An alias with no anchor, an anchor with no alias, and a merge key.
+        #expect(problem("mode: *m\n")?.contains("aliases (*name) are not accepted") == true)
+        #expect(problem("mode: &m continuous\n")?.contains("anchors (&name)") == true)
+        #expect(problem("base: &b {start_min: 0}\nsteps:\n  - <<: *b\n")?.contains("anchors") == true)
+        // '&' and '*' inside a value are text, not YAML's.
+        let text = try ProgramText.program("mode: continuous\nnote: \"a & b * c\"\nplain: a*b&c\n", yaml: true)
+        #expect(text["note"] == .string("a & b * c"))
+        #expect(text["plain"] == .string("a*b&c"))
+    }
+
+    @Test func depthAndSizeAreBounded() {
+        let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        #expect(problem(deep)?.contains("line 1: nested deeper than 32 levels") == true, "\(problem(deep) ?? "accepted")")
+        // libyaml stops at 1,000 levels by itself; deeper still is refused, not recursed into.
+        let deeper = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(problem(deeper)?.contains("nesting level") == true, "\(problem(deeper) ?? "accepted")")
+        let deepBlock = (0..<40).map { String(repeating: "  ", count: $0) + "k\($0):" }.joined(separator: "\n") + " 1\n"
+        #expect(problem(deepBlock)?.contains("nested deeper") == true)
+        let wide = "steps: [" + Array(repeating: "0", count: 20_000).joined(separator: ", ") + "]\n"
+        #expect(problem(wide)?.contains("more than 10000 values") == true)
+    }
+
+    @Test func programsStillRead() throws {
+        let yaml = try ProgramText.program("mode: daily\nsteps:\n  - start_min: 0\n    rate: {value: \"2.4\", unit: mg/day}\n", yaml: true)
+        #expect(yaml.serialized == #"{"mode":"daily","steps":[{"start_min":0,"rate":{"value":"2.4","unit":"mg/day"}}]}"#)
+        let json = try ProgramText.program(#"{"program": {"mode": "daily", "program_crc": 5, "steps": []}}"#, yaml: false)
+        #expect(json.serialized == #"{"mode":"daily","steps":[]}"#)
+        #expect(ProgramText.isYAML(path: "p.yml", text: "{}"))
+        #expect(!ProgramText.isYAML(path: "p", text: " \n{}"))
+        #expect(problem("mode: daily\noverrides: []\n")?.contains("--override") == true)
+        #expect(problem("rate: {value: 2.4, unit: mg/day}\n")?.contains("quoted decimal strings") == true)
+    }
+
+    /// Odd texts are refused or read, never trapped on.
+    @Test func oddTextsAreHandled() {
+        let odd = [
+            "", " ", "\n\n", "---", "--- \n...\n", "a: 1\n---\nb: 2\n", "\t- x", "? [a, b]\n: c\n", "!!binary aGk=", "{a: 1, a: 2}",
+            "a: !custom x", "%YAML 1.1\n---\na: 1", "a: |\n  *x &y\n", "\"\\u0000\"", "a: 0x10", "a: 1_000", "a: .inf", "a: yes",
+            "- - - - -", "[", "{", "'", "\"", ":", "- ? : -", "a: 99999999999999999999", "\u{FEFF}a: 1", String(repeating: "\u{301}", count: 1000),
+            "k: \"" + String(repeating: "\u{301}", count: 5000) + "\"",
+        ]
+        for text in odd {
+            _ = problem(text)
+            _ = problem(text, yaml: false)
+        }
+        #expect(problem("a: 0x10")?.contains("plain decimal whole number") == true)
+        #expect(problem("{a: 1, a: 2}") != nil)
+    }
+
+    /// pumpctl itself, as a process: refused at once, in little memory.
+    @Test func pumpctlRefusesABillionLaughsAtOnce() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("laughs-\(UUID().uuidString).yaml").path
+        try Self.billionLaughs.write(toFile: file, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let r = try Spawned.run(DaemonCommandTests.binary.path, ["program", "review", file, "--socket", "/nonexistent/x"], killAfter: .seconds(20))
+        #expect(r.status == 65, "\(r.stderr)")
+        #expect(r.stderr.contains("aliases (*name) are not accepted"), "\(r.stderr)")
+        #expect(r.elapsed < .seconds(1), "took \(r.elapsed)")
+        #expect(r.maxRSSKiB < 100 * 1024, "used \(r.maxRSSKiB) KiB")
+    }
+}
+
+/// A child run with posix_spawn and reaped with wait4, for its own peak memory
+/// (Foundation's Process reaps its children itself and keeps their rusage).
+enum Spawned {
+    struct Result {
+        var status: Int32
+        var stderr: String
+        var elapsed: Duration
+        var maxRSSKiB: Int
+    }
+
+    static func run(_ path: String, _ arguments: [String], killAfter limit: Duration) throws -> Result {
+        let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("stderr-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: errFile) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, errFile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let start = ContinuousClock.now
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
+        var status: Int32 = 0
+        var usage = rusage()
+        while true {
+            let done = wait4(pid, &status, WNOHANG, &usage)
+            if done == pid { break }
+            if ContinuousClock.now - start > limit {
+                kill(pid, SIGKILL)
+                _ = wait4(pid, &status, 0, &usage)
+                break
+            }
+            usleep(5_000)
+        }
+        let elapsed = ContinuousClock.now - start
+        let exited = status & 0x7F == 0
+        return Result(
+            status: exited ? (status >> 8) & 0xFF : -1, stderr: (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? "",
+            elapsed: elapsed, maxRSSKiB: usage.ru_maxrss)
+    }
+}
