@@ -81,12 +81,15 @@ public final class PumpService: Service, Sendable {
             uncertain: adopted,
             beforeSending: { [store] rid, attempt in
                 // On the link's thread, before the attempt's first byte: once this
-                // returns, a crash cannot leave the attempt unknown.
-                guard let id = PumpService.commandID(rid) else { return }
+                // returns true, a crash cannot leave the attempt unknown. If it
+                // cannot be recorded, it is not sent.
+                guard let id = PumpService.commandID(rid) else { return true }
                 do {
                     try store.recordAttempt(id, attempt: Self.attemptJSON(attempt).serialized, nowMs: Self.nowMs())
+                    return true
                 } catch {
-                    log.critical("could not record an attempt before sending it", metadata: ["command": "\(id)", "error": "\(error)"])
+                    log.critical("could not record an attempt before sending it; it is not sent", metadata: ["command": "\(id)", "error": "\(error)"])
+                    return false
                 }
             })
         captures = CaptureControl(link: link, directory: config.dataDir + "/captures")
