@@ -130,6 +130,8 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: ["API", "Dissector", "Messages"]),
         // The review's verdicts, table-driven, and the schedule and projection arithmetic.
         .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Audit", "Dissector", "Messages"]),
+        // pumpd's pure parts, alone: the log ring and file, the chunk-size scanner, the limits.
+        .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "Audit"]),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
         .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Dissector", "Capture", "Wire", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).
