@@ -82,6 +82,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // SHA-256 of refused bodies in the audit trail.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // A small blocking HTTP/1.1 client for the daemon's Unix socket (pumpctl, tests).

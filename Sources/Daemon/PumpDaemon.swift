@@ -86,11 +86,12 @@ public enum PumpDaemon {
         do { try UnixSocketPath.prepare(config.socket) } catch {
             throw StartFailure(description: "\(error)", exitCode: 75)
         }
-        let routes = APIRoutes(pump: pump, logBook: book, metrics: metrics, logger: logger)
+        let budget = ConnectionBudget(policy: policy)
+        let routes = APIRoutes(pump: pump, logBook: book, metrics: metrics, logger: logger, connections: budget)
         let socketPath = config.socket, socketGroup = config.socketGroup, simulated = config.isSimulator
         let app = Application(
             router: routes.router(),
-            server: .http1(configuration: .init(additionalChannelHandlers: [SlowClientGuard()], idleTimeout: .seconds(60))),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionBudgetHandler(budget: budget), SlowClientGuard()], idleTimeout: .seconds(60))),
             // A burst of clients waits in the backlog instead of being refused (EAGAIN).
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "pumpd", backlog: 1024),
             onServerRunning: { _ in
