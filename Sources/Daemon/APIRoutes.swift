@@ -151,8 +151,9 @@ struct APIRoutes: Sendable {
         let s: Status, age: Int64
         if try req.boolQuery("refresh") {
             // age_ms says whether it was read now (0) or came from the cache
-            // (a uid asking again within a second; see ReaderRefresh).
-            switch await pump.readerRefresh(uid: ctx.peer?.uid) {
+            // (a non-clinician uid asking again within a second; see ReaderRefresh).
+            let bounded: UInt32? = ctx.peer.map { pump.policy.mayWrite($0) ? nil : $0.uid } ?? .max
+            switch await pump.readerRefresh(bounded: bounded) {
             case .success(let r): (s, age) = (r.status, r.ageMs)
             case .failure(let e): throw e
             }

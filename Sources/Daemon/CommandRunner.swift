@@ -41,6 +41,13 @@ extension PumpService {
             return nil
         }
         if let closing { recordSummary(closing) }
+        // A non-clinician's refusals never take the room the clinicians'
+        // commands need: with less than twice the floor free, they are summarised only.
+        if let space = DiskSpace.reading(at: config.dataDir), space.freeBytes < 2 * DiskSpace.floorBytes {
+            refusalLimit.withLock { $0.unrecorded(uid: r.uid, gid: r.gid, pid: r.pid, nowMs: now) }
+            metrics.add("pumpd_refused_writes_summarised_total", [("uid", "\(r.uid)")])
+            return nil
+        }
         let id = nextCommandID()
         var rec = CommandRecord(id: id, createdMs: now, requester: r, idempotencyKey: nil, kind: kind, request: request.serialized)
         rec.state = .failed
@@ -66,6 +73,10 @@ extension PumpService {
     }
 
     private func recordSummary(_ s: RefusalLimit.Summary) {
+        if let space = DiskSpace.reading(at: config.dataDir), space.belowFloor {
+            refusalLimit.withLock { $0.putBack(s, nowMs: Self.nowMs()) }
+            return
+        }
         let id = nextCommandID()
         let first = TimeText.isoMillis(s.firstMs), last = TimeText.isoMillis(s.lastMs)
         let requester = Requester(uid: s.uid, gid: s.gid, pid: s.pid)

@@ -5,8 +5,8 @@ import Messages
 /// to put a GET_STATUS on the radio link (1,600 a second from one `nobody`
 /// in a loop), delaying the clinician's commands behind them. Now one read
 /// is in flight at a time and everyone who asks meanwhile gets its answer;
-/// and a uid that asks again within `minIntervalMs` of its last refresh gets
-/// the cached status, with its age, instead of a new read.
+/// and a non-clinician uid that asks again within `minIntervalMs` of its last
+/// refresh gets the cached status, with its age, instead of a new read.
 struct ReaderRefresh: Sendable {
     static let minIntervalMs: Int64 = 1_000
 
@@ -46,8 +46,10 @@ extension PumpService {
     }
 
     /// A reader's `refresh=true`: coalesced with the read in flight, and
-    /// answered from the cache when the same uid asked less than a second ago.
-    func readerRefresh(uid: UInt32?) async -> Result<ReaderStatus, APIError> {
+    /// answered from the cache when the same uid asked less than a second
+    /// ago. A clinician (`bounded` nil) is not bounded: it may change the
+    /// pump, and its status must then be the pump's now.
+    func readerRefresh(bounded uid: UInt32?) async -> Result<ReaderStatus, APIError> {
         let now = LogBook.monotonicMs()
         if let uid, refreshes.withLock({ $0.tooSoon(uid: uid, nowMs: now) }), let (s, age) = cachedStatus {
             return .success(ReaderStatus(status: s, ageMs: age))

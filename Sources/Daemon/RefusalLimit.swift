@@ -2,9 +2,10 @@
 /// one. Every refusal is counted (`pumpd_refused_writes_total`), but a
 /// non-clinician posting in a loop must not fill the data dir's disk, and
 /// so lock the clinicians out, one row at a time: per uid, at most `burst`
-/// rows per `windowMs`. The rest are summarised — "N more writes by uid U
-/// refused between … and …" — in one row when the window closes, so the
-/// trail never loses the fact, only the repetition.
+/// rows per `windowMs` (and none while the data dir is short of room). The
+/// rest are summarised — "N more writes by uid U refused between … and …" —
+/// in one row when the window closes, so the trail never loses the fact,
+/// only the repetition.
 struct RefusalLimit: Sendable {
     let burst: Int
     let windowMs: Int64
@@ -40,7 +41,7 @@ struct RefusalLimit: Sendable {
         case suppress
     }
 
-    init(burst: Int = 10, windowMs: Int64 = 60_000) {
+    init(burst: Int = 20, windowMs: Int64 = 60_000) {
         self.burst = burst
         self.windowMs = windowMs
     }

@@ -11,9 +11,13 @@ import NIOHTTPTypes
 /// where they are made (`APIRoutes.send`).
 ///
 /// An answer sent before its request's body has ended (a 413, or any refusal
-/// that did not need the body) says `Connection: close` and the connection is
-/// closed once it is written: the rest of that body is not wanted, and
-/// reading an endless one would hold the connection until the client stops.
+/// that did not need the body) says `Connection: close`, and the connection is
+/// closed once the body has ended or, at the latest, after `lingerBytes` more
+/// of it or `lingerTime` (a "lingering close", RFC 9112 §9.6): the rest of
+/// that body is not wanted, and reading an endless one would hold the
+/// connection until the client stops; but a client still writing a body it
+/// has begun (Python's http.client, say) would fail on a socket closed under
+/// it before it ever read the answer.
 ///
 /// A chunked body whose chunks declare more than `bodyLimit` bytes is
 /// answered 413 by this guard itself as soon as the size line says so, and
@@ -44,6 +48,12 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// This guard answered (413) in the application's place: whatever the
     /// application writes after that is dropped.
     private var answeredItself = false
+    /// The answer went before the body ended: what still comes is dropped
+    /// until the body ends or a bound is reached, then the connection closes.
+    private var lingering = false
+    private var lingered = 0
+    static let lingerBytes = 1 << 20
+    static let lingerTime = TimeAmount.seconds(2)
 
     init(headTimeout: TimeAmount = .seconds(10), bodyTimeout: TimeAmount = .seconds(30), bodyLimit: Int = 1 << 20) {
         self.headTimeout = headTimeout
@@ -69,11 +79,16 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .head:
             requestsStarted += 1
             arm(context, bodyTimeout)
-        case .body: break
+        case .body(let part):
+            if lingering {
+                lingered += part.readableBytes
+                if lingered > Self.lingerBytes { context.close(promise: nil) }
+            }
         case .end:
             requestsEnded += 1
             timer?.cancel()
             timer = nil
+            if lingering { context.close(promise: nil) }
         }
         context.fireChannelRead(data)
     }
@@ -92,7 +107,7 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
             answered += 1
             timer?.cancel()
             timer = nil
-            closeAfter(context, data, promise: promise)
+            lingerAfter(context, data, promise: promise)
         case .end:
             answered += 1
             arm(context, headTimeout)
@@ -124,6 +139,24 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         closeAfter(context, wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// Writes the answer's end, then drops the rest of the body until it
+    /// ends or a bound is reached, and closes.
+    private func lingerAfter(_ context: ChannelHandlerContext, _ data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let guardBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let written = promise ?? context.eventLoop.makePromise()
+        written.futureResult.whenComplete { _ in
+            let context = bound.value, me = guardBound.value
+            if me.requestsEnded >= me.answered {
+                context.close(promise: nil)  // the body has ended meanwhile
+                return
+            }
+            me.lingering = true
+            me.timer = context.eventLoop.scheduleTask(in: Self.lingerTime) { bound.value.close(promise: nil) }
+        }
+        context.writeAndFlush(data, promise: written)
     }
 
     private func closeAfter(_ context: ChannelHandlerContext, _ data: NIOAny, promise: EventLoopPromise<Void>?) {

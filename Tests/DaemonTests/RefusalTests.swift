@@ -70,7 +70,7 @@ struct RefusalTests {
         #expect(hex["request"]?["refused_body"]?["complete"] == .bool(true))
     }
 
-    @Test("50 refused 1 MiB posts: ten rows, the rest summarised at the latest when pumpd stops, the store barely grows")
+    @Test("50 refused 1 MiB posts: twenty rows, the rest summarised at the latest when pumpd stops, the store barely grows")
     func refusalsAreSummarised() throws {
         guard getuid() == 0 else { return }
         let d = try DaemonProcess(["--socket-group", "65534", "--clinician-uid", "0"])
@@ -84,15 +84,39 @@ struct RefusalTests {
         let grown = Self.storeBytes(d) - before
         #expect(grown < 2 << 20, "the audit store grew by \(grown) bytes for 50 refused posts (\(elapsed))")
         let rows = Self.commands(d).filter { $0["requested_by"]?["uid"] == .int(65534) }
-        #expect(rows.count == 10, "the first ten in the window are recorded one by one: \(rows.count)")
+        #expect(rows.count == 20, "the first twenty in the window are recorded one by one: \(rows.count)")
         #expect(Self.metric(d, #"pumpd_refused_writes_total{uid="65534"}"#) == 50)
-        #expect(Self.metric(d, #"pumpd_refused_writes_summarised_total{uid="65534"}"#) == 40)
+        #expect(Self.metric(d, #"pumpd_refused_writes_summarised_total{uid="65534"}"#) == 30)
 
         // Stopping writes the open summary; the trail says how many and whose.
         #expect(d.stop() == 0)
         try d.start()
         let summary = Self.commands(d).first { $0["kind"] == .string("refusals_summarised") }
-        #expect(summary?["request"]?["count"] == .int(40), "\(summary?.serialized ?? "no summary row")")
+        #expect(summary?["request"]?["count"] == .int(30), "\(summary?.serialized ?? "no summary row")")
         #expect(summary?["requested_by"]?["uid"] == .int(65534))
+    }
+
+    @Test("a client that writes its whole 1 MiB body before reading still gets its 403 (lingering close)")
+    func lingeringClose() throws {
+        guard getuid() == 0 else { return }
+        let d = try DaemonProcess(["--socket-group", "65534", "--clinician-uid", "0"])
+        // Python's http.client sends the whole body, then reads: a socket closed
+        // under it after 64 KiB would be a BrokenPipeError, not an answer.
+        let script = #"""
+            import http.client, json, socket, sys
+            class Conn(http.client.HTTPConnection):
+                def connect(self):
+                    self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    self.sock.connect(sys.argv[1])
+            c = Conn("pumpd", timeout=20)
+            try:
+                c.request("POST", "/v1/bolus", body=b" " * (1 << 20), headers={"Content-Type": "application/json"})
+                print(json.dumps({"status": c.getresponse().status}), flush=True)
+            except Exception as e:
+                print(json.dumps({"status": -1}), flush=True)
+            """#
+        let (p, out) = try Scripts.python(script, [d.socket], user: Self.nobody, folder: d.folder)
+        #expect(Scripts.firstLine(out)["status"] == 403)
+        p.waitUntilExit()
     }
 }
