@@ -23,7 +23,9 @@ public struct CommandAnswer: Sendable {
 extension PumpService {
     func nextCommandID() -> String {
         commandNumber.withLock { n in
-            n += 1
+            // The number comes from the ids in the store: at the end of the
+            // range it stays there (the insert of a duplicate id then fails), never traps.
+            n = n < .max ? n + 1 : n
             return "c\(n)"
         }
     }

@@ -59,7 +59,9 @@ public final class PumpService: Service, Sendable {
     static let requestIDBase: RequestID = 1 << 40
 
     static func requestID(_ commandID: String) -> RequestID? {
-        UInt64(commandID.dropFirst()).map { requestIDBase + $0 }
+        guard let n = UInt64(commandID.dropFirst()) else { return nil }
+        let (rid, overflow) = requestIDBase.addingReportingOverflow(n)
+        return overflow ? nil : rid
     }
     static func commandID(_ rid: RequestID) -> String? {
         rid >= requestIDBase ? "c\(rid - requestIDBase)" : nil
