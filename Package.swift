@@ -89,6 +89,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // SHA-256 of refused bodies in the audit trail.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Program files, JSON or YAML text → the API's program JSON, pure. YAML anchors and
@@ -139,6 +141,8 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: ["API", "Dissector", "Messages", "TestSupport"]),
         // The review's verdicts, table-driven, and the schedule and projection arithmetic.
         .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Audit", "Dissector", "Messages"]),
+        // pumpd's pure parts, alone: the log ring and file, the chunk-size scanner, the limits.
+        .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "Audit"]),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
         .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Daemon", "Dissector", "Capture", "Wire", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).

@@ -1,18 +1,33 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The durable audit trail and event mirror: SQLite through GRDB, in WAL
 /// mode, every write a transaction that is on disk when the call returns
 /// (synchronous = FULL), so a crash or kill -9 at any moment loses no record
 /// that was reported written.
+///
+/// A write the disk cannot take (full, failing, read-only) throws
+/// `Failure.unavailable` and changes nothing; the store stays open and the
+/// next write that the disk takes succeeds, with no reopening.
 public final class AuditStore: Sendable {
     let pool: DatabasePool
+    let writeFailure = Mutex<WriteFailure?>(nil)
+
+    /// The last write the disk refused, until a write succeeds again.
+    public struct WriteFailure: Sendable, Equatable {
+        public var message: String
+        public var atMs: Int64
+    }
 
     public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         case duplicateIdempotencyKey(String)
         case unknownCommand(String)
         case finalStateChange(id: String, from: CommandState, to: CommandState)
         case eventOutOfOrder(expected: Int64, got: Int64)
+        /// The database file or its journal cannot be written: the disk is
+        /// full or failing, or the file system is read-only.
+        case unavailable(String)
 
         public var description: String {
             switch self {
@@ -20,6 +35,7 @@ public final class AuditStore: Sendable {
             case .unknownCommand(let id): "no command \(id)"
             case .finalStateChange(let id, let from, let to): "command \(id) is \(from.rawValue), which is final; refusing to make it \(to.rawValue)"
             case .eventOutOfOrder(let expected, let got): "event \(got) arrived where \(expected) was next"
+            case .unavailable(let why): "the audit store cannot write: \(why)"
             }
         }
     }
@@ -77,12 +93,45 @@ public final class AuditStore: Sendable {
         return m
     }
 
+    // MARK: writes
+
+    /// Every write goes through here: a disk that refuses it becomes
+    /// `Failure.unavailable`, remembered until a write succeeds again.
+    func write<T>(_ updates: (Database) throws -> T) throws -> T {
+        do {
+            let result = try pool.write(updates)
+            writeFailure.withLock { $0 = nil }
+            return result
+        } catch let e as DatabaseError where Self.isUnwritable(e) {
+            let why = Self.explain(e)
+            writeFailure.withLock { $0 = WriteFailure(message: why, atMs: Int64(Date().timeIntervalSince1970 * 1000)) }
+            throw Failure.unavailable(why)
+        }
+    }
+
+    /// Whether the disk under the database, not the request, is the problem.
+    static func isUnwritable(_ e: DatabaseError) -> Bool {
+        [.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN].contains(e.resultCode)
+    }
+
+    static func explain(_ e: DatabaseError) -> String {
+        switch e.resultCode {
+        case .SQLITE_FULL: "the disk holding the data dir is full (\(e.message ?? "SQLITE_FULL"))"
+        case .SQLITE_READONLY: "the database is read-only (\(e.message ?? "SQLITE_READONLY"))"
+        case .SQLITE_CANTOPEN: "the database's files cannot be opened (\(e.message ?? "SQLITE_CANTOPEN"))"
+        default: "the disk failed a write (\(e.message ?? "SQLITE_IOERR"))"
+        }
+    }
+
+    /// The last write the disk refused, nil once one succeeds.
+    public var lastWriteFailure: WriteFailure? { writeFailure.withLock { $0 } }
+
     // MARK: commands
 
     /// Records a new command (state pending) before anything is sent.
     public func insert(_ command: CommandRecord) throws {
         do {
-            try pool.write { db in try command.insert(db) }
+            try write { db in try command.insert(db) }
         } catch let e as DatabaseError where e.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw Failure.duplicateIdempotencyKey(command.idempotencyKey ?? "")
         }
@@ -94,7 +143,7 @@ public final class AuditStore: Sendable {
         _ id: String, state: CommandState, nowMs: Int64, frames: String? = nil, deviceStatus: String? = nil,
         outcome: String? = nil, note: String? = nil, releaseIdempotencyKey: Bool = false
     ) throws -> CommandRecord {
-        try pool.write { db in
+        try write { db in
             guard var c = try CommandRecord.fetchOne(db, key: id) else { throw Failure.unknownCommand(id) }
             guard !c.state.isFinal || c.state == state else { throw Failure.finalStateChange(id: id, from: c.state, to: state) }
             c.state = state
@@ -114,7 +163,7 @@ public final class AuditStore: Sendable {
     /// Appends one attempt (JSON) to a command's frames, durably, before the
     /// attempt's first byte goes out: after a crash it is what reconciliation looks up.
     public func recordAttempt(_ id: String, attempt: String, nowMs: Int64) throws {
-        try pool.write { db in
+        try write { db in
             guard var c = try CommandRecord.fetchOne(db, key: id) else { throw Failure.unknownCommand(id) }
             if let old = c.frames, old.hasPrefix("["), old.hasSuffix("]"), old != "[]" {
                 c.frames = String(old.dropLast()) + "," + attempt + "]"
@@ -188,7 +237,7 @@ public final class AuditStore: Sendable {
     /// had overwritten the ones between).
     public func append(_ events: [EventRow], allowGap: Bool = false) throws {
         guard !events.isEmpty else { return }
-        try pool.write { db in
+        try write { db in
             var next = try Int64.fetchOne(db, sql: "SELECT MAX(\"index\") + 1 FROM event")
             for e in events {
                 if let n = next, e.index < n { continue }

@@ -17,12 +17,14 @@ struct APIRoutes: Sendable {
     let logBook: LogBook
     let metrics: Metrics
     let logger: Logger
+    let connections: ConnectionBudget
+    let streams = StreamSlots.forDescriptorLimit()
 
     func router() -> Router<PumpContext> {
         let router = Router(context: PumpContext.self)
         router.add(middleware: APIMiddleware(metrics: metrics, logger: logger))
         router.get("/v1/health") { _, _ in health() }
-        router.get("/v1/status") { req, _ in try await status(req) }
+        router.get("/v1/status") { req, ctx in try await status(req, ctx) }
         router.get("/v1/device") { _, _ in pump.deviceJSON().response() }
         router.get("/v1/program") { _, _ in try await program() }
         router.post("/v1/program/review") { req, _ in
@@ -30,14 +32,16 @@ struct APIRoutes: Sendable {
         }
         router.put("/v1/program") { req, ctx in
             try await write(req, ctx, kind: "program") { body in
+                let body = try Self.required(body)
                 let (rest, overrides) = try Overrides.split(body)
-                return CommandOrder(plan: .program(try ProgramJSON.parse(rest ?? .null)), request: body!, overrides: overrides)
+                return CommandOrder(plan: .program(try ProgramJSON.parse(rest ?? .null)), request: body, overrides: overrides)
             }
         }
         router.post("/v1/bolus") { req, ctx in
             try await write(req, ctx, kind: "bolus") { body in
+                let body = try Self.required(body)
                 let (rest, overrides) = try Overrides.split(body)
-                return CommandOrder(plan: .bolus(try RequestBodies.bolus(rest ?? .null)), request: body!, overrides: overrides)
+                return CommandOrder(plan: .bolus(try RequestBodies.bolus(rest ?? .null)), request: body, overrides: overrides)
             }
         }
         router.post("/v1/bolus/review") { req, _ in
@@ -53,8 +57,9 @@ struct APIRoutes: Sendable {
         router.post("/v1/clock/sync") { req, ctx in try await simple(req, ctx, .clockSync) }
         router.post("/v1/refill") { req, ctx in
             try await write(req, ctx, kind: "refill") { body in
+                let body = try Self.required(body)
                 let (rest, overrides) = try Overrides.split(body)
-                return CommandOrder(plan: .refill(try RequestBodies.refill(rest ?? .null)), request: body!, overrides: overrides)
+                return CommandOrder(plan: .refill(try RequestBodies.refill(rest ?? .null)), request: body, overrides: overrides)
             }
         }
         router.post("/v1/alarms/{bit}/ack") { req, ctx in
@@ -66,19 +71,35 @@ struct APIRoutes: Sendable {
             }
         }
         router.get("/v1/events") { req, _ in try events(req) }
-        router.get("/v1/events/stream") { req, _ in try eventStream(req) }
+        router.get("/v1/events/stream") { req, ctx in try eventStream(req, ctx) }
         router.get("/v1/commands/{id}") { _, ctx in try command(ctx.parameters.get("id") ?? "") }
         router.get("/v1/audit") { req, _ in try audit(req) }
         router.get("/v1/logs") { req, _ in try logs(req) }
-        router.get("/v1/logs/stream") { req, _ in try logStream(req) }
+        router.get("/v1/logs/stream") { req, ctx in try logStream(req, ctx) }
         router.get("/v1/capture") { _, _ in captureState() }
         router.post("/v1/capture") { req, ctx in try await startCapture(req, ctx) }
         router.delete("/v1/capture") { req, ctx in try await stopCapture(req, ctx) }
         router.get("/metrics") { _, _ in
             if let (_, age) = pump.cachedStatus { metrics.set("pumpd_status_age_seconds", [], Double(age) / 1000) }
+            let log = logBook.health
+            metrics.set("pumpd_log_lines_dropped_total", [("sink", "file")], Double(log.fileDropped))
+            metrics.set("pumpd_log_lines_dropped_total", [("sink", "stderr")], Double(log.stderrDropped))
+            if let space = DiskSpace.reading(at: pump.config.dataDir) {
+                metrics.set("pumpd_data_dir_free_bytes", [], Double(space.freeBytes))
+            }
+            metrics.set("pumpd_streams_open", [], Double(streams.openCount))
+            let c = connections.counts
+            metrics.set("pumpd_connections_open", [], Double(c.open))
+            metrics.set("pumpd_connections_refused_total", [], Double(c.refused))
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
         }
         return router
+    }
+
+    /// A write's body where the route requires one (`jsonBody(required: true)` has refused none already).
+    static func required(_ body: JSONValue?) throws -> JSONValue {
+        guard let body else { throw APIError(400, .badJSON, "this request needs a JSON body") }
+        return body
     }
 
     // MARK: reads
@@ -86,24 +107,54 @@ struct APIRoutes: Sendable {
     func health() -> Response {
         let up = pump.linkUp
         let uncertain = (try? pump.store.unsettled().filter { $0.state == .uncertain }.map(\.id)) ?? []
+        let audit = auditHealth()
+        let writable = audit["writable"] == .bool(true)
         var o: JSONObject = [
-            "status": .string(up ? "ok" : "degraded"),
+            "status": .string(up && writable ? "ok" : "degraded"),
             "link": .string(up ? "up" : "down"),
             "simulator": .bool(pump.config.isSimulator),
             "uncertain_commands": .array(uncertain.map { .string($0) }),
             "uptime_s": .int((PumpService.nowMs() - pump.startedMs) / 1000),
+            "audit": .object(audit),
+            "log": .object(logHealth()),
         ]
         if pump.config.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
         return JSONValue.object(o).response()
     }
 
-    func status(_ req: Request) async throws -> Response {
+    /// Whether a write could be recorded now, and the room left for it.
+    func auditHealth() -> JSONObject {
+        let space = DiskSpace.reading(at: pump.config.dataDir)
+        let unrecorded = pump.unrecordedIDs
+        let failure = pump.store.lastWriteFailure
+        return [
+            "writable": .bool(unrecorded.isEmpty && !(space?.belowFloor ?? false) && failure == nil),
+            "free_bytes": space.map { .int(Int64(clamping: $0.freeBytes)) } ?? .null,
+            "floor_bytes": .int(Int64(DiskSpace.floorBytes)),
+            "unrecorded_outcomes": .array(unrecorded.map { .string($0) }),
+            "last_error": failure.map { .object(["message": .string($0.message), "at": .string(TimeText.isoMillis($0.atMs))]) } ?? .null,
+        ]
+    }
+
+    func logHealth() -> JSONObject {
+        let h = logBook.health
+        return [
+            "dropped_lines": .int(Int64(clamping: h.fileDropped)),
+            "stderr_dropped_lines": .int(Int64(clamping: h.stderrDropped)),
+            "last_error": h.lastError.map { .object(["message": .string($0.message), "at": .string(TimeText.isoMillis($0.wallMs))]) } ?? .null,
+        ]
+    }
+
+    func status(_ req: Request, _ ctx: PumpContext) async throws -> Response {
         var o: JSONObject = ["simulator": .bool(pump.config.isSimulator)]
         if pump.config.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
         let s: Status, age: Int64
         if try req.boolQuery("refresh") {
-            switch await pump.refreshStatus() {
-            case .success(let fresh): (s, age) = (fresh, 0)
+            // age_ms says whether it was read now (0) or came from the cache
+            // (a non-clinician uid asking again within a second; see ReaderRefresh).
+            let bounded: UInt32? = ctx.peer.map { pump.policy.mayWrite($0) ? nil : $0.uid } ?? .max
+            switch await pump.readerRefresh(bounded: bounded) {
+            case .success(let r): (s, age) = (r.status, r.ageMs)
             case .failure(let e): throw e
             }
         } else if let cached = pump.cachedStatus {
@@ -132,7 +183,7 @@ struct APIRoutes: Sendable {
     /// `overrides` may be given to see the verdict they would bring.
     func review<T: PlanConvertible>(_ req: Request, parse: (JSONValue) throws -> T) async throws -> Response {
         var req = req
-        let body = try await req.jsonBody(required: true)!
+        let body = try Self.required(try await req.jsonBody(required: true))
         let (rest, overrides) = try Overrides.split(body)
         let plan = try parse(rest ?? .null).plan
         switch await pump.prepare(plan, overrides: overrides) {
@@ -161,26 +212,39 @@ struct APIRoutes: Sendable {
     /// JSON lines, one event each, from `since` on and then live as they are
     /// mirrored. Read from the durable mirror by index, so a reader that
     /// reconnects with `since` = last index + 1 misses nothing and sees nothing twice.
-    func eventStream(_ req: Request) throws -> Response {
+    func eventStream(_ req: Request, _ ctx: PumpContext) throws -> Response {
         let start = try req.intQuery("since", in: 0...Int64(UInt32.max)) ?? ((try pump.store.nextEventIndex()) ?? 0)
-        let pump = self.pump
+        let slot = try streams.take(uid: ctx.peer?.uid)
+        let pump = self.pump, channel = ctx.channel
         let body = ResponseBody { writer in
+            defer { withExtendedLifetime(slot) {} }
             var cursor = start
             while !pump.isShuttingDown {
                 let version = pump.eventsChanged.version
                 let rows = try pump.store.events(since: cursor, limit: 500)
-                if rows.isEmpty {
+                guard let last = rows.last else {
                     await pump.eventsChanged.wait(after: version, timeout: .seconds(30))
                     continue
                 }
                 var buffer = ByteBuffer()
                 for r in rows { buffer.writeString(PumpService.eventJSON(r).serialized + "\n") }
-                try await writer.write(buffer)
-                cursor = rows.last!.index + 1
+                try await Self.send(buffer, &writer, channel)
+                cursor = last.index + 1
             }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+    }
+
+    /// A stream reader has this long to take a batch; one that takes
+    /// nothing for longer (it stopped reading, and the socket's buffers are
+    /// full) is dropped, so that it holds no descriptor, task or memory.
+    static let streamStallLimit = TimeAmount.seconds(10)
+
+    static func send(_ buffer: ByteBuffer, _ writer: inout any ResponseBodyWriter, _ channel: any Channel) async throws {
+        let stall = channel.eventLoop.scheduleTask(in: streamStallLimit) { channel.close(promise: nil) }
+        defer { stall.cancel() }
+        try await writer.write(buffer)
     }
 
     func command(_ id: String) throws -> Response {
@@ -203,42 +267,60 @@ struct APIRoutes: Sendable {
             }
         }
         let rows = try pump.store.commands(limit: Int(limit), after: before.map { .init(createdMs: $0, id: beforeID) })
-        let full = rows.count == Int(limit)
+        let last = rows.count == Int(limit) ? rows.last : nil
         return JSONValue.object([
             "commands": .array(rows.map(PumpService.commandJSON)),
-            "next_before_ms": full ? .int(rows.last!.createdMs) : .null,
-            "next_before_id": full ? .string(rows.last!.id) : .null,
+            "next_before_ms": last.map { .int($0.createdMs) } ?? .null,
+            "next_before_id": last.map { .string($0.id) } ?? .null,
         ]).response()
     }
 
     func logs(_ req: Request) throws -> Response {
         let limit = try req.intQuery("limit", in: 1...5000) ?? 100
-        let (lines, next) = logBook.lines(since: logBook.nextSeq > UInt64(limit) ? logBook.nextSeq - UInt64(limit) : 0, limit: Int(limit))
+        let newest = logBook.nextSeq
+        let r = logBook.read(since: newest - min(newest, UInt64(limit)), limit: Int(limit))
         var buffer = ByteBuffer()
-        for l in lines { buffer.writeString(l + "\n") }
-        return Response(status: .ok, headers: [.contentType: "application/x-ndjson", .init("Log-Next")!: "\(next)"], body: .init(byteBuffer: buffer))
+        for l in r.lines { buffer.writeString(l + "\n") }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson", .logNext: "\(r.next)"], body: .init(byteBuffer: buffer))
     }
 
-    func logStream(_ req: Request) throws -> Response {
+    /// pumpd's log from `since` on, then live. A reader that falls more
+    /// than the ring behind (or asks for lines no longer kept) is told, in
+    /// a `gap` line, which lines it will not see, never left to guess.
+    func logStream(_ req: Request, _ ctx: PumpContext) throws -> Response {
         let since = try req.intQuery("since", in: 0...Int64.max).map { UInt64($0) }
-        let book = logBook, pump = self.pump
+        let slot = try streams.take(uid: ctx.peer?.uid)
+        let book = logBook, pump = self.pump, channel = ctx.channel
         let body = ResponseBody { writer in
+            defer { withExtendedLifetime(slot) {} }
             var cursor = since ?? book.nextSeq
             while !pump.isShuttingDown {
                 let version = book.changed.version
-                let (lines, next) = book.lines(since: cursor, limit: 500)
-                if lines.isEmpty {
+                let r = book.read(since: cursor, limit: 500)
+                if r.lines.isEmpty, r.lost == nil {
                     await book.changed.wait(after: version, timeout: .seconds(30))
                     continue
                 }
                 var buffer = ByteBuffer()
-                for l in lines { buffer.writeString(l + "\n") }
-                try await writer.write(buffer)
-                cursor = next
+                if let lost = r.lost { buffer.writeString(Self.gapLine(lost).serialized + "\n") }
+                for l in r.lines { buffer.writeString(l + "\n") }
+                try await Self.send(buffer, &writer, channel)
+                cursor = r.next
             }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+    }
+
+    /// `{"gap": {"from": a, "to": b, "lost": b - a}}`: log lines a..<b
+    /// were overwritten in the ring before this reader got them.
+    static func gapLine(_ lost: Range<UInt64>) -> JSONValue {
+        .object([
+            "gap": .object([
+                "from": .int(Int64(clamping: lost.lowerBound)), "to": .int(Int64(clamping: lost.upperBound)),
+                "lost": .int(Int64(clamping: lost.count)),
+            ])
+        ])
     }
 
     // MARK: writes
@@ -259,7 +341,7 @@ struct APIRoutes: Sendable {
         var req = req
         let peer = try await authorized(&req, ctx, kind: kind)
         let key = req.headers[.idempotencyKey]
-        if let key, key.isEmpty || key.count > 255 || !key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) {
+        if let key, key.utf8.isEmpty || key.utf8.count > 255 || !key.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) {
             throw APIError(400, .badIdempotencyKey, "an Idempotency-Key is 1…255 printable ASCII characters without spaces (a UUID is a good choice)", field: "Idempotency-Key")
         }
         let body = try await req.jsonBody(required: bodyRequired)
@@ -271,6 +353,7 @@ struct APIRoutes: Sendable {
             throw e
         }
         let answer = await pump.submit(order, by: peer, idempotencyKey: key)
+        if let refusal = answer.refusal { throw refusal }
         guard let record = answer.record else { throw answer.error ?? APIError(500, .internal, "no record") }
         var headers: HTTPFields = [:]
         if answer.replayed { headers[.idempotentReplayed] = "true" }
@@ -292,13 +375,15 @@ struct APIRoutes: Sendable {
             throw APIError(403, .forbidden, "pumpd could not read this connection's credentials (SO_PEERCRED), so it cannot allow a write")
         }
         guard pump.policy.mayWrite(peer) else {
-            // Audited before the body is judged: an attempt is worth recording whatever it carried.
-            let raw = try? await req.collectBody(upTo: 1 << 20)
-            let text = raw.flatMap { String(validating: Array($0.readableBytesView), as: UTF8.self) } ?? ""
-            let request = text.isEmpty ? .object([:]) : (try? JSONValue.parse(text)) ?? .string(text)
+            // Audited before the body is judged: an attempt is worth recording
+            // whatever it carried; kept as a bounded excerpt and a hash, never parsed.
+            let request = await RefusedBody.read(req).json
             let e = APIError(403, .forbidden, "uid \(peer.uid) is not on pumpd's clinician list, so it may read but not change the pump; ask the administrator to add it (clinician_uids or clinician_groups in pumpd's config)")
             let id = pump.auditRefusal(kind: kind, request: request, path: "\(req.method) \(req.uri.path)", by: peer, error: e)
-            logger.warning("write refused: not a clinician", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)", "path": "\(req.uri.path)", "command": "\(id ?? "-")", "kind": "security"])
+            // Logged as often as recorded: the rest are summarised (RefusalLimit).
+            if let id {
+                logger.warning("write refused: not a clinician", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)", "path": "\(req.uri.path)", "command": "\(id)", "kind": "security"])
+            }
             var refused = e
             refused.commandID = id
             throw refused

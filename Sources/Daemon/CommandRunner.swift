@@ -16,29 +16,101 @@ public struct CommandAnswer: Sendable {
     public var error: APIError?
     /// The review the command passed or failed (programs, boluses, refills).
     public var review: JSONValue? = nil
+    /// Refused for want of a writable audit store: nothing was sent.
+    var refusal: ServiceRefusal? = nil
 }
 
 extension PumpService {
     func nextCommandID() -> String {
         commandNumber.withLock { n in
-            n += 1
+            // The number comes from the ids in the store: at the end of the
+            // range it stays there (the insert of a duplicate id then fails), never traps.
+            n = n < .max ? n + 1 : n
             return "c\(n)"
         }
     }
 
-    /// Records a refused write (403) with who asked: the trail shows attempts, not only actions.
-    public func auditRefusal(kind: String, request: JSONValue, path: String, by r: Requester, error: APIError) -> String? {
+    /// Records a refused write (403) with who asked: the trail shows
+    /// attempts, not only actions. Per uid, the first few in a window are
+    /// recorded one by one and the rest counted into one summary row
+    /// (`RefusalLimit`); nil when this one was only counted.
+    func auditRefusal(kind: String, request: JSONValue, path: String, by r: Requester, error: APIError) -> String? {
+        let now = Self.nowMs()
+        metrics.add("pumpd_refused_writes_total", [("uid", "\(r.uid)")])
+        let admission = refusalLimit.withLock { $0.admit(uid: r.uid, gid: r.gid, pid: r.pid, nowMs: now) }
+        guard case .record(let closing) = admission else {
+            metrics.add("pumpd_refused_writes_summarised_total", [("uid", "\(r.uid)")])
+            return nil
+        }
+        if let closing { recordSummary(closing) }
+        // A non-clinician's refusals never take the room the clinicians'
+        // commands need: with less than twice the floor free, they are summarised only.
+        if let space = DiskSpace.reading(at: config.dataDir), space.freeBytes < 2 * DiskSpace.floorBytes {
+            refusalLimit.withLock { $0.unrecorded(uid: r.uid, gid: r.gid, pid: r.pid, nowMs: now) }
+            metrics.add("pumpd_refused_writes_summarised_total", [("uid", "\(r.uid)")])
+            return nil
+        }
         let id = nextCommandID()
-        var rec = CommandRecord(id: id, createdMs: Self.nowMs(), requester: r, idempotencyKey: nil, kind: kind, request: request.serialized)
+        var rec = CommandRecord(id: id, createdMs: now, requester: r, idempotencyKey: nil, kind: kind, request: request.serialized)
         rec.state = .failed
         rec.note = "refused (\(path)): \(error.message)"
         rec.outcome = error.json.serialized
         do { try store.insert(rec) } catch {
-            logger.error("could not audit a refused write", metadata: ["error": "\(error)"])
+            // Not lost: it joins the uid's summary, written when the store can.
+            refusalLimit.withLock { $0.unrecorded(uid: r.uid, gid: r.gid, pid: r.pid, nowMs: now) }
+            metrics.add("pumpd_refused_writes_summarised_total", [("uid", "\(r.uid)")])
+            logger.error("could not audit a refused write; it is counted in the uid's summary instead", metadata: ["uid": "\(r.uid)", "error": "\(error)"])
             return nil
         }
         metrics.add("pumpd_commands_total", [("kind", kind), ("state", "refused")])
         return id
+    }
+
+    /// Writes the summaries of refusal windows that have closed (all of
+    /// them when stopping). One the store refuses is kept for the next try.
+    func recordRefusalSummaries(all: Bool) {
+        let now = Self.nowMs()
+        let due = refusalLimit.withLock { all ? $0.drain() : $0.closed(nowMs: now) }
+        for s in due { recordSummary(s) }
+    }
+
+    private func recordSummary(_ s: RefusalLimit.Summary) {
+        if let space = DiskSpace.reading(at: config.dataDir), space.belowFloor {
+            refusalLimit.withLock { $0.putBack(s, nowMs: Self.nowMs()) }
+            return
+        }
+        let id = nextCommandID()
+        let first = TimeText.isoMillis(s.firstMs), last = TimeText.isoMillis(s.lastMs)
+        let requester = Requester(uid: s.uid, gid: s.gid, pid: s.pid)
+        var rec = CommandRecord(
+            id: id, createdMs: Self.nowMs(), requester: requester, idempotencyKey: nil, kind: "refusals_summarised",
+            request: JSONValue.object(["count": .int(Int64(s.count)), "first": .string(first), "last": .string(last)]).serialized)
+        rec.state = .failed
+        rec.note = "\(s.count) more write\(s.count == 1 ? "" : "s") by uid \(s.uid) refused (not a clinician) from \(first) to \(last); counted, not recorded one by one"
+        do {
+            try store.insert(rec)
+            logger.warning("writes refused: not a clinician (summary)", metadata: [
+                "uid": "\(s.uid)", "count": "\(s.count)", "from": "\(first)", "to": "\(last)", "command": "\(id)", "kind": "security",
+            ])
+        } catch {
+            refusalLimit.withLock { $0.putBack(s, nowMs: Self.nowMs()) }
+        }
+    }
+
+    /// Whether a write may be recorded now; a refusal (503
+    /// `audit_unavailable`, nothing sent) when it may not: an earlier
+    /// outcome still unrecorded, or the data dir under its free-space floor.
+    func auditRefusal() -> ServiceRefusal? {
+        if let stuck = recordBacklog().first {
+            return ServiceRefusal.auditUnavailable(
+                "the outcome of command \(stuck.id) (\(stuck.state.rawValue)) is not recorded yet: \(stuck.why). pumpd sends nothing else until it is; free space in the data dir \(config.dataDir) (or make it writable) and it records it and takes writes again by itself, no restart needed",
+                commandID: stuck.id)
+        }
+        if let space = DiskSpace.reading(at: config.dataDir), space.belowFloor {
+            return ServiceRefusal.auditUnavailable(
+                "the data dir \(config.dataDir) has \(DiskSpace.mebibytes(space.freeBytes)) free, under the \(DiskSpace.mebibytes(DiskSpace.floorBytes)) pumpd keeps for its audit trail, so it records no new command and sends nothing. Free space there (old captures, rotated logs pumpd.log.N, other files); writes are taken again by themselves, no restart needed")
+        }
+        return nil
     }
 
     /// Records an action that never goes on the wire (a capture started or
@@ -82,11 +154,24 @@ extension PumpService {
                 return internalFailure(error, id: nil)
             }
         }
+        if let r = auditRefusal() {
+            metrics.add("pumpd_audit_unavailable_total")
+            logger.error("write refused: the audit store cannot record it", metadata: ["kind": "\(order.plan.kind)", "uid": "\(requester.uid)", "why": "\(r.message)"])
+            return CommandAnswer(record: nil, replayed: false, error: nil, refusal: r)
+        }
         let id = nextCommandID()
         let record = CommandRecord(
             id: id, createdMs: Self.nowMs(), requester: requester, idempotencyKey: idempotencyKey, kind: order.plan.kind,
             request: requestText)
-        do { try store.insert(record) } catch { return internalFailure(error, id: nil) }
+        do { try store.insert(record) } catch AuditStore.Failure.unavailable(let why) {
+            metrics.add("pumpd_audit_unavailable_total")
+            logger.error("write refused: the audit store cannot record it", metadata: ["kind": "\(order.plan.kind)", "uid": "\(requester.uid)", "why": "\(why)"])
+            let r = ServiceRefusal.auditUnavailable(
+                "the audit store cannot record this command (\(why)), so nothing was sent. Free space in the data dir \(config.dataDir) (or make it writable); writes are taken again by themselves, no restart needed")
+            return CommandAnswer(record: nil, replayed: false, error: nil, refusal: r)
+        } catch {
+            return internalFailure(error, id: nil)
+        }
         logger.notice("command received", metadata: [
             "command": "\(id)", "kind": "\(order.plan.kind)", "uid": "\(requester.uid)", "pid": "\(requester.pid)",
         ])
@@ -122,9 +207,10 @@ extension PumpService {
             a.review = review.json
             return a
         }
-        for f in review.findings where f.override != nil {
+        for f in review.findings {
+            guard let o = f.override else { continue }
             logger.notice("soft limit overridden", metadata: [
-                "command": "\(id)", "limit": "\(f.rule)", "uid": "\(requester.uid)", "reason": "\(f.override!.reason)", "kind": "override",
+                "command": "\(id)", "limit": "\(f.rule)", "uid": "\(requester.uid)", "reason": "\(o.reason)", "kind": "override",
             ])
         }
         var answer = await execute(order.plan, id: id)
@@ -195,7 +281,9 @@ extension PumpService {
     }
 
     func execute(_ plan: Plan, id: String) async -> CommandAnswer {
-        let rid = Self.requestID(id)!
+        guard let rid = Self.requestID(id) else {
+            return internalFailure(AuditStore.Failure.unknownCommand(id), id: id)
+        }
         switch plan {
         case .program(let record): return await pushProgram(record, id: id, rid: rid)
         case .bolus(let b): return await single(.startBolus(b), id: id, rid: rid)
@@ -233,6 +321,15 @@ extension PumpService {
         case .notSent(.invalid(let p)):
             let e = APIError(400, .outOfRange, "\(p)")
             return finish(id, .failed, outcome: e.json, note: "not sent: \(e.message)", error: e, releaseKey: true)
+        case .notSent(.notRecorded):
+            let r = ServiceRefusal.auditUnavailable(
+                "the audit store could not record \(what)'s attempt before it went out, so it was not sent and nothing changed. Free space in the data dir \(config.dataDir) (or make it writable); writes are taken again by themselves",
+                commandID: id)
+            metrics.add("pumpd_audit_unavailable_total")
+            var a = finish(id, .failed, outcome: r.json, note: "not sent: \(r.message)", releaseKey: true)
+            a.error = nil
+            a.refusal = r
+            return a
         case .notSent(let why):
             let e = DeviceAnswers.unavailable("\(what) was not sent: \(why)")
             return finish(id, .failed, outcome: e.json, note: "not sent: \(why); nothing changed", error: e, releaseKey: true)
@@ -296,9 +393,34 @@ extension PumpService {
             // Reconciliation got there first (an uncertain answer settled at once).
             if let r = try? store.command(id) { return CommandAnswer(record: r, replayed: false, error: Self.error(for: r)) }
             return internalFailure(AuditStore.Failure.unknownCommand(id), id: id)
+        } catch AuditStore.Failure.unavailable(let why) {
+            return unrecorded(
+                UnrecordedOutcome(id: id, state: state, deviceStatus: deviceStatus, outcome: outcome.serialized, note: note, releaseKey: releaseKey, why: why),
+                error: error)
         } catch {
             return internalFailure(error, id: id)
         }
+    }
+
+    /// The answer when an outcome could not be recorded: kept for later
+    /// (the store shows the command pending until then). A failure that
+    /// changed nothing is answered as it is; anything the pump did, or may
+    /// have done, is answered 202 and never as a success the trail does
+    /// not hold yet.
+    func unrecorded(_ u: UnrecordedOutcome, error: APIError?) -> CommandAnswer {
+        backlog.withLock { $0.append(u) }
+        statusWanted.bump()  // the poll loop retries every second from now on
+        metrics.add("pumpd_audit_unavailable_total")
+        logger.critical("could not record a command's outcome; it is kept and recorded when the audit store takes writes again", metadata: [
+            "command": "\(u.id)", "state": "\(u.state.rawValue)", "note": "\(u.note)", "error": "\(u.why)",
+        ])
+        let record = try? store.command(u.id)
+        if u.state == .failed, let error { return CommandAnswer(record: record, replayed: false, error: error) }
+        let e = APIError(
+            202, .outcomeUncertain,
+            "the pump's answer is known (\(u.state.rawValue): \(u.note)), but pumpd could not record it in its audit trail (\(u.why)); the command stays pending there until pumpd can write again, which it does by itself, and no other write is sent meanwhile. Do not send it again; follow it with `pumpctl command \(u.id)`",
+            commandID: u.id)
+        return CommandAnswer(record: record, replayed: false, error: e)
     }
 
     func internalFailure(_ error: any Error, id: String?) -> CommandAnswer {

@@ -26,8 +26,10 @@ extension APIError {
 }
 
 extension HTTPField.Name {
+    // Literals that are valid field names (not input): the unwraps cannot fail.
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+    static let logNext = HTTPField.Name("Log-Next")!
 }
 
 /// Turns anything a handler throws into a JSON error, counts every answer,
@@ -46,6 +48,8 @@ struct APIMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch let e as APIError {
             response = e.response()
+        } catch let e as ServiceRefusal {
+            response = e.response()
         } catch let e as HTTPError {
             let t = Self.translate(e, request)
             var r = t.response()
@@ -63,12 +67,12 @@ struct APIMiddleware: RouterMiddleware {
     }
 
     static func translate(_ e: HTTPError, _ request: Request) -> APIError {
-        switch e.status.code {
-        case 404 where APIPaths.allowed(request.uri.path) != nil:
-            APIError(405, .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); it takes \(APIPaths.allowed(request.uri.path)!.joined(separator: ", "))")
-        case 404: APIError(404, .notFound, "no such endpoint: \(request.method) \(request.uri.path); the endpoints are listed in spec/openapi.yaml")
-        case 405: APIError(405, .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
-        case 413: APIError(413, .tooLarge, "the request body is larger than 1 MiB")
+        switch (e.status.code, APIPaths.allowed(request.uri.path)) {
+        case (404, let allowed?):
+            APIError(405, .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); it takes \(allowed.joined(separator: ", "))")
+        case (404, _): APIError(404, .notFound, "no such endpoint: \(request.method) \(request.uri.path); the endpoints are listed in spec/openapi.yaml")
+        case (405, _): APIError(405, .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
+        case (413, _): APIError(413, .tooLarge, "the request body is larger than 1 MiB")
         default: APIError(e.status.code, .badRequest, e.body ?? "the request could not be read: \(e.status.reasonPhrase)")
         }
     }

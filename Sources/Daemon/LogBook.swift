@@ -2,80 +2,90 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Where pumpd's log lines go: stderr, a size-rotated file in the data dir,
-/// and a ring of recent lines that `GET /v1/logs/stream` follows.
+/// Where pumpd's log lines go: stderr, a size-rotated file in the data dir
+/// (`LogFile`), and a ring of recent lines that `GET /v1/logs` and
+/// `/v1/logs/stream` read (`LogRing`). Writing a line never fails and never
+/// traps: a line a sink cannot take is counted, and the count is in
+/// `GET /v1/health` and `/metrics`.
 public final class LogBook: Sendable {
     struct State {
-        var lines: [(seq: UInt64, text: String)] = []
-        var nextSeq: UInt64 = 0
-        var file: FileHandle?
-        var fileBytes: Int = 0
+        var ring: LogRing
+        var file: LogFile?
+        var stderrDropped: UInt64 = 0
+        var stderrError: LogSinkError?
     }
-    let state = Mutex(State())
-    let path: String?
-    let maxBytes: Int
-    let keep: Int
-    let ringSize = 5000
+    let state: Mutex<State>
     let echoToStderr: Bool
     public let changed = ChangeSignal()
+    public static let ringSize = 5000
 
-    public init(path: String?, maxBytes: Int, keep: Int, echoToStderr: Bool = true) {
-        self.path = path
-        self.maxBytes = maxBytes
-        self.keep = keep
+    public init(path: String?, maxBytes: Int, keep: Int, echoToStderr: Bool = true, ringSize: Int = LogBook.ringSize) {
         self.echoToStderr = echoToStderr
-        if let path { state.withLock { $0.file = Self.openAppend(path, size: &$0.fileBytes) } }
-    }
-
-    static func openAppend(_ path: String, size: inout Int) -> FileHandle? {
-        if !FileManager.default.fileExists(atPath: path) {
-            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640])
-        }
-        guard let h = FileHandle(forWritingAtPath: path) else { return nil }
-        size = Int((try? h.seekToEnd()) ?? 0)
-        return h
+        // A reader of stderr that went away must cost a counted line (EPIPE),
+        // not the process (SIGPIPE); NIO does the same on its first socket.
+        if echoToStderr { signal(SIGPIPE, SIG_IGN) }
+        let now = Self.monotonicMs()
+        state = Mutex(State(ring: LogRing(capacity: ringSize), file: path.map { LogFile(path: $0, maxBytes: maxBytes, keep: keep, nowMs: now) }))
     }
 
     public func write(_ line: String) {
-        let data = Data((line + "\n").utf8)
-        if echoToStderr { FileHandle.standardError.write(data) }
+        var bytes = Array(line.utf8)
+        bytes.append(0x0A)
+        let now = Self.monotonicMs()
         state.withLock { s in
-            s.lines.append((s.nextSeq, line))
-            s.nextSeq += 1
-            if s.lines.count > ringSize { s.lines.removeFirst(s.lines.count - ringSize) }
-            if let path, s.file != nil {
-                if s.fileBytes + data.count > maxBytes { rotate(path, &s) }
-                s.file?.write(data)
-                s.fileBytes += data.count
+            s.ring.append(line)
+            s.file?.append(bytes, nowMs: now)
+        }
+        // Outside the lock: a stderr that blocks (a stalled pipe) must not
+        // hold up the ring, the file and every other thread's lines.
+        if echoToStderr, case .failed(let e, _) = LogFile.writeAll(STDERR_FILENO, bytes) {
+            let error = LogSinkError(message: "cannot write to stderr: \(LogFile.describe(e))")
+            state.withLock { s in
+                s.stderrDropped += 1
+                s.stderrError = error
             }
         }
         changed.bump()
     }
 
-    /// pumpd.log → pumpd.log.1 → … → pumpd.log.N (the oldest dropped).
-    func rotate(_ path: String, _ s: inout State) {
-        try? s.file?.close()
-        let fm = FileManager.default
-        try? fm.removeItem(atPath: "\(path).\(keep)")
-        for i in stride(from: keep - 1, through: 1, by: -1) {
-            try? fm.moveItem(atPath: "\(path).\(i)", toPath: "\(path).\(i + 1)")
-        }
-        try? fm.moveItem(atPath: path, toPath: "\(path).1")
-        s.file = Self.openAppend(path, size: &s.fileBytes)
+    /// Lines from `since` on (the oldest kept if `since` is older, with the
+    /// lost range said), at most `limit`, and the number to ask for next.
+    func read(since: UInt64, limit: Int) -> LogRing.Read {
+        state.withLock { $0.ring.read(since: since, limit: limit) }
     }
 
     /// Lines with seq ≥ `since` (the oldest kept if `since` is older), and the next seq.
     public func lines(since: UInt64?, limit: Int) -> (lines: [String], next: UInt64) {
         state.withLock { s in
-            let start = since ?? s.nextSeq
-            let out = s.lines.lazy.filter { $0.seq >= start }.prefix(limit).map(\.text)
-            let arr = Array(out)
-            let first = s.lines.first { $0.seq >= start }?.seq ?? s.nextSeq
-            return (arr, first + UInt64(arr.count))
+            let r = s.ring.read(since: since ?? s.ring.nextSeq, limit: limit)
+            return (r.lines, r.next)
         }
     }
 
-    public var nextSeq: UInt64 { state.withLock { $0.nextSeq } }
+    public var nextSeq: UInt64 { state.withLock { $0.ring.nextSeq } }
+
+    /// What the sinks dropped, for `GET /v1/health` and `/metrics`.
+    struct Health: Sendable, Equatable {
+        var fileDropped: UInt64
+        var stderrDropped: UInt64
+        var fileError: LogSinkError?
+        var stderrError: LogSinkError?
+        var lastError: LogSinkError? {
+            [fileError, stderrError].compactMap { $0 }.max { $0.wallMs < $1.wallMs }
+        }
+    }
+
+    var health: Health {
+        state.withLock { s in
+            Health(fileDropped: s.file?.dropped ?? 0, stderrDropped: s.stderrDropped, fileError: s.file?.lastError, stderrError: s.stderrError)
+        }
+    }
+
+    static func monotonicMs() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000
+    }
 }
 
 /// swift-log's handler: one JSON object per line with time, level, label,

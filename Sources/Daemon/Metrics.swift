@@ -21,6 +21,14 @@ public final class Metrics: Sendable {
         "pumpd_status_age_seconds": ("gauge", "Age of the cached status."),
         "pumpd_simulator": ("gauge", "1 when pumpd talks to the embedded simulator, not a device."),
         "pumpd_simulator_restarts_total": ("counter", "Times the embedded simulator was started again after it died."),
+        "pumpd_log_lines_dropped_total": ("counter", "Log lines a sink could not take (sink: file, pumpd.log in the data dir; stderr), counted and dropped."),
+        "pumpd_data_dir_free_bytes": ("gauge", "Free space in the data dir; under 64 MiB, writes are refused (503 audit_unavailable)."),
+        "pumpd_audit_unavailable_total": ("counter", "Writes refused (503 audit_unavailable) or outcomes kept for later because the audit store could not record them."),
+        "pumpd_refused_writes_total": ("counter", "Writes refused (403) because the peer is not a clinician, by uid."),
+        "pumpd_refused_writes_summarised_total": ("counter", "Refused writes counted in a per-uid summary row instead of a row each, by uid."),
+        "pumpd_streams_open": ("gauge", "Open event and log streams."),
+        "pumpd_connections_open": ("gauge", "Open client connections on the socket."),
+        "pumpd_connections_refused_total": ("counter", "Connections closed at once because they were over the descriptor budget."),
     ]
 
     public init() {}

@@ -107,12 +107,13 @@ public enum PumpDaemon {
             logger: logger, validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]),
             library: library)
 
-        let routes = APIRoutes(pump: pump, logBook: book, metrics: metrics, logger: logger)
+        let budget = ConnectionBudget(policy: policy)
+        let routes = APIRoutes(pump: pump, logBook: book, metrics: metrics, logger: logger, connections: budget)
         let socketPath = config.socket, simulated = config.isSimulator
         let listening = ListeningSocket()
         let app = Application(
             router: routes.router(),
-            server: .http1(configuration: .init(additionalChannelHandlers: [SlowClientGuard()], idleTimeout: .seconds(60))),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionBudgetHandler(budget: budget), SlowClientGuard()], idleTimeout: .seconds(60))),
             // A burst of clients waits in the backlog instead of being refused (EAGAIN).
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "pumpd", backlog: 1024),
             onServerRunning: { _ in

@@ -25,6 +25,9 @@ public final class PumpService: Service, Sendable {
         var connectedAtMs: Int64?
         var shuttingDown = false
         var pendingGap = false
+        /// An event could not be mirrored: the link was sent back to read
+        /// the log again from the mirror's end, and is asked to until it has.
+        var mirrorBehind = false
     }
 
     let config: DaemonConfig
@@ -42,6 +45,11 @@ public final class PumpService: Service, Sendable {
     let commandNumber: Mutex<UInt64>
     let programs = ProgramCache()
     let statusWanted = ChangeSignal()
+    /// Outcomes the audit store refused, to be written when it can (see `UnrecordedOutcome`).
+    let backlog = Mutex<[UnrecordedOutcome]>([])
+    /// Refused writes (403) recorded one by one, per uid, and the rest summarised.
+    let refusalLimit = Mutex(RefusalLimit())
+    let refreshes = Mutex(ReaderRefresh())
     /// Bumped whenever an event is mirrored: `GET /v1/events/stream` waits on it.
     public let eventsChanged = ChangeSignal()
     public let startedMs: Int64
@@ -51,7 +59,9 @@ public final class PumpService: Service, Sendable {
     static let requestIDBase: RequestID = 1 << 40
 
     static func requestID(_ commandID: String) -> RequestID? {
-        UInt64(commandID.dropFirst()).map { requestIDBase + $0 }
+        guard let n = UInt64(commandID.dropFirst()) else { return nil }
+        let (rid, overflow) = requestIDBase.addingReportingOverflow(n)
+        return overflow ? nil : rid
     }
     static func commandID(_ rid: RequestID) -> String? {
         rid >= requestIDBase ? "c\(rid - requestIDBase)" : nil
@@ -81,12 +91,15 @@ public final class PumpService: Service, Sendable {
             uncertain: adopted,
             beforeSending: { [store] rid, attempt in
                 // On the link's thread, before the attempt's first byte: once this
-                // returns, a crash cannot leave the attempt unknown.
-                guard let id = PumpService.commandID(rid) else { return }
+                // returns true, a crash cannot leave the attempt unknown. If it
+                // cannot be recorded, it is not sent.
+                guard let id = PumpService.commandID(rid) else { return true }
                 do {
                     try store.recordAttempt(id, attempt: Self.attemptJSON(attempt).serialized, nowMs: Self.nowMs())
+                    return true
                 } catch {
-                    log.critical("could not record an attempt before sending it", metadata: ["command": "\(id)", "error": "\(error)"])
+                    log.critical("could not record an attempt before sending it; it is not sent", metadata: ["command": "\(id)", "error": "\(error)"])
+                    return false
                 }
             })
         captures = CaptureControl(link: link, directory: config.dataDir + "/captures")
@@ -185,6 +198,13 @@ public final class PumpService: Service, Sendable {
         eventsChanged.bump()
         statusWanted.bump()
         await gate.lock()
+        recordRefusalSummaries(all: true)
+        let left = recordBacklog()
+        if !left.isEmpty {
+            logger.critical("stopping with outcomes the audit store would not take; they stay pending and are settled from the event log at the next start", metadata: [
+                "commands": "\(left.map { "\($0.id): \($0.state.rawValue) (\($0.note))" }.joined(separator: "; "))",
+            ])
+        }
         link.stop()
         snapshot.withLock {
             $0.linkUp = false
@@ -236,19 +256,7 @@ public final class PumpService: Service, Sendable {
             metrics.set("pumpd_link_up", [], 0)
             logger.warning("link down", metadata: ["reason": "\(why)"])
         case .event(let e):
-            let gap = snapshot.withLock { s -> Bool in
-                defer { s.pendingGap = false }
-                return s.pendingGap
-            }
-            do {
-                try store.append([Self.row(e)], allowGap: gap)
-                metrics.add("pumpd_events_mirrored_total")
-            } catch {
-                logger.error("could not mirror an event", metadata: ["index": "\(e.index)", "error": "\(error)"])
-            }
-            logger.info("event", metadata: ["index": "\(e.index)", "name": "\(e.event?.name ?? "code \(e.code)")"])
-            eventsChanged.bump()
-            statusWanted.bump()
+            mirror(e)
         case .eventsLost(let from, let to):
             snapshot.withLock { $0.pendingGap = true }
             logger.error("pump events overwritten before they were read", metadata: ["from": "\(from)", "to": "\(to)"])
@@ -264,6 +272,40 @@ public final class PumpService: Service, Sendable {
         }
     }
 
+    /// Writes `e` to the mirror. An event the mirror refuses is not lost:
+    /// the link's cursor goes back to the mirror's end, so that the pump's
+    /// log is read from there again (now or, with the store still
+    /// refusing, at each status poll) and nothing past what is durable
+    /// counts as delivered.
+    func mirror(_ e: EventRecord) {
+        let gap = snapshot.withLock { $0.pendingGap }
+        do {
+            try store.append([Self.row(e)], allowGap: gap)
+        } catch {
+            let resume = ((try? store.nextEventIndex()) ?? nil).map { UInt32(clamping: $0) } ?? e.index
+            let first = snapshot.withLock { s -> Bool in
+                defer { s.mirrorBehind = true }
+                return !s.mirrorBehind
+            }
+            link.rewindEvents(to: min(resume, e.index))
+            if first {
+                logger.error("could not mirror an event; it will be read from the pump again", metadata: [
+                    "index": "\(e.index)", "resume_at": "\(min(resume, e.index))", "error": "\(error)",
+                ])
+                statusWanted.bump()  // the poll loop retries every second from now on
+            }
+            return
+        }
+        snapshot.withLock {
+            $0.pendingGap = false
+            $0.mirrorBehind = false
+        }
+        metrics.add("pumpd_events_mirrored_total")
+        logger.info("event", metadata: ["index": "\(e.index)", "name": "\(e.event?.name ?? "code \(e.code)")"])
+        eventsChanged.bump()
+        statusWanted.bump()
+    }
+
     static func row(_ e: EventRecord) -> EventRow {
         EventRow(
             index: Int64(e.index), time: e.time.seconds, code: Int(e.code), name: e.event?.name,
@@ -273,22 +315,34 @@ public final class PumpService: Service, Sendable {
 
     func reconciled(_ rid: RequestID, _ attempt: Attempt, _ r: Reconciliation) {
         guard let id = Self.commandID(rid) else { return }
+        let update: UnrecordedOutcome
+        switch r {
+        case .applied(let events):
+            update = UnrecordedOutcome(
+                id: id, state: .applied, outcome: JSONValue.array(events.map(Answers.event)).serialized,
+                note: "no answer came, but the pump's event log shows it ran, once (seq \(attempt.seq)); it was not sent again",
+                releaseKey: false, why: "")
+        case .notApplied:
+            let e = APIError(
+                409, .notApplied,
+                "no answer came, and the pump's event log since it was sent holds none of its events: it did not run and nothing changed; send it again (with a new Idempotency-Key) if it is still wanted",
+                commandID: id)
+            update = UnrecordedOutcome(id: id, state: .notApplied, outcome: e.json.serialized, note: e.message, releaseKey: false, why: "")
+        }
         do {
-            switch r {
-            case .applied(let events):
-                let c = try store.update(
-                    id, state: .applied, nowMs: Self.nowMs(), outcome: JSONValue.array(events.map(Answers.event)).serialized,
-                    note: "no answer came, but the pump's event log shows it ran, once (seq \(attempt.seq)); it was not sent again")
-                metrics.add("pumpd_commands_total", [("kind", c.kind), ("state", "applied")])
-            case .notApplied:
-                let e = APIError(
-                    409, .notApplied,
-                    "no answer came, and the pump's event log since it was sent holds none of its events: it did not run and nothing changed; send it again (with a new Idempotency-Key) if it is still wanted",
-                    commandID: id)
-                let c = try store.update(id, state: .notApplied, nowMs: Self.nowMs(), outcome: e.json.serialized, note: e.message)
-                metrics.add("pumpd_commands_total", [("kind", c.kind), ("state", "not_applied")])
-            }
-            logger.notice("uncertain command settled", metadata: ["command": "\(id)", "result": "\(r == .notApplied ? "not_applied" : "applied")"])
+            let c = try store.update(id, state: update.state, nowMs: Self.nowMs(), outcome: update.outcome, note: update.note)
+            metrics.add("pumpd_commands_total", [("kind", c.kind), ("state", update.state.rawValue)])
+            logger.notice("uncertain command settled", metadata: ["command": "\(id)", "result": "\(update.state.rawValue)"])
+        } catch AuditStore.Failure.unavailable(let why) {
+            // The link has settled it and will not again: keep the settlement
+            // until the store takes it. The command stays uncertain there, so
+            // no other write goes out meanwhile.
+            var kept = update
+            kept.why = why
+            backlog.withLock { $0.append(kept) }
+            logger.error("could not record a reconciliation; it is kept and recorded when the audit store takes writes again", metadata: [
+                "command": "\(id)", "result": "\(update.state.rawValue)", "error": "\(why)",
+            ])
         } catch {
             logger.error("could not record a reconciliation", metadata: ["command": "\(id)", "error": "\(error)"])
         }
@@ -301,12 +355,31 @@ public final class PumpService: Service, Sendable {
         metrics.set("pumpd_uncertain_commands", [], Double(n))
     }
 
-    /// Reads the status when asked (an event, a command) or every few seconds.
+    /// Reads the status when asked (an event, a command) or every few
+    /// seconds; and, while the audit store was refusing writes, retries
+    /// what it could not take: late outcomes, refusal summaries, the events
+    /// the mirror is behind.
     func pollStatus() async {
+        let clock = ContinuousClock()
+        var lastRead = clock.now - .seconds(config.statusPollSeconds)
+        var seen: UInt64?
         while !isShuttingDown {
             let v = statusWanted.version
-            if link.isReady { _ = await refreshStatus() }
-            await statusWanted.wait(after: v, timeout: .seconds(config.statusPollSeconds))
+            if link.isReady, seen != v || clock.now - lastRead >= .seconds(config.statusPollSeconds) {
+                _ = await refreshStatus()
+                lastRead = clock.now
+            }
+            seen = v
+            if !backlog.withLock({ $0.isEmpty }) {
+                recordBacklog()
+                updateUncertainGauge()
+            }
+            recordRefusalSummaries(all: false)
+            let behind = snapshot.withLock { $0.mirrorBehind }
+            if behind { link.readEvents() }
+            // Catching up after the store refused writes is tried every second.
+            let catchingUp = behind || !backlog.withLock({ $0.isEmpty })
+            await statusWanted.wait(after: v, timeout: catchingUp ? .seconds(1) : .seconds(config.statusPollSeconds))
         }
     }
 

@@ -169,6 +169,35 @@ public struct LinkMachine: Sendable {
         return pump(now: now)
     }
 
+    /// The owner could not record the attempt that `.sending` announced for
+    /// `id`: it must not go out. Its frame is dropped unsent and its seq
+    /// given back (the device takes only L + 1, §5); the request ends
+    /// `.notSent(.notRecorded)`. Nothing happens if it has gone out already.
+    public mutating func withdraw(_ id: RequestID, now: Int64) -> [LinkAction] {
+        guard let f = inFlight, f.job.purpose == .user(id), f.sent == 1, !f.unanswered, var s = session, s.lastSeq == f.seq
+        else { return [] }
+        inFlight = nil
+        s.lastSeq = f.seq &- 1
+        session = s
+        return [.complete(id, .notSent(.notRecorded))] + pump(now: now)
+    }
+
+    /// The owner could not keep the events from `index` on (its mirror
+    /// refused them): they are delivered again, by reading the log from
+    /// there, the next time the log is read. A reconciliation already under
+    /// way keeps what it has seen; an event is never counted twice for it.
+    public mutating func rewindEvents(to index: UInt32) {
+        guard index < eventCursor else { return }
+        eventCursor = index
+    }
+
+    /// Reads the pump's log from the cursor now (after `rewindEvents`).
+    public mutating func readEvents(now: Int64) -> [LinkAction] {
+        guard case .ready = phase else { return [] }
+        scheduleEventRead()
+        return pump(now: now)
+    }
+
     /// Bytes from the port.
     public mutating func received(_ bytes: [UInt8], now: Int64) -> [LinkAction] {
         var items: [Deframed] = []
@@ -420,6 +449,12 @@ public struct LinkMachine: Sendable {
                 retryInternalAt = lastSentMs + 1000
                 return []
             }
+            if case .readEvents(let q) = f.job.request, q.fromIndex > eventCursor {
+                // Asked before a rewind: its first record is no proof that the
+                // log starts there. Read again from the cursor.
+                scheduleEventRead()
+                return []
+            }
             var out: [LinkAction] = []
             for e in events { out += deliver(e, fromLog: true) }
             if events.count >= Int(eventBatch) {
@@ -459,11 +494,14 @@ public struct LinkMachine: Sendable {
             out.append(.eventsLost(from: eventCursor, to: e.index))
         }
         eventCursor = e.index &+ 1
-        if !e.isDeviceOwn, let a = inFlight?.attempt, a.sessionTag == e.originSession, a.seq == e.originSeq {
+        // After a rewind the same event comes again: it is evidence once.
+        if !e.isDeviceOwn, let a = inFlight?.attempt, a.sessionTag == e.originSession, a.seq == e.originSeq,
+            inFlight?.caused.contains(where: { $0.index == e.index }) == false
+        {
             inFlight?.caused.append(e)
         }
         for i in unreconciled.indices where unreconciled[i].attempt.sessionTag == e.originSession && unreconciled[i].attempt.seq == e.originSeq && !e.isDeviceOwn {
-            unreconciled[i].events.append(e)
+            if !unreconciled[i].events.contains(where: { $0.index == e.index }) { unreconciled[i].events.append(e) }
         }
         out.append(.event(e))
         return out

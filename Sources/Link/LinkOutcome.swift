@@ -30,6 +30,9 @@ public enum NotSentReason: Sendable, Hashable, CustomStringConvertible {
     case busy
     /// The request failed its own checks (it would be BAD_PARAM or wrong on the wire).
     case invalid(PayloadError)
+    /// The owner could not record the attempt durably before its first
+    /// byte (see `LinkAction.sending`), so it was withdrawn unsent.
+    case notRecorded
 
     public var description: String {
         switch self {
@@ -37,6 +40,7 @@ public enum NotSentReason: Sendable, Hashable, CustomStringConvertible {
         case .linkDown: "no session with the device"
         case .busy: "the device kept answering BUSY"
         case .invalid(let e): "invalid request: \(e)"
+        case .notRecorded: "the attempt could not be recorded before sending, so it was not sent"
         }
     }
 }

@@ -42,17 +42,19 @@ public final class SerialLink: Sendable {
 
     public let path: String
     public let baud: Baud
-    let beforeSending: (@Sendable (RequestID, Attempt) -> Void)?
+    let beforeSending: (@Sendable (RequestID, Attempt) -> Bool)?
     let state: Mutex<State>
     public let notices: AsyncStream<LinkNotice>
     let noticeSink: AsyncStream<LinkNotice>.Continuation
 
     /// - Parameter beforeSending: called with each state-changing request's
     ///   attempt before its first byte is written, on the link's thread; an
-    ///   owner records it durably there (the write waits for it).
+    ///   owner records it durably there (the write waits for it). If it
+    ///   returns false (it could not record it), the request is not sent and
+    ///   ends `.notSent(.notRecorded)`.
     public init(
         path: String, baud: Baud = .default, pairingKey: PairingKey, config: LinkConfig? = nil, eventCursor: UInt32 = 0,
-        uncertain: [(RequestID, Attempt)] = [], beforeSending: (@Sendable (RequestID, Attempt) -> Void)? = nil
+        uncertain: [(RequestID, Attempt)] = [], beforeSending: (@Sendable (RequestID, Attempt) -> Bool)? = nil
     ) {
         self.path = path
         self.baud = baud
@@ -107,13 +109,39 @@ public final class SerialLink: Sendable {
         Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
     }
 
+    /// Delivers the pump's log again from `index` on, the next time it is
+    /// read: the owner could not keep what was delivered from there (see
+    /// `LinkMachine.rewindEvents`).
+    public func rewindEvents(to index: UInt32) {
+        state.withLock { $0.machine.rewindEvents(to: index) }
+    }
+
+    /// Reads the pump's log from the event cursor now.
+    public func readEvents() {
+        let now = Self.nowMs()
+        let (actions, port) = state.withLock { s -> ([LinkAction], (any SerialPort)?) in
+            (s.machine.readEvents(now: now), s.port)
+        }
+        perform(actions, port: port)
+    }
+
     /// Carries out the machine's actions: writes go to the port, outcomes to their waiters.
     func perform(_ actions: [LinkAction], port: (any SerialPort)?) {
+        var withdrawn = false
         for a in actions {
             switch a {
             case .sending(let id, let attempt):
-                beforeSending?(id, attempt)
+                if let beforeSending, !beforeSending(id, attempt) {
+                    // Not recorded: its frame (the next action) must not go out.
+                    withdrawn = true
+                    let now = Self.nowMs()
+                    let more = state.withLock { $0.machine.withdraw(id, now: now) }
+                    perform(more, port: port)
+                    continue
+                }
                 noticeSink.yield(.sending(id, attempt))
+            case .write where withdrawn:
+                withdrawn = false
             case .write(let bytes):
                 guard let port else { break }
                 // Shown before the write: an answer read on the other thread

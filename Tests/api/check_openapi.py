@@ -45,6 +45,7 @@ check failed.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -1069,7 +1070,7 @@ def forbidden(c, sock):
     if isinstance(answers, str):
         c.report(False, "requests as uid 65534", answers)
         return
-    for (what, method, path, _, kind, request), a in zip(writes, answers):
+    for (what, method, path, kw, kind, request), a in zip(writes, answers):
         label = f"{method} {path} -> non-clinician: {what}"
         problems = c.conforms(method, path, a) + c.expectations(a, 403, code="forbidden")
         cid = a.error().get("command_id")
@@ -1080,7 +1081,9 @@ def forbidden(c, sock):
             continue
         c.report(True, label, f"403 forbidden, audited as {cid}")
 
-        def audited(a, kind=kind, request=request):
+        sent = json.dumps(kw["body"]).encode() if "body" in kw else kw.get("raw", b"")
+
+        def audited(a, kind=kind, request=request, sent=sent):
             cmd = a.command()
             p = []
             if cmd.get("kind") != kind:
@@ -1091,8 +1094,15 @@ def forbidden(c, sock):
                 p.append("it reached the pump")
             if (cmd.get("outcome") or {}).get("error", {}).get("code") != "forbidden":
                 p.append(f"outcome {cmd.get('outcome')}")
-            if request is not None and cmd.get("request") != request:
-                p.append(f"request {str(cmd.get('request'))[:100]!r}, expected {str(request)[:100]!r}")
+            # What was sent is kept unparsed: an excerpt, its size and hash (RefusedBody).
+            kept = (cmd.get("request") or {}).get("refused_body") or {}
+            if request is not None:
+                expected = {"excerpt": sent[:1024].decode(), "encoding": "utf8", "bytes_read": len(sent), "complete": True,
+                            "sha256": hashlib.sha256(sent).hexdigest()}
+                if kept != expected:
+                    p.append(f"request {str(cmd.get('request'))[:100]!r}, expected refused_body {str(expected)[:100]!r}")
+            elif not (kept.get("bytes_read", 0) <= 65536 and kept.get("complete") is False):
+                p.append(f"request {str(cmd.get('request'))[:100]!r}: a body over 64 KiB is kept cut, not whole")
             return p
 
         c.check(f"the audited refusal ({what})", "GET", f"/v1/commands/{cid}", 200, state="failed", extra=audited)
