@@ -168,6 +168,7 @@ public struct DaemonConfig: Sendable, Hashable {
         case .null: return "null"
         case .bool: return "\(shown) (a boolean)"
         case .int: return "\(shown) (a number)"
+        case .decimal: return "\(shown) (a number with a fraction)"
         case .string: return "\(shown) (a string)"
         case .array: return "\(shown) (a list)"
         case .object: return "\(shown) (an object)"
