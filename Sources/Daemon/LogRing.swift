@@ -9,7 +9,7 @@ struct LogRing: Sendable {
     private(set) var nextSeq: UInt64 = 0
 
     init(capacity: Int) {
-        precondition(capacity > 0, "a log ring holds at least one line")
+        precondition(capacity > 0, "a log ring holds at least one line")  // trap-ok: LogBook's constant, never input
         self.capacity = capacity
         slots = Array(repeating: "", count: capacity)
     }
