@@ -25,7 +25,9 @@ public struct HTTPResponse: Sendable, Hashable {
     /// The body as JSON, or nil when it is not JSON (a proxy's HTML page, say).
     public var json: JSONValue? {
         guard let text = String(validating: body, as: UTF8.self) else { return nil }
-        return try? JSONValue.parse(text)
+        // pumpd's own JSON: it may quote outside text whole (a refused body's
+        // excerpt in the audit trail), which pumpctl must still show.
+        return try? JSONValue.parse(text, boundingStrings: false)
     }
 }
 

@@ -269,7 +269,7 @@ extension PumpService {
         var lastIncrease: Int64?
         if case .program = plan { lastIncrease = DoseHistory.lastIncreaseMs(store: store, programs: programs) }
         let context = CheckContext(
-            status: status, activeProgram: active, nowMs: status.deviceTime.seconds * 1000, lastIncreaseMs: lastIncrease)
+            status: status, activeProgram: active, nowMs: status.deviceTime.milliseconds, lastIncreaseMs: lastIncrease)
         var findings = validation.findings(plan, context)
         var overrideError: APIError?
         do {
@@ -433,7 +433,7 @@ extension PumpService {
     /// first answered with (kept in its outcome), so a replay says what the
     /// first answer said.
     static func error(for r: CommandRecord) -> APIError? {
-        if let o = r.outcome, case .object(let top)? = try? JSONValue.parse(o), case .object(let e)? = top["error"],
+        if let o = r.outcome, case .object(let top)? = try? JSONValue.parse(o, boundingStrings: false), case .object(let e)? = top["error"],
             case .string(let code)? = e["code"], let c = APIError.Code(rawValue: code), case .string(let msg)? = e["message"]
         {
             var field: String?
@@ -466,10 +466,11 @@ extension PumpService {
             "requested_by": .object(["uid": .int(Int64(r.uid)), "gid": .int(Int64(r.gid)), "pid": .int(Int64(r.pid))]),
             "idempotency_key": r.idempotencyKey.map { .string($0) } ?? .null,
         ]
-        o["request"] = (try? JSONValue.parse(r.request)) ?? .string(r.request)
-        o["frames"] = r.frames.flatMap { try? JSONValue.parse($0) } ?? .array([])
+        // Rows pumpd wrote itself; a refused request's excerpt may be any text.
+        o["request"] = (try? JSONValue.parse(r.request, boundingStrings: false)) ?? .string(r.request)
+        o["frames"] = r.frames.flatMap { try? JSONValue.parse($0, boundingStrings: false) } ?? .array([])
         o["device_status"] = r.deviceStatus.map { .string($0) } ?? .null
-        o["outcome"] = r.outcome.flatMap { try? JSONValue.parse($0) } ?? .null
+        o["outcome"] = r.outcome.flatMap { try? JSONValue.parse($0, boundingStrings: false) } ?? .null
         o["note"] = r.note.map { .string($0) } ?? .null
         return .object(o)
     }

@@ -55,7 +55,7 @@ final class ProgramCache: Sendable {
         // Read and parse outside the lock; a concurrent call may parse the same ones, harmlessly.
         guard let records = try? store.commands(ids: missing) else { return nil }
         let parsed = records.compactMap { c in
-            (try? JSONValue.parse(c.request)).flatMap { try? ProgramJSON.parse(Overrides.strip($0).body) }
+            (try? JSONValue.parse(c.request, boundingStrings: false)).flatMap { try? ProgramJSON.parse(Overrides.strip($0).body) }
         }
         return state.withLock { s in
             s.seen.formUnion(records.map(\.id))

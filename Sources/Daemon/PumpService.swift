@@ -112,7 +112,7 @@ public final class PumpService: Service, Sendable {
     }
 
     static func attempts(_ frames: String?) -> [Attempt] {
-        guard let frames, case .array(let items)? = try? JSONValue.parse(frames) else { return [] }
+        guard let frames, case .array(let items)? = try? JSONValue.parse(frames, boundingStrings: false) else { return [] }
         return items.compactMap { v in
             guard case .int(let tag)? = v["session_tag"], case .int(let seq)? = v["seq"],
                 case .string(let name)? = v["opcode"], let op = Opcode(name: name),

@@ -152,8 +152,16 @@ extension JSONValue {
     public static let maxCombiningRun = 30
 
     /// Parses one JSON value (RFC 8259) with whole numbers only.
-    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+    ///
+    /// `boundingStrings` (the default) refuses strings over `maxStringBytes`,
+    /// keys over `maxKeyBytes` and runs of more than `maxCombiningRun` marks:
+    /// every reader of outside input keeps it. Only JSON that pumpd itself
+    /// wrote is read with it off (its answers, read by pumpctl, and its own
+    /// audit rows): those may quote an attacker's text whole (a refused body's
+    /// excerpt, a query echoed in an error), and must still be readable.
+    public static func parse(_ text: String, boundingStrings: Bool = true) throws(JSONParseError) -> JSONValue {
         var p = Parser(bytes: Array(text.utf8))
+        p.boundsStrings = boundingStrings
         p.skipSpace()
         let v = try p.value(depth: 0)
         p.skipSpace()
@@ -166,6 +174,8 @@ extension JSONValue {
         var i = 0
         /// Opt-in (JSONDecimal.swift): a number with a fraction becomes `.decimal`.
         var keepsFractions = false
+        /// The bounds on strings and keys (see `parse`).
+        var boundsStrings = true
 
         func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: i, reason: reason) }
 
@@ -212,7 +222,7 @@ extension JSONValue {
                     guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key string") }
                     let keyStart = i
                     let key = try string()
-                    guard key.utf8.count <= JSONValue.maxKeyBytes else {
+                    guard !boundsStrings || key.utf8.count <= JSONValue.maxKeyBytes else {
                         throw JSONParseError(offset: keyStart, reason: "a key longer than \(JSONValue.maxKeyBytes) bytes")
                     }
                     guard o[key] == nil else { throw fail("duplicate key \"\(key)\"") }
@@ -251,6 +261,7 @@ extension JSONValue {
         mutating func string() throws(JSONParseError) -> String {
             let start = i
             let s = try unboundedString()
+            guard boundsStrings else { return s }
             guard s.utf8.count <= JSONValue.maxStringBytes else {
                 throw JSONParseError(offset: start, reason: "a string longer than \(JSONValue.maxStringBytes) bytes")
             }

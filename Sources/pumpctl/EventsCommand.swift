@@ -62,7 +62,7 @@ struct EventsCommand: ParsableCommand {
         try Stream.follow(pumpd, path, what: "event stream") { line in
             guard !line.isEmpty else { return }
             if daemon.json { return Terminal.line(line) }
-            guard let event = try? JSONValue.parse(line) else { return Terminal.line(line) }
+            guard let event = try? JSONValue.parse(line, boundingStrings: false) else { return Terminal.line(line) }
             Terminal.line(TextTable.lines([Self.row(event), Self.widths])[0])
         }
     }

@@ -86,7 +86,8 @@ final class DaemonProcess: @unchecked Sendable {
         var status: Int
         var text: String
         var headers: String
-        var json: JSONValue? { try? JSONValue.parse(text) }
+        /// pumpd's own JSON, read as pumpctl reads it (it may quote outside text whole).
+        var json: JSONValue? { try? JSONValue.parse(text, boundingStrings: false) }
         var errorCode: String? { if case .string(let c)? = json?["error"]?["code"] { c } else { nil } }
         var errorField: String? { if case .string(let f)? = json?["error"]?["field"] { f } else { nil } }
         var commandState: String? { if case .string(let s)? = json?["command"]?["state"] { s } else { nil } }

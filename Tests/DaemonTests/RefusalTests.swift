@@ -54,6 +54,19 @@ struct RefusalTests {
         let t0 = ContinuousClock.now
         #expect(d.call("POST", "/v1/refill", body: marks, user: Self.nobody).status == 403)
         #expect(ContinuousClock.now - t0 < .seconds(2), "\(ContinuousClock.now - t0)")
+        // And the trail that now quotes it stays readable: pumpctl shows it
+        // (pumpd's own JSON is read without the bounds on outside input).
+        let pumpctl = Process()
+        pumpctl.executableURL = DaemonProcess.binary.deletingLastPathComponent().appendingPathComponent("pumpctl")
+        pumpctl.arguments = ["audit", "--json", "--socket", d.socket]
+        let out = Pipe()
+        pumpctl.standardOutput = out
+        pumpctl.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try pumpctl.run()
+        let shown = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        pumpctl.waitUntilExit()
+        #expect(pumpctl.terminationStatus == 0, "pumpctl audit: \(shown.prefix(300))")
+        #expect(shown.contains("refused_body") && shown.contains("\u{301}\u{301}\u{301}"))
 
         // Bytes that are not UTF-8 are kept as hex.
         let latin1 = d.folder + "/latin1.bin"
