@@ -81,7 +81,9 @@ public struct LibraryCheck: CommandCheck {
             }
             if change.direction == .increase, let last = c.lastIncreaseMs {
                 let hours = e.increaseMinIntervalHours.value
-                let elapsedMs = c.nowMs - last
+                // `last` comes from an event's time, which may be anything a device wrote.
+                let (difference, overflow) = c.nowMs.subtractingReportingOverflow(last)
+                let elapsedMs = overflow ? (last < 0 ? Int64.max : Int64.min) : difference
                 if elapsedMs < Int64(hours) * 3_600_000 {
                     hit(.soft, "change.min_interval", "steps", "\(what), an increase only \(elapsedMs / 60_000) min after the last increase; the library asks for at least \(hours) h between increases of \(drug.name)", e.increaseMinIntervalHours.source)
                 }
