@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// libFuzzer targets for the codec. A package of its own because a fuzz
+// libFuzzer targets: one per parser of outside input (Fuzz/targets lists them). A package of its own because a fuzz
 // target has no main (libFuzzer supplies it), so it links only when built
 // with `--sanitize=fuzzer`; kept apart, the main package builds as usual.
 //
@@ -56,6 +56,59 @@ let package = Package(
                 .product(name: "Dissector", package: "pumpd"),
                 .product(name: "Simulator", package: "pumpd"),
                 .product(name: "Wire", package: "pumpd"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "FuzzProgramFile",
+            dependencies: [
+                .product(name: "ProgramFiles", package: "pumpd"),
+                .product(name: "API", package: "pumpd"),
+                .product(name: "Dissector", package: "pumpd"),
+                .product(name: "Messages", package: "pumpd"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "FuzzKeyFile",
+            dependencies: [
+                .product(name: "Credentials", package: "pumpd"),
+                .product(name: "Wire", package: "pumpd"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "FuzzConfig",
+            dependencies: [
+                .product(name: "Daemon", package: "pumpd"),
+                .product(name: "Dissector", package: "pumpd"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "FuzzDrugLibrary",
+            dependencies: [
+                .product(name: "Daemon", package: "pumpd"),
+                .product(name: "DoseSafety", package: "pumpd"),
+                .product(name: "Dissector", package: "pumpd"),
+                .product(name: "Messages", package: "pumpd"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "FuzzChunkScanner",
+            dependencies: [
+                .product(name: "Daemon", package: "pumpd"),
+            ],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "FuzzReview",
+            dependencies: [
+                .product(name: "Daemon", package: "pumpd"),
+                .product(name: "DoseSafety", package: "pumpd"),
+                .product(name: "Dissector", package: "pumpd"),
+                .product(name: "Messages", package: "pumpd"),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),

@@ -11,17 +11,17 @@
 /// does not follow (an upgrade, conflicting lengths, a malformed line) it
 /// stops judging the connection and leaves it to the decoder, which refuses
 /// such requests itself; it never refuses what the decoder would accept.
-struct ChunkSizeScanner {
+public struct ChunkSizeScanner: Sendable {
     let limit: UInt64
 
-    enum Verdict: Equatable {
+    public enum Verdict: Equatable, Sendable {
         case fine
         /// The byte at `offset` in the bytes just fed made the body larger
         /// than the limit: the bytes before it may be decoded, not the rest.
         case tooLarge(offset: Int)
     }
 
-    enum State: Equatable {
+    public enum State: Equatable, Sendable {
         /// A request head, line by line.
         case head
         case fixedBody(remaining: UInt64)
@@ -36,7 +36,7 @@ struct ChunkSizeScanner {
         case refused
     }
 
-    private(set) var state = State.head
+    public private(set) var state = State.head
     /// The body declared so far by the current request's chunks.
     private var declared: UInt64 = 0
     // The head being read: its current line (the start of it: enough to
@@ -50,11 +50,11 @@ struct ChunkSizeScanner {
     static let keptLineBytes = 256
     static let maxHexDigits = 16
 
-    init(limit: UInt64) {
+    public init(limit: UInt64) {
         self.limit = limit
     }
 
-    mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Verdict {
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Verdict {
         var i = 0
         while i < bytes.count {
             switch state {

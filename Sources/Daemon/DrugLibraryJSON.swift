@@ -5,12 +5,12 @@ import Messages
 
 /// The library in force, as `GET /v1/drugs` and `pumpctl drugs` show it:
 /// every limit with its unit and its source.
-enum DrugLibraryJSON {
+public enum DrugLibraryJSON {
     static func q(_ raw: UInt64, _ dim: Dimension, source: String) -> JSONValue {
         .object(["value": QuantityJSON.render(raw, dim), "source": .string(source)])
     }
 
-    static func render(_ lib: DrugLibrary) -> JSONValue {
+    public static func render(_ lib: DrugLibrary) -> JSONValue {
         var drugs = JSONObject()
         for d in Drug.allCases {
             guard let e = lib.entry(d) else { continue }

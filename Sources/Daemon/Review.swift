@@ -7,7 +7,7 @@ import Messages
 /// daily doses in both mg and mcg, when the reservoir would reach its alarm
 /// level and run empty, and every limit the change hits. The same review runs
 /// inside each write, which refuses what it refuses.
-enum Review {
+public enum Review {
     static func dose(_ ng: UInt64, perDay: Bool, usual: String?) -> JSONValue {
         return .object([
             "mg": .string(DecimalText.render(ng, places: 6)), "mcg": .string(DecimalText.render(ng, places: 3)),
@@ -57,7 +57,7 @@ enum Review {
         return f.sorted { rank($0.severity) < rank($1.severity) }.map(\.json)
     }
 
-    static func json(_ plan: Plan, _ c: CheckContext, findings: [Finding], library: DrugLibrary?) -> JSONValue {
+    public static func json(_ plan: Plan, _ c: CheckContext, findings: [Finding], library: DrugLibrary?) -> JSONValue {
         let s = c.status
         let usual = s.loadedDrug.flatMap { library?.entry($0)?.displayUnit }
         var o: JSONObject = [
