@@ -149,6 +149,17 @@ public struct LinkMachine: Sendable {
         return out
     }
 
+    /// The owner stops the link: the session ends as if the port vanished, and
+    /// every request still waiting gets its outcome now (one on the wire is
+    /// uncertain or unanswered, queued ones were not sent). A request submitted
+    /// afterwards is refused at once: no caller is left waiting for ever.
+    public mutating func close(now: Int64) -> [LinkAction] {
+        var out = fail(reason: "the link stopped", now: now)
+        phase = .closed
+        out.append(.down("the link stopped"))
+        return out
+    }
+
     /// Submits a request. It goes out when the link is free; its outcome
     /// comes back as `.complete(id, …)`.
     public mutating func submit(_ request: Request, id: RequestID, now: Int64) -> [LinkAction] {

@@ -205,11 +205,15 @@ public final class SerialLink: Sendable {
             if case .vanished = event { port.close() }
             perform(actions, port: port)
         }
-        let port = state.withLock { s -> (any SerialPort)? in
+        // Every request still waiting gets its outcome: a caller awaiting one
+        // (a status poll, say) must not wait for ever once the loop is gone;
+        // that hang held pumpd's stop past its cancellation limit (SIGILL).
+        let (port, actions) = state.withLock { s -> ((any SerialPort)?, [LinkAction]) in
             defer { s.port = nil }
-            return s.port
+            return (s.port, s.machine.close(now: Self.nowMs()))
         }
         port?.close()
+        perform(actions, port: nil)
         noticeSink.finish()
     }
 }
