@@ -18,6 +18,24 @@ struct ReviewTableTests {
         return NanogramsPerMillilitre(try QuantityJSON.parse(v, field: "c", dimension: .concentration))
     }
 
+    @Test("the last increase at any 64-bit time: no trap; one in the future counts as too recent (issue 13)")
+    func lastIncreaseAtAnyTime() throws {
+        let old = try ProgramJSON.parse(try JSONValue.parse(#"{"mode":"continuous","steps":[{"start_min":0,"rate":{"value":"1","unit":"mg/day"}}]}"#))
+        let new = try ProgramJSON.parse(try JSONValue.parse(#"{"mode":"continuous","steps":[{"start_min":0,"rate":{"value":"1.1","unit":"mg/day"}}]}"#))
+        let status = Status(
+            pumpStateCode: 0, drugCode: Drug.morphine.rawValue, alarms: AlarmSet(bits: 0), concentration: NanogramsPerMillilitre(UInt64(10_000_000)),
+            reservoir: Nanolitres(UInt64(20_000_000)), capacity: DeviceLimits.capacityIP40, lowAlarm: Nanolitres(UInt64(2_000_000)),
+            currentRate: .zero, programCRC: old.crc, bolusRemaining: .zero, batteryMillivolts: 3000, batteryMonthsLeft: 60,
+            deviceTime: UnixTime(seconds: Self.now), lastRefillTime: UnixTime(seconds: Self.now - 86_400), eventHead: 10)
+        // An event's time is whatever the device wrote; UnixTime.milliseconds saturates it.
+        for seconds in [Int64.min, Int64.min + 1, -1, Int64.max, Int64.max - 1] {
+            let last = UnixTime(seconds: seconds).milliseconds
+            let context = CheckContext(status: status, activeProgram: old, nowMs: UnixTime(seconds: Self.now).milliseconds, lastIncreaseMs: last)
+            let rules = Set(Self.validation.findings(.program(new), context).map(\.rule))
+            #expect(rules.contains("change.min_interval") == (seconds > Self.now), "last increase at \(seconds) s: \(rules)")
+        }
+    }
+
     @Test(arguments: reviewCases)
     func verdict(_ c: ReviewCase) throws {
         let active = try c.active.map { try ProgramJSON.parse(try JSONValue.parse($0)) }

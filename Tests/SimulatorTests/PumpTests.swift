@@ -41,6 +41,19 @@ struct PumpTests {
         #expect(h.request(.suspend).events.map(\.event) == [.suspended])
     }
 
+    @Test("SET_CLOCK beyond year 9999 is BAD_PARAM, not an overflow (issue 13)")
+    func clockAtTheEnds() {
+        var h = PumpTests.running()
+        let before = h.getStatus().deviceTime
+        for t in [Int64.max, Int64.max / 1000, 253_402_300_800] {
+            let (r, events) = h.request(.setClock(UnixTime(seconds: t)))
+            #expect(h.status(r) == .badParam, "SET_CLOCK \(t)")
+            #expect(events.isEmpty)
+        }
+        #expect(h.getStatus().deviceTime.seconds - before.seconds < 5)
+        #expect(h.status(h.request(.setClock(UnixTime(seconds: 253_402_300_799))).response) == .ok)
+    }
+
     @Test("a refused ✱ request logs nothing and changes nothing")
     func refusedLogsNothing() {
         var h = HostDriver()
