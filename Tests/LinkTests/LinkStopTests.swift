@@ -11,11 +11,17 @@ import TestSupport
 /// status poll caught in it held pumpd's stop past ServiceLifecycle's
 /// cancellation limit, which ends in a fatalError (SIGILL, 2 of 6 starts
 /// that failed after the services began; issue 13).
-@Suite("Link stop", .serialized, .timeLimit(.minutes(1)))
+@Suite("Link stop", .serialized, .timeLimit(.minutes(3)))
 struct LinkStopTests {
     @Test("a request in flight when the link stops gets its outcome, and a later one is refused, at once")
     func stopEndsEveryWait() async throws {
-        let rig = try PtyEndToEndTests.Rig()
+        // A response timeout of ten minutes: the link cannot give up on its own
+        // during this test, so only the stop can release the waiters. The bound
+        // below is then far from both (a loaded CI machine once took 16 s to
+        // schedule the test's own tasks; the link had done its part at once).
+        var config = LinkConfig()
+        config.responseTimeoutMs = 600_000
+        let rig = try PtyEndToEndTests.Rig(config: config)
         #expect(await rig.eventually { rig.link.isReady })
         // Every answer lost: the request stays on the wire until the link gives up.
         #expect(rig.sim.control(#"{"drop_responses":1000}"#) == "{\"ok\":true}\n")
@@ -26,8 +32,9 @@ struct LinkStopTests {
         rig.link.stop()
         let (read, write) = await (inFlight, stateChanging)
         let waited = ContinuousClock.now - stoppedAt
-        // The loop notices the stop within its 100 ms poll; allow for a busy machine.
-        #expect(waited < .seconds(2), "the waiters were released \(waited) after the stop")
+        // The loop notices the stop within its 100 ms poll; without the stop
+        // the first answer would be awaited for ten minutes.
+        #expect(waited < .seconds(60), "the waiters were released \(waited) after the stop")
         for outcome in [read, write] {
             switch outcome {
             case .noAnswer, .uncertain, .notSent(.linkDown): break
