@@ -102,13 +102,19 @@ struct ControlSocketTests {
         let lines = 3 * (1 << 20) / answerSize + 100
         let flood = try ControlClient(rig.sim.controlPath)
         _ = fcntl(flood.fd, F_SETFL, fcntl(flood.fd, F_GETFL) | O_NONBLOCK)
-        var pending = Array(String(repeating: #"{"state":true}"# + "\n", count: lines).utf8)
-        let deadline = ContinuousClock.now + .seconds(10)
+        let flooding = Array(String(repeating: #"{"state":true}"# + "\n", count: lines).utf8)
+        // Bounded by what is sent, not by a short clock: on a loaded machine
+        // 10 s once sent too little to pass the bound, and the test failed
+        // with pumpsim doing nothing wrong. The long deadline only stops a hang.
+        let deadline = ContinuousClock.now + .seconds(120)
+        var sent = 0
         var slowestPing: Duration = .zero
-        while !pending.isEmpty, ContinuousClock.now < deadline {
-            let n = pending.withUnsafeBytes { send(flood.fd, $0.baseAddress, min($0.count, 4096), Int32(MSG_NOSIGNAL)) }
+        while sent < flooding.count, ContinuousClock.now < deadline {
+            let n = flooding.withUnsafeBytes { all in
+                send(flood.fd, all.baseAddress.map { $0 + sent }, min(all.count - sent, 4096), Int32(MSG_NOSIGNAL))
+            }
             if n > 0 {
-                pending.removeFirst(n)
+                sent += n
             } else if n < 0, errno != EAGAIN {
                 break  // dropped already: EPIPE or ECONNRESET
             }
@@ -120,7 +126,7 @@ struct ControlSocketTests {
         // pumpsim hangs up on the flood within seconds, without it reading a byte.
         // (No events asked: unread answers would make POLLIN true at once; POLLHUP is always reported.)
         var p = pollfd(fd: flood.fd, events: 0, revents: 0)
-        _ = poll(&p, 1, 10_000)
+        _ = poll(&p, 1, 30_000)
         #expect(p.revents & Int16(POLLHUP) != 0, "the client that never reads was not dropped")
         #expect(rig.sim.process.isRunning)
         let slowest = try #require(await Self.pings(rig, 20))
