@@ -21,6 +21,7 @@ enum YAMLScreen {
     /// nil when the text may be composed; otherwise why not, with its line.
     static func problem(_ text: String) -> String? {
         var bytes = Array(text.utf8)
+        if let problem = foreignLineBreak(bytes) { return problem }
         // libyaml asserts its input is not NULL, which an empty array's buffer may be.
         guard !bytes.isEmpty else { return nil }
         var parser = yaml_parser_t()
@@ -69,5 +70,34 @@ enum YAMLScreen {
                 if nodes > maxNodes { return "\(line): more than \(maxNodes) values, which no program has" }
             }
         }
+    }
+
+    /// libyaml reads YAML 1.1, where NEL, LINE SEPARATOR and PARAGRAPH
+    /// SEPARATOR break lines: inside a quoted string it folds one into a
+    /// space, so `"04\u{85}:"` reads as "04 :" while JSON (and YAML 1.2) keep
+    /// the character. The same file would mean two things depending on its
+    /// name (found by FuzzProgramFile). No program needs them: refused.
+    static func foreignLineBreak(_ bytes: [UInt8]) -> String? {
+        var line = 1
+        var i = 0
+        while i < bytes.count {
+            let name: String?
+            switch bytes[i] {
+            case 0x0A:
+                line += 1
+                name = nil
+            case 0xC2 where i + 1 < bytes.count && bytes[i + 1] == 0x85:
+                name = "U+0085 (NEXT LINE)"
+            case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
+                name = bytes[i + 2] == 0xA8 ? "U+2028 (LINE SEPARATOR)" : "U+2029 (PARAGRAPH SEPARATOR)"
+            default:
+                name = nil
+            }
+            if let name {
+                return "line \(line): \(name) is a line break to YAML 1.1 but a character to JSON, so the file's meaning would depend on its name; remove it (a program needs none)"
+            }
+            i += 1
+        }
+        return nil
     }
 }

@@ -89,6 +89,21 @@ struct ProgramFileTests {
         #expect(problem("{a: 1, a: 2}") != nil)
     }
 
+    /// libyaml reads YAML 1.1, which folds NEL, LINE SEPARATOR and PARAGRAPH
+    /// SEPARATOR inside a quoted string into a space where JSON keeps them, so
+    /// one file meant two things by its name (found by FuzzProgramFile:
+    /// `"…04\u{85}:…"` read as "…04 :…"). Refused in YAML, with the line.
+    @Test(arguments: ["\u{85}", "\u{2028}", "\u{2029}"])
+    func yaml11LineBreaksAreRefused(_ c: String) {
+        let text = "{\"mode\": \"daily\",\n \"steps\": [{\"start_min\": 0, \"rate\": {\"value\": \"1.5\", \"unit\": \"mg/d\(c)ay\"}}]}"
+        let refused = problem(text)
+        #expect(refused?.contains("line 2: U+") == true, "\(refused ?? "accepted")")
+        #expect(refused?.contains("a line break to YAML 1.1 but a character to JSON") == true)
+        // Read as JSON it is the text as written (pumpd then refuses the unit).
+        #expect(problem(text, yaml: false) == nil)
+        #expect(problem("a: b\nc: \"x\(c)\"", yaml: true)?.contains("line 2") == true)
+    }
+
     /// pumpctl itself, as a process: refused at once, in little memory.
     @Test func pumpctlRefusesABillionLaughsAtOnce() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("laughs-\(UUID().uuidString).yaml").path
