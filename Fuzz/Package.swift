@@ -10,108 +10,32 @@
 // scripts/fuzz-long runs each for ten million inputs and tabulates the figures.
 import PackageDescription
 
+/// A libFuzzer target on the pumpd products it reads with; it has no main
+/// of its own (libFuzzer's), hence `-parse-as-library`.
+func fuzzTarget(_ name: String, _ products: String...) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: products.map { .product(name: $0, package: "pumpd") },
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+    )
+}
+
 let package = Package(
     name: "PumpdFuzz",
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "pumpd", path: "..")],
     targets: [
-        .executableTarget(
-            name: "FuzzDeframer",
-            dependencies: [
-                .product(name: "Wire", package: "pumpd"),
-                .product(name: "Dissector", package: "pumpd"),
-            ],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
-        .executableTarget(
-            name: "FuzzPayloads",
-            dependencies: [
-                .product(name: "Wire", package: "pumpd"),
-                .product(name: "Messages", package: "pumpd"),
-                .product(name: "Dissector", package: "pumpd"),
-            ],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
-        .executableTarget(
-            name: "FuzzAPI",
-            dependencies: [
-                .product(name: "API", package: "pumpd"),
-                .product(name: "Messages", package: "pumpd"),
-                .product(name: "Dissector", package: "pumpd"),
-            ],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
-        .executableTarget(
-            name: "FuzzHTTPResponse",
-            dependencies: [
-                .product(name: "Client", package: "pumpd"),
-                .product(name: "Dissector", package: "pumpd"),
-            ],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
-        .executableTarget(
-            name: "FuzzCapture",
-            dependencies: [
-                .product(name: "Capture", package: "pumpd"),
-                .product(name: "Dissector", package: "pumpd"),
-                .product(name: "Simulator", package: "pumpd"),
-                .product(name: "Wire", package: "pumpd"),
-            ],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
-        .executableTarget(
-            name: "FuzzProgramFile",
-            dependencies: [
-                .product(name: "ProgramFiles", package: "pumpd"),
-                .product(name: "API", package: "pumpd"),
-                .product(name: "Dissector", package: "pumpd"),
-                .product(name: "Messages", package: "pumpd"),
-            ],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
-        .executableTarget(
-            name: "FuzzKeyFile",
-            dependencies: [
-                .product(name: "Credentials", package: "pumpd"),
-                .product(name: "Wire", package: "pumpd"),
-            ],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
-        .executableTarget(
-            name: "FuzzConfig",
-            dependencies: [
-                .product(name: "Daemon", package: "pumpd"),
-                .product(name: "Dissector", package: "pumpd"),
-            ],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
-        .executableTarget(
-            name: "FuzzDrugLibrary",
-            dependencies: [
-                .product(name: "Daemon", package: "pumpd"),
-                .product(name: "DoseSafety", package: "pumpd"),
-                .product(name: "Dissector", package: "pumpd"),
-                .product(name: "Messages", package: "pumpd"),
-            ],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
-        .executableTarget(
-            name: "FuzzChunkScanner",
-            dependencies: [
-                .product(name: "Daemon", package: "pumpd"),
-            ],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
-        .executableTarget(
-            name: "FuzzReview",
-            dependencies: [
-                .product(name: "Daemon", package: "pumpd"),
-                .product(name: "DoseSafety", package: "pumpd"),
-                .product(name: "Dissector", package: "pumpd"),
-                .product(name: "Messages", package: "pumpd"),
-            ],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
+        fuzzTarget("FuzzDeframer", "Wire", "Dissector"),
+        fuzzTarget("FuzzPayloads", "Wire", "Messages", "Dissector"),
+        fuzzTarget("FuzzAPI", "API", "Messages", "Dissector"),
+        fuzzTarget("FuzzHTTPResponse", "Client", "Dissector"),
+        fuzzTarget("FuzzCapture", "Capture", "Dissector", "Simulator", "Wire"),
+        fuzzTarget("FuzzProgramFile", "ProgramFiles", "API", "Dissector", "Messages"),
+        fuzzTarget("FuzzKeyFile", "Credentials", "Wire"),
+        fuzzTarget("FuzzConfig", "Daemon", "Dissector"),
+        fuzzTarget("FuzzDrugLibrary", "Daemon", "DoseSafety", "Dissector", "Messages"),
+        fuzzTarget("FuzzChunkScanner", "Daemon"),
+        fuzzTarget("FuzzReview", "Daemon", "DoseSafety", "Dissector", "Messages"),
     ],
     swiftLanguageModes: [.v6]
 )
