@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Messages", targets: ["Messages"]),
         .library(name: "Capture", targets: ["Capture"]),
+        .library(name: "JSON", targets: ["JSON"]),
         .library(name: "Dissector", targets: ["Dissector"]),
         .library(name: "Serial", targets: ["Serial"]),
         .library(name: "API", targets: ["API"]),
@@ -58,8 +59,11 @@ let package = Package(
         .target(name: "Credentials", dependencies: ["Wire"]),
         // Captures: the pcapng files of spec/captures.md, read and recorded. No protocol knowledge.
         .target(name: "Capture", dependencies: ["Wire"]),
+        // JSON text, pure: an ordered value with whole numbers only, its strict parser and
+        // writer, and ASCII digits in text. Used at the edges: HTTP, files, frame dumps.
+        .target(name: "JSON"),
         // Bytes to annotated frames (and back) for people and scripts: `pumpctl frame`, captures.
-        .target(name: "Dissector", dependencies: ["Wire", "Messages", "Capture"]),
+        .target(name: "Dissector", dependencies: ["Wire", "Messages", "Capture", "JSON"]),
         // libserialport (Debian's libserialport-dev), the backend for real serial ports.
         .systemLibrary(
             name: "CLibSerialPort",
@@ -73,16 +77,16 @@ let package = Package(
         .target(name: "CTermios2"),
         // The HTTP API's data model, pure: quantities with units, request bodies,
         // answers and errors as JSON. No I/O; the daemon and pumpctl share it.
-        .target(name: "API", dependencies: ["Messages", "Dissector"]),
+        .target(name: "API", dependencies: ["Messages", "JSON"]),
         // Dose safety, pure: the drug library, schedule arithmetic, reservoir projections.
         // The default library ships inside the module; spec/drug-library.json links to it.
-        .target(name: "DoseSafety", dependencies: ["API", "Messages", "Dissector"], resources: [.copy("drug-library.json")]),
+        .target(name: "DoseSafety", dependencies: ["API", "Messages", "JSON"], resources: [.copy("drug-library.json")]),
         // The daemon: the pump as a service (commands, reconciliation, audit),
         // the HTTP routes on the Unix socket, access control, logs, metrics.
         .target(
             name: "Daemon",
             dependencies: [
-                "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "Dissector", "Capture", "CPosixExtras",
+                "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -95,13 +99,13 @@ let package = Package(
         ),
         // Program files, JSON or YAML text → the API's program JSON, pure. YAML anchors and
         // aliases are refused on libyaml's events, before Yams builds anything from them.
-        .target(name: "ProgramFiles", dependencies: ["Dissector", .product(name: "Yams", package: "Yams")]),
+        .target(name: "ProgramFiles", dependencies: ["JSON", .product(name: "Yams", package: "Yams")]),
         // A small blocking HTTP/1.1 client for the daemon's Unix socket (pumpctl, tests).
-        .target(name: "Client", dependencies: ["Dissector"]),
+        .target(name: "Client", dependencies: ["JSON"]),
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "Wire", "Messages", "Dissector", "Capture", "Credentials", "Serial", "Client", "API", "ProgramFiles",
+                "Wire", "Messages", "Dissector", "JSON", "Capture", "Credentials", "Serial", "Client", "API", "ProgramFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -112,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "pumpsim",
             dependencies: [
-                "Wire", "Messages", "Simulator", "Dissector", "Credentials", "CPosixExtras", "Capture",
+                "Wire", "Messages", "Simulator", "JSON", "Credentials", "CPosixExtras", "Capture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -120,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "pumpbench",
             dependencies: [
-                "Wire", "Messages", "Link", "Serial", "Capture", "Dissector",
+                "Wire", "Messages", "Link", "Serial", "Capture", "Dissector", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -128,8 +132,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Wire", "Simulator"], path: "Tests/Support"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "MessagesTests", dependencies: ["Wire", "Messages", "TestSupport"]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Dissector", "Wire", "Messages"]),
-        .testTarget(name: "DissectorTests", dependencies: ["Wire", "Messages", "Dissector", "Credentials", "TestSupport"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Dissector", "JSON", "Wire", "Messages"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "DissectorTests", dependencies: ["Wire", "Messages", "Dissector", "JSON", "Credentials", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Wire", "Messages", "Simulator", "TestSupport"]),
         .testTarget(name: "LinkTests", dependencies: ["Wire", "Messages", "Simulator", "Link", "Serial", "pumpsim", "TestSupport"]),
         // Test-only C shim that lets libserialport 0.1.1 open a pty (it cannot by itself):
@@ -138,17 +143,17 @@ let package = Package(
         .target(name: "SerialShim", path: "Tests/SerialShim"),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialShim"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
-        .testTarget(name: "APITests", dependencies: ["API", "Dissector", "Messages", "TestSupport"]),
+        .testTarget(name: "APITests", dependencies: ["API", "JSON", "Messages", "TestSupport"]),
         // The review's verdicts, table-driven, and the schedule and projection arithmetic.
-        .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Audit", "Dissector", "Messages"]),
+        .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Audit", "JSON", "Messages"]),
         // pumpd's pure parts, alone: the log ring and file, the chunk-size scanner, the limits.
         .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "Audit"]),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
-        .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Daemon", "Dissector", "Capture", "Wire", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Daemon", "Dissector", "JSON", "Capture", "Wire", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).
-        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "ProgramFiles", "TestSupport"]),
+        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "ProgramFiles", "JSON", "TestSupport"]),
         // The client's HTTP parsing on byte buffers: no socket, no daemon.
-        .testTarget(name: "ClientTests", dependencies: ["Client"]),
+        .testTarget(name: "ClientTests", dependencies: ["Client", "JSON"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// An error answer: an HTTP status, a stable machine code, and a sentence
 /// that says what is wrong and what to do. `field` names the offending part

@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 import Messages
 
 /// The JSON of what the pump reports: status, events, identity. Quantities

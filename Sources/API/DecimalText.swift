@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// Exact decimal text ↔ whole base units, with no floating point anywhere:
 /// "2.4" mcg is 2400 ng because the digits are shifted, not multiplied as a double.

@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// A JSON object read field by field, with every error naming the field's
 /// path. Fields the reader never asked for are refused by `finish()`: a

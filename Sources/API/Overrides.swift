@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// A soft limit passed on purpose: the limit's rule name and why. Given in
 /// a write's body as `"overrides": [{"limit": "daily_dose.soft_max", "reason": "…"}]`

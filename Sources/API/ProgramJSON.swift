@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 import Messages
 
 /// Infusion programs in the API. The shape follows ICD §9.2 with every rate

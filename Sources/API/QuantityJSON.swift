@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// Quantities in the API: `{"value": "2.4", "unit": "mcg/day"}`, a decimal
 /// string and an explicit unit. Answers add the whole number of the ICD's

@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 import Messages
 
 /// The bodies of the write endpoints, parsed into the ICD's typed requests.

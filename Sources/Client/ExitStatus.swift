@@ -1,4 +1,3 @@
-import Dissector
 
 /// pumpctl's exit codes for everything that talks to pumpd, in one place, so
 /// a script can tell "the pump said no" from "nobody knows what happened"

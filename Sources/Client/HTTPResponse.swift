@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// One complete HTTP answer: status, headers in the order they came, body bytes
 /// (already de-chunked).

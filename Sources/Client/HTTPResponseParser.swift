@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// An HTTP/1.1 answer read incrementally: the head once it is whole, then the
 /// body by Content-Length, by chunks, or up to the end of the connection.

@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// A quantity typed on a command line, "0.5mg" or "0.5 mg", as the API's
 /// `{"value": "0.5", "unit": "mg"}`. The value stays decimal text (pumpd

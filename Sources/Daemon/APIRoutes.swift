@@ -1,10 +1,10 @@
 import API
 import Audit
-import Dissector
 import DoseSafety
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Hummingbird
+import JSON
 import Logging
 import Messages
 import NIOCore

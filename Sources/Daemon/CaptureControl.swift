@@ -1,8 +1,8 @@
 import API
 import Audit
 import Capture
-import Dissector
 import Foundation
+import JSON
 import Link
 import Synchronization
 

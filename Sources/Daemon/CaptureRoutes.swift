@@ -1,9 +1,9 @@
 import API
 import Audit
 import Capture
-import Dissector
 import Foundation
 import Hummingbird
+import JSON
 
 /// `GET/POST/DELETE /v1/capture`: recording the link at run time. Starting
 /// and stopping are writes (a clinician's, audited like commands): a capture

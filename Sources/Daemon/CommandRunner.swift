@@ -1,7 +1,7 @@
 import API
 import Audit
-import Dissector
 import DoseSafety
+import JSON
 import Link
 import Logging
 import Messages

@@ -1,5 +1,5 @@
 import API
-import Dissector
+import JSON
 import Messages
 
 /// What a write asks the pump to do, as a value: parsed and range-checked,

@@ -1,6 +1,6 @@
-import Dissector
 import Foundation
 import Glibc
+import JSON
 
 /// Everything pumpd is told: from a JSON config file, then flags on top.
 /// The file is read as strictly as the API reads a request: the project's own

@@ -1,6 +1,6 @@
 import API
-import Dissector
 import DoseSafety
+import JSON
 import Messages
 
 /// The library in force, as `GET /v1/drugs` and `pumpctl drugs` show it:

@@ -1,8 +1,8 @@
 import API
-import Dissector
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JSON
 import Logging
 import NIOCore
 

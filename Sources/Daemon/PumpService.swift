@@ -1,8 +1,8 @@
 import API
 import Audit
-import Dissector
 import DoseSafety
 import Foundation
+import JSON
 import Link
 import Logging
 import Messages

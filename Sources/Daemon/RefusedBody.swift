@@ -1,7 +1,7 @@
 import API
 import Crypto
-import Dissector
 import Hummingbird
+import JSON
 import NIOCore
 import Wire
 

@@ -1,6 +1,6 @@
 import API
-import Dissector
 import DoseSafety
+import JSON
 import Messages
 
 /// The review screen as data: what is and what would be, side by side, the

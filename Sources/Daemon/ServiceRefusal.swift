@@ -1,7 +1,7 @@
 import API
-import Dissector
 import HTTPTypes
 import Hummingbird
+import JSON
 import NIOCore
 
 /// A request refused for want of something pumpd needs, not for anything the

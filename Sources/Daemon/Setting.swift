@@ -1,6 +1,6 @@
-import Dissector
 import Foundation
 import Glibc
+import JSON
 import Serial
 
 /// The rule for each of pumpd's settings, applied the same way whether the

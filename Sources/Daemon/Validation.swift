@@ -1,6 +1,6 @@
 import API
-import Dissector
 import DoseSafety
+import JSON
 import Messages
 
 /// One thing a check found about a planned command.

@@ -1,4 +1,5 @@
 import Capture
+import JSON
 import Wire
 
 /// One line of `pumpctl capture decode`: when and which way a packet crossed,

@@ -1,4 +1,5 @@
 import Capture
+import JSON
 import Wire
 
 /// What `pumpctl capture stats` reports about a capture: traffic per

@@ -1,5 +1,5 @@
 import API
-import Dissector
+import JSON
 import Messages
 
 /// The drug library ("dose error reduction software"): for each of the ICD's

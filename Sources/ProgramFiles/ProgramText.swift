@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 import Yams
 
 /// A program file's text, JSON or YAML, as the API's program JSON. Pure: no

@@ -2,6 +2,7 @@ import ArgumentParser
 import Capture
 import Dissector
 import Foundation
+import JSON
 import Messages
 import Wire
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Dissector
+import JSON
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import Capture
 import Client
 import Dissector
 import Foundation
+import JSON
 import Wire
 
 struct CaptureCommand: ParsableCommand {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Client
-import Dissector
 
 struct CommandCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

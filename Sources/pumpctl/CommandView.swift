@@ -1,5 +1,5 @@
 import Client
-import Dissector
+import JSON
 
 /// A command record (`{"id", "kind", "state", "note", "outcome", …}`) for
 /// people. An uncertain one gets a block of its own: it is the one outcome

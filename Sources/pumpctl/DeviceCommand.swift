@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dissector
 
 struct DeviceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

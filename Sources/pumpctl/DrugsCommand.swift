@@ -1,6 +1,6 @@
 import API
 import ArgumentParser
-import Dissector
+import JSON
 
 struct DrugsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Client
-import Dissector
+import JSON
 
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

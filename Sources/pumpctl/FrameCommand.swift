@@ -1,6 +1,7 @@
 import ArgumentParser
 import Credentials
 import Dissector
+import JSON
 import Wire
 
 struct FrameCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Dissector
+import JSON
 
 /// `--override RULE` (repeatable) and `--reason TEXT`: a clinician passing a
 /// soft limit of the drug library on purpose, by the name the review gave

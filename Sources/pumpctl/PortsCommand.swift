@@ -1,5 +1,5 @@
 import ArgumentParser
-import Dissector
+import JSON
 import Serial
 
 struct PortsCommand: ParsableCommand {

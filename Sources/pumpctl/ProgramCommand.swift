@@ -1,6 +1,5 @@
 import ArgumentParser
 import Client
-import Dissector
 
 struct ProgramCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
-import Dissector
 import Glibc
+import JSON
 import ProgramFiles
 
 /// A program file on disk: read (at most 1 MiB), then parsed by

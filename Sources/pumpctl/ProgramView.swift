@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// Programs on screen: one alone (`program show`), and the parts of one that
 /// `ReviewView` puts beside another (`program review`, `program push`).

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Client
-import Dissector
+import JSON
 
 /// pumpd as the commands see it: a read returns the answer's JSON or ends
 /// the run with the error said plainly and the documented exit code

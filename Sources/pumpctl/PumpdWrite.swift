@@ -1,5 +1,5 @@
 import Client
-import Dissector
+import JSON
 
 extension Pumpd {
     /// A write: sent once with an Idempotency-Key made for this run, and its

@@ -1,7 +1,7 @@
 import API
 import ArgumentParser
 import Client
-import Dissector
+import JSON
 
 struct RefillCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

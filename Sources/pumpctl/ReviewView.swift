@@ -1,6 +1,6 @@
 import API
-import Dissector
 import Glibc
+import JSON
 
 /// pumpd's review of a program, bolus or refill as a person reads it before
 /// confirming: the warnings first (hard limits, then soft limits not

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Client
-import Dissector
+import JSON
 
 /// A program push, a bolus or a refill: pumpd's review first (the matching
 /// review endpoint, the same body, the overrides given), shown; then the

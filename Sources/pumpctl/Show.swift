@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// How pumpd's JSON values read on a screen: quantities as "2.4 mg/day",
 /// absent values as "-", program starts as clock times.

@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// The simulator's notice, first and impossible to miss: nobody should
 /// mistake a simulated pump for a patient's.

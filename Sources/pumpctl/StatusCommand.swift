@@ -1,5 +1,5 @@
 import ArgumentParser
-import Dissector
+import JSON
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

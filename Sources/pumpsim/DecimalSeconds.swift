@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 
 /// Seconds written as a JSON number, whole or with up to three decimals, as
 /// whole milliseconds: read digit by digit from the number's text, with no

@@ -1,6 +1,6 @@
 import CPosixExtras
-import Dissector
 import Glibc
+import JSON
 import Messages
 import Simulator
 import Wire

@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 import Messages
 import Simulator
 import Wire

@@ -1,6 +1,6 @@
-import Dissector
-import Testing
+import JSON
 import TestSupport
+import Testing
 
 @testable import API
 

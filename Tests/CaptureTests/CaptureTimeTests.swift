@@ -1,5 +1,6 @@
 import Dissector
 import Foundation
+import JSON
 import Testing
 import Wire
 @testable import Capture

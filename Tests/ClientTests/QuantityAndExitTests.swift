@@ -1,5 +1,5 @@
 import Client
-import Dissector
+import JSON
 import Testing
 
 @Suite("quantities typed on a command line, and exit codes")

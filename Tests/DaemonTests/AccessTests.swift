@@ -1,5 +1,5 @@
-import Dissector
 import Foundation
+import JSON
 import Testing
 
 /// The socket's peer credentials decide: anyone who can connect may read;

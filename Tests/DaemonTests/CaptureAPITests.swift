@@ -1,6 +1,7 @@
 import Capture
 import Dissector
 import Foundation
+import JSON
 import Testing
 import Wire
 

@@ -2,8 +2,9 @@ import Capture
 import Dissector
 import Foundation
 import Glibc
-import Testing
+import JSON
 import TestSupport
+import Testing
 import Wire
 
 /// gpsd's regression idea, both ways: every capture in captures/ is decoded

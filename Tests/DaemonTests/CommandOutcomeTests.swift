@@ -1,5 +1,5 @@
-import Dissector
 import Foundation
+import JSON
 import Testing
 
 /// Exactly-once: idempotency keys, uncertain outcomes settled from the

@@ -1,7 +1,7 @@
-import Dissector
 import Foundation
-import Testing
+import JSON
 import TestSupport
+import Testing
 
 /// kill -9 at arbitrary moments during program pushes and boluses, against a
 /// standalone pumpsim that (like a real PH-1) lives on while pumpd dies.

@@ -1,6 +1,6 @@
-import Dissector
 import Foundation
 import Glibc
+import JSON
 import TestSupport
 
 /// A `pumpd` process in a temporary folder, driven through its Unix socket

@@ -1,5 +1,5 @@
-import Dissector
 import Foundation
+import JSON
 import Testing
 
 /// A data dir whose disk fills up (a small tmpfs, filled on purpose) never

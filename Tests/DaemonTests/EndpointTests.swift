@@ -1,5 +1,5 @@
-import Dissector
 import Foundation
+import JSON
 import Testing
 
 /// Every endpoint, end to end: pumpd with its embedded pumpsim over a pty,

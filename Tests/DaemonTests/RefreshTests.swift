@@ -1,6 +1,7 @@
 import Capture
 import Dissector
 import Foundation
+import JSON
 import Testing
 
 /// `GET /v1/status?refresh=true` is open to every reader, but no reader

@@ -1,5 +1,5 @@
-import Dissector
 import Foundation
+import JSON
 import Testing
 
 /// Writes refused to a non-clinician (403) cost pumpd a bounded amount each

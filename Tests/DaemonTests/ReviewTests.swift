@@ -1,5 +1,5 @@
-import Dissector
 import Foundation
+import JSON
 import Testing
 
 /// The review inside every write, end to end: a soft limit stops a push

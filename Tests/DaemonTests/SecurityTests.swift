@@ -1,9 +1,10 @@
 import Capture
 import Dissector
 import Foundation
+import JSON
 import Messages
-import Testing
 import TestSupport
+import Testing
 import Wire
 
 /// An attacker on the device side of the line (ICD §4–§5 from the host's

@@ -1,6 +1,6 @@
-import Dissector
 import Foundation
 import Glibc
+import JSON
 import Testing
 
 /// pumpd's embedded pumpsim killed outright: pumpd starts it again (with

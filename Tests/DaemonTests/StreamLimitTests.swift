@@ -1,5 +1,5 @@
-import Dissector
 import Foundation
+import JSON
 import Testing
 
 /// One uid opening streams that it never reads cannot take pumpd's

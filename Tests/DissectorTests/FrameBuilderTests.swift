@@ -1,7 +1,8 @@
-import Testing
 import TestSupport
+import Testing
 import Wire
 @testable import Dissector
+import JSON
 import Messages
 
 /// `frame encode` fails closed: every mistake names its field and nothing is built.

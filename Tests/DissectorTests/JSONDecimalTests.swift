@@ -1,4 +1,4 @@
-import Dissector
+import JSON
 import Testing
 
 /// The opt-in to fractional numbers (pumpsim's control socket): exact text,

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import Wire
 @testable import Dissector
+import JSON
 
 /// `frame decode` and `frame encode` against the ICD's vectors: every frame
 /// decodes to the vector's own `decoded` object, and encodes back to its wire bytes.

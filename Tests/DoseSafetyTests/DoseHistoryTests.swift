@@ -1,7 +1,7 @@
 import API
 import Audit
-import Dissector
 import Foundation
+import JSON
 import Messages
 import Testing
 

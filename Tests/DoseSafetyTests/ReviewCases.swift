@@ -1,6 +1,5 @@
 import API
 import Daemon
-import Dissector
 import DoseSafety
 import Messages
 import Testing

@@ -1,7 +1,7 @@
 import API
 import Daemon
-import Dissector
 import DoseSafety
+import JSON
 import Messages
 import Testing
 

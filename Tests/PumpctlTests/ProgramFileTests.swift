@@ -1,6 +1,6 @@
-import Dissector
 import Foundation
 import Glibc
+import JSON
 import ProgramFiles
 import Testing
 

@@ -1,5 +1,6 @@
 import Capture
 import Dissector
+import JSON
 import Simulator
 import Wire
 

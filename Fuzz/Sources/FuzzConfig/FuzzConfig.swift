@@ -1,5 +1,5 @@
 import Daemon
-import Dissector
+import JSON
 
 /// pumpd's config file (`--config`), read by `DaemonConfig.parse`. Beyond
 /// "no crash" it checks that what is accepted is what the matching flags

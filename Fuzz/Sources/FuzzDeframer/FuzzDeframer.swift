@@ -1,4 +1,5 @@
 import Dissector
+import JSON
 import Wire
 
 /// Feeds arbitrary bytes to the deframer, cut into pieces whose sizes come

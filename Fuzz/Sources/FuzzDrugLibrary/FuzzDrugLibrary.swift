@@ -1,6 +1,6 @@
 import Daemon
-import Dissector
 import DoseSafety
+import JSON
 import Messages
 
 /// A clinic's drug library (`--drug-library`, spec/drug-library.md), read by

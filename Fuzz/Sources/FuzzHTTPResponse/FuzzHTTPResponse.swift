@@ -1,5 +1,5 @@
 import Client
-import Dissector
+import JSON
 
 /// pumpctl's side of the socket: arbitrary bytes as pumpd's answer, read the
 /// way `UnixHTTPClient` reads it (`HTTPResponseParser` fed read by read until

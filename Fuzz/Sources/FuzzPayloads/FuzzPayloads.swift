@@ -1,4 +1,5 @@
 import Dissector
+import JSON
 import Messages
 import Wire
 

@@ -1,5 +1,5 @@
 import API
-import Dissector
+import JSON
 import Messages
 import ProgramFiles
 

@@ -1,6 +1,6 @@
 import Daemon
-import Dissector
 import DoseSafety
+import JSON
 import Messages
 
 /// The dose review (every check before a write, and the review screen) on

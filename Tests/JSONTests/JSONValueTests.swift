@@ -1,5 +1,5 @@
 import Testing
-@testable import Dissector
+@testable import JSON
 
 @Suite("JSON reader and writer")
 struct JSONValueTests {
