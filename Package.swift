@@ -77,10 +77,12 @@ let package = Package(
         .target(name: "CTermios2"),
         // The HTTP API's data model, pure: quantities with units, request bodies,
         // answers and errors as JSON. No I/O; the daemon and pumpctl share it.
-        .target(name: "API", dependencies: ["Messages", "JSON"]),
-        // Dose safety, pure: the drug library, schedule arithmetic, reservoir projections.
-        // The default library ships inside the module; spec/drug-library.json links to it.
-        .target(name: "DoseSafety", dependencies: ["API", "Messages", "JSON"], resources: [.copy("drug-library.json")]),
+        .target(name: "API", dependencies: ["Messages", "DoseSafety", "JSON"]),
+        // Dose safety, pure: every dose rule. The device's limits and the drug library's
+        // as checks, the history of increases, the review, schedule arithmetic and
+        // reservoir projections. The default library ships inside the module;
+        // spec/drug-library.json links to it (API reads it).
+        .target(name: "DoseSafety", dependencies: ["Messages"], resources: [.copy("drug-library.json")]),
         // The daemon: the pump as a service (commands, reconciliation, audit),
         // the HTTP routes on the Unix socket, access control, logs, metrics.
         .target(
@@ -144,10 +146,12 @@ let package = Package(
         .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialShim"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit"]),
         .testTarget(name: "APITests", dependencies: ["API", "JSON", "Messages", "TestSupport"]),
-        // The review's verdicts, table-driven, and the schedule and projection arithmetic.
-        .testTarget(name: "DoseSafetyTests", dependencies: ["Daemon", "DoseSafety", "API", "Audit", "JSON", "Messages"]),
+        // Every dose rule on typed values alone: schedules, projections, the history, the verdicts.
+        .testTarget(name: "DoseSafetyTests", dependencies: ["DoseSafety", "Messages"]),
+        // A clinician's request, as the API reads it, to the review's verdict: table-driven.
+        .testTarget(name: "ReviewTests", dependencies: ["API", "DoseSafety", "JSON", "Messages"]),
         // pumpd's pure parts, alone: the log ring and file, the chunk-size scanner, the limits.
-        .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "Audit"]),
+        .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "Audit", "API", "JSON", "Messages"]),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
         .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Daemon", "Dissector", "JSON", "Capture", "Wire", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).

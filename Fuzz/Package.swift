@@ -33,9 +33,9 @@ let package = Package(
         fuzzTarget("FuzzProgramFile", "ProgramFiles", "API", "JSON", "Messages"),
         fuzzTarget("FuzzKeyFile", "Credentials", "Wire"),
         fuzzTarget("FuzzConfig", "Daemon", "JSON"),
-        fuzzTarget("FuzzDrugLibrary", "Daemon", "DoseSafety", "JSON", "Messages"),
+        fuzzTarget("FuzzDrugLibrary", "API", "DoseSafety", "JSON", "Messages"),
         fuzzTarget("FuzzChunkScanner", "Daemon"),
-        fuzzTarget("FuzzReview", "Daemon", "DoseSafety", "JSON", "Messages"),
+        fuzzTarget("FuzzReview", "API", "DoseSafety", "JSON", "Messages"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,16 +1,7 @@
+import DoseSafety
 import JSON
 
-/// A soft limit passed on purpose: the limit's rule name and why. Given in
-/// a write's body as `"overrides": [{"limit": "daily_dose.soft_max", "reason": "…"}]`
-/// and written to the audit trail with the uid that gave it.
-public struct Override: Sendable, Hashable {
-    public var limit: String
-    public var reason: String
-    public init(limit: String, reason: String) {
-        self.limit = limit
-        self.reason = reason
-    }
-
+extension Override {
     public var json: JSONValue { .object(["limit": .string(limit), "reason": .string(reason)]) }
 
     /// Reads the `overrides` field; a reason is a sentence, not a token.
@@ -43,5 +34,22 @@ extension String {
         while s.first?.isWhitespace == true { s.removeFirst() }
         while s.last?.isWhitespace == true { s.removeLast() }
         return s
+    }
+}
+
+/// The `overrides` field beside a write's own fields.
+public enum Overrides {
+    public static func strip(_ body: JSONValue) -> (body: JSONValue, overrides: JSONValue?) {
+        guard case .object(let o) = body, let ov = o["overrides"] else { return (body, nil) }
+        let given: JSONValue? = ov == .null ? nil : ov  // null counts as absent, as everywhere in the API
+        var rest = JSONObject()
+        for k in o.keys where k != "overrides" { rest[k] = o[k] }
+        return (.object(rest), given)
+    }
+
+    public static func split(_ body: JSONValue?) throws(APIError) -> (body: JSONValue?, overrides: [Override]) {
+        guard let body else { return (nil, []) }
+        let (rest, ov) = strip(body)
+        return (rest, try Override.parse(ov))
     }
 }

@@ -1,4 +1,5 @@
 import JSON
+import Messages
 
 /// Quantities in the API: `{"value": "2.4", "unit": "mcg/day"}`, a decimal
 /// string and an explicit unit. Answers add the whole number of the ICD's

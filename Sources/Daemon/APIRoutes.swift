@@ -196,7 +196,7 @@ struct APIRoutes: Sendable {
 
     func drugs() -> Response {
         guard let lib = pump.library else { return JSONValue.object(["library": .null]).response() }
-        return DrugLibraryJSON.render(lib).response()
+        return lib.json.response()
     }
 
     func events(_ req: Request) throws -> Response {

@@ -4,6 +4,7 @@ import Capture
 import Foundation
 import JSON
 import Link
+import Messages
 import Synchronization
 
 /// Recording the link into a capture file (spec/captures.md): started by

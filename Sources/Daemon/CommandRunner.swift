@@ -202,7 +202,7 @@ extension PumpService {
         case .success(let r): review = r
         case .failure(let e): return refuse(e)
         }
-        if let e = review.overrideError ?? Validation.refusal(review.findings) {
+        if let e = review.overrideError ?? Validation.refusal(review.findings).map(APIError.init) {
             var a = refuse(e, findings: review.findings)
             a.review = review.json
             return a
@@ -267,7 +267,7 @@ extension PumpService {
         // and program id, so other writes and reviews do not pay for it (the fault
         // battery found every write slowing as program pushes accumulated).
         var lastIncrease: Int64?
-        if case .program = plan { lastIncrease = DoseHistory.lastIncreaseMs(store: store, programs: programs) }
+        if case .program = plan { lastIncrease = programs.lastIncreaseMs(store: store) }
         let context = CheckContext(
             status: status, activeProgram: active, nowMs: status.deviceTime.milliseconds, lastIncreaseMs: lastIncrease)
         var findings = validation.findings(plan, context)
@@ -275,9 +275,9 @@ extension PumpService {
         do {
             findings = try Validation.apply(overrides, to: findings)
         } catch {
-            overrideError = error
+            overrideError = APIError(error)
         }
-        return .success(Reviewed(findings: findings, json: Review.json(plan, context, findings: findings, library: library), overrideError: overrideError))
+        return .success(Reviewed(findings: findings, json: Review(plan, context, findings: findings, library: library).json, overrideError: overrideError))
     }
 
     func execute(_ plan: Plan, id: String) async -> CommandAnswer {

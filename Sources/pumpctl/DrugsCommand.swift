@@ -1,6 +1,7 @@
 import API
 import ArgumentParser
 import JSON
+import Messages
 
 struct DrugsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import API
 import Glibc
 import JSON
+import Messages
 
 /// pumpd's review of a program, bolus or refill as a person reads it before
 /// confirming: the warnings first (hard limits, then soft limits not

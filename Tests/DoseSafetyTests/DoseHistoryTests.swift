@@ -1,60 +1,42 @@
-import API
-import Audit
-import Foundation
-import JSON
+import DoseSafety
 import Messages
 import Testing
 
-@testable import Daemon
-
-/// "When was the dose last increased", told by the pump's commit events and
-/// the programs pumpd pushed, as the review's min-interval rule reads it.
-@Suite("Dose history")
+/// "When was the dose last increased", from the pump's commit events and the
+/// programs they committed: the review's min-interval rule reads it.
 struct DoseHistoryTests {
-    let who = Requester(uid: 1000, gid: 1000, pid: 1)
+    let two = record(.continuous, [(0, 20)]), twoPointFour = record(.continuous, [(0, 24)]), three = record(.continuous, [(0, 30)])
 
-    func body(_ mgPerDay: String) -> String {
-        #"{"mode":"continuous","steps":[{"start_min":0,"rate":{"value":"\#(mgPerDay)","unit":"mg/day"}}]}"#
+    func commit(_ seconds: Int64, _ p: ProgramRecord) -> DoseHistory.Commit { .init(time: UnixTime(seconds: seconds), crc: p.crc) }
+
+    @Test("increases, decreases, and a first program")
+    func increasesOnly() {
+        let programs = [two.crc: two, twoPointFour.crc: twoPointFour, three.crc: three]
+        #expect(DoseHistory.lastIncreaseMs(commits: [], programs: programs) == nil)
+        #expect(DoseHistory.lastIncreaseMs(commits: [commit(1_000, two)], programs: programs) == nil, "a first program is not an increase")
+        #expect(DoseHistory.lastIncreaseMs(commits: [commit(1_000, two), commit(2_000, twoPointFour)], programs: programs) == 2_000_000)
+        #expect(
+            DoseHistory.lastIncreaseMs(commits: [commit(1_000, two), commit(2_000, twoPointFour), commit(3_000, two)], programs: programs)
+                == 2_000_000, "a decrease leaves the last increase where it was")
+        #expect(
+            DoseHistory.lastIncreaseMs(
+                commits: [commit(1_000, two), commit(2_000, three), commit(3_000, two), commit(4_000, twoPointFour)], programs: programs)
+                == 4_000_000)
     }
 
-    func crc(_ body: String) throws -> Int64 {
-        Int64(try ProgramJSON.parse(try JSONValue.parse(body)).crc)
+    @Test("a program pumpd never pushed breaks the chain: the next commit is not compared across it")
+    func unknownProgramBreaksTheChain() {
+        let programs = [two.crc: two, three.crc: three]
+        let foreign = DoseHistory.Commit(time: UnixTime(seconds: 2_000), crc: 0xDEAD_BEEF)
+        #expect(DoseHistory.lastIncreaseMs(commits: [commit(1_000, two), foreign, commit(3_000, three)], programs: programs) == nil)
     }
 
-    @Test("the remembered programs give the answer a fresh read gives, as pushes and commits accumulate")
-    func cachedMatchesFresh() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dose-history-\(UUID().uuidString).sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store = try AuditStore(path: path)
-        let cache = ProgramCache()
-        var n = 0
-        func push(_ rate: String, committedAt seconds: Int64?, withOverride: Bool = false) throws {
-            n += 1
-            var request = body(rate)
-            if withOverride { request.removeLast(); request += #","overrides":[{"limit":"change.min_interval","reason":"titration"}]}"# }
-            try store.insert(CommandRecord(id: "c\(n)", createdMs: Int64(n), requester: who, idempotencyKey: nil, kind: "program", request: request))
-            if let seconds {
-                try store.append([EventRow(index: Int64(n), time: seconds, code: Int(EventCode.programCommitted.rawValue), name: "PROGRAM_COMMITTED",
-                                           originSeq: 0, originSession: 0, value1: try crc(body(rate)), value2: 0, receivedMs: 0)], allowGap: true)
-            }
+    @Test("a commit at any 64-bit time: no trap, the time saturates")
+    func anyTime() {
+        let programs = [two.crc: two, three.crc: three]
+        for seconds in [Int64.min, -1, Int64.max] {
+            let last = DoseHistory.lastIncreaseMs(commits: [commit(0, two), commit(seconds, three)], programs: programs)
+            #expect(last == UnixTime(seconds: seconds).milliseconds)
         }
-        func check(_ expected: Int64?, _ what: Comment) {
-            #expect(DoseHistory.lastIncreaseMs(store: store, programs: cache) == expected, what)
-            #expect(DoseHistory.lastIncreaseMs(store: store, programs: ProgramCache()) == expected, what)
-        }
-
-        check(nil, "nothing pushed")
-        try push("2", committedAt: 1_000)
-        check(nil, "a first program is not an increase")
-        try push("2.4", committedAt: 2_000)
-        check(2_000_000, "2 → 2.4 mg/day")
-        try push("2", committedAt: 3_000)
-        check(2_000_000, "a decrease leaves the last increase where it was")
-        try push("9", committedAt: nil)
-        check(2_000_000, "a push the pump never committed is not an increase")
-        try push("3", committedAt: 4_000, withOverride: true)
-        check(4_000_000, "2 → 3 mg/day, pushed with an override beside the program")
-        try store.insert(CommandRecord(id: "c99", createdMs: 99, requester: who, idempotencyKey: nil, kind: "program", request: "{not json"))
-        check(4_000_000, "an unreadable request is skipped, not fatal")
     }
 }

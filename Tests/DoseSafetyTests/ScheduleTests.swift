@@ -1,63 +1,68 @@
-import API
 import DoseSafety
-import JSON
 import Messages
 import Testing
 
+/// A program as the pump stores it, rates in mg/day (1 mg = 1,000,000 ng).
+func record(
+    _ mode: Program.Mode, _ steps: [(startMin: UInt16, mgPerDayTimes10: UInt64)], utcOffsetMin: Int16 = 0,
+    patient: Program.PatientBolus? = nil
+) -> ProgramRecord {
+    Program(
+        mode: mode, utcOffsetMin: utcOffsetMin, patientBolus: patient,
+        steps: steps.map { Program.Step(startMin: $0.startMin, rate: NanogramsPerDay($0.mgPerDayTimes10 * 100_000)) }
+    ).record!
+}
+
 /// Schedule arithmetic and reservoir projections, checked against sums done by hand.
 struct ScheduleTests {
-    func record(_ text: String) throws -> ProgramRecord { try ProgramJSON.parse(try JSONValue.parse(text)) }
-
-    @Test func dailyDoses() throws {
+    @Test func dailyDoses() {
         // 2.4 mg/day for 8 h, 3 mg/day for 16 h: 0.8 + 2 = 2.8 mg a day.
-        let p = try record(program("daily", [(0, "2.4", "mg/day"), (480, "3", "mg/day")]))
+        let p = record(.daily, [(0, 24), (480, 30)])
         #expect(Schedule.averageDailyDose(p).raw == 2_800_000)
         #expect(Schedule.highestRate(p).raw == 3_000_000)
         #expect(Schedule.busiestDay(p).raw == 2_800_000)
     }
 
-    @Test func weeklyDoses() throws {
+    @Test func weeklyDoses() {
         // Six days at 2 mg/day and one at 9 mg/day: 21 mg a week, 3 mg a day on average; the busiest day is 9 mg.
-        let p = try record(program("weekly", [(0, "2", "mg/day"), (8640, "9", "mg/day")]))
+        let p = record(.weekly, [(0, 20), (8640, 90)])
         #expect(Schedule.averageDailyDose(p).raw == 3_000_000)
         #expect(Schedule.busiestDay(p).raw == 9_000_000)
         #expect(Schedule.highestRate(p).raw == 9_000_000)
     }
 
-    @Test func minuteOfPeriod() throws {
+    @Test func minuteOfPeriod() {
         // 2026-11-23 was a Monday: 00:30 UTC is minute 30 of the week, and 01:30 local at UTC+60.
-        let weekly = try record(#"{"mode":"weekly","utc_offset_min":60,"steps":[{"start_min":0,"rate":{"value":"1","unit":"mg/day"}}]}"#)
+        let weekly = record(.weekly, [(0, 10)], utcOffsetMin: 60)
         #expect(Schedule.minuteOfPeriod(weekly, at: 1_795_393_800) == 90)
-        let daily = try record(daily("1", "mg/day"))
-        #expect(Schedule.minuteOfPeriod(daily, at: 1_795_393_800) == 30)
+        #expect(Schedule.minuteOfPeriod(record(.daily, [(0, 10)]), at: 1_795_393_800) == 30)
     }
 
-    @Test func projectionOfAConstantRate() throws {
+    @Test func projectionOfAConstantRate() {
         // 40 mL at 10 mg/mL is 400 mg; at 4 mg/day the low level (4 mL = 40 mg) comes after 90 days and empty after 100.
-        let p = try record(daily("4", "mg/day"))
         let now = UnixTime(seconds: 1_795_000_000)
         let r = Projection.project(
-            program: p, reservoir: Nanolitres(UInt64(40_000_000)), lowAlarm: Nanolitres(UInt64(4_000_000)),
+            program: record(.daily, [(0, 40)]), reservoir: Nanolitres(UInt64(40_000_000)), lowAlarm: Nanolitres(UInt64(4_000_000)),
             concentration: NanogramsPerMillilitre(UInt64(10_000_000)), bolusRemaining: .zero, now: now)
         #expect(r.lowAt == now.seconds + 90 * 86_400)
         #expect(r.emptyAt == now.seconds + 100 * 86_400)
     }
 
-    @Test func projectionCountsPatientBolusesAndARunningBolus() throws {
+    @Test func projectionCountsPatientBolusesAndARunningBolus() {
         // 3 mg/day plus 4 × 0.25 mg of patient boluses = 4 mg/day; a running bolus of 40 mg takes 10 days' worth first.
-        let p = try record(daily("3", "mg/day", patient: ("0.25 mg", "60", 4)))
+        let patient = Program.PatientBolus(dose: Nanograms(UInt64(250_000)), lockout: Minutes(UInt64(60)), maxPerDay: 4)
         let now = UnixTime(seconds: 1_795_000_000)
         let r = Projection.project(
-            program: p, reservoir: Nanolitres(UInt64(40_000_000)), lowAlarm: Nanolitres(UInt64(4_000_000)),
-            concentration: NanogramsPerMillilitre(UInt64(10_000_000)), bolusRemaining: Nanograms(UInt64(40_000_000)), now: now)
+            program: record(.daily, [(0, 30)], patient: patient), reservoir: Nanolitres(UInt64(40_000_000)),
+            lowAlarm: Nanolitres(UInt64(4_000_000)), concentration: NanogramsPerMillilitre(UInt64(10_000_000)),
+            bolusRemaining: Nanograms(UInt64(40_000_000)), now: now)
         #expect(r.emptyAt == now.seconds + 90 * 86_400)
         #expect(r.lowAt == now.seconds + 80 * 86_400)
     }
 
-    @Test func nothingFlowsNothingEmpties() throws {
-        let p = try record(daily("0", "mg/day"))
+    @Test func nothingFlowsNothingEmpties() {
         let r = Projection.project(
-            program: p, reservoir: Nanolitres(UInt64(40_000_000)), lowAlarm: Nanolitres(UInt64(4_000_000)),
+            program: record(.daily, [(0, 0)]), reservoir: Nanolitres(UInt64(40_000_000)), lowAlarm: Nanolitres(UInt64(4_000_000)),
             concentration: NanogramsPerMillilitre(UInt64(10_000_000)), bolusRemaining: .zero, now: UnixTime(seconds: 0))
         #expect(r.emptyAt == nil && r.lowAt == nil)
     }

@@ -1,4 +1,4 @@
-import Daemon
+import API
 import DoseSafety
 import JSON
 import Messages
@@ -18,7 +18,7 @@ public func fuzzDrugLibrary(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         return 0
     }
     for d in Drug.allCases { require(library.entry(d) != nil, "an accepted library without \(d.name)") }
-    _ = DrugLibraryJSON.render(library).serialized
+    _ = library.json.serialized
     let check = Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)])
     // One drug per input (chosen by its size), so that a run stays quick;
     // across inputs every drug is applied.
@@ -28,7 +28,7 @@ public func fuzzDrugLibrary(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             let context = CheckContext(status: status, activeProgram: active, nowMs: status.deviceTime.milliseconds, lastIncreaseMs: status.deviceTime.milliseconds - 3_600_000)
             let findings = check.findings(plan, context)
             for f in findings { require(!f.source.isEmpty, "a finding without its source: \(f.rule)") }
-            _ = Review.json(plan, context, findings: findings, library: library).serialized
+            _ = Review(plan, context, findings: findings, library: library).json.serialized
         }
     }
     return 0

@@ -1,4 +1,4 @@
-import Daemon
+import API
 import DoseSafety
 import JSON
 import Messages
@@ -34,9 +34,9 @@ public func fuzzReview(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for library in libraries {
         let findings = Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]).findings(plan, context)
         for f in findings { require(!f.rule.isEmpty && !f.source.isEmpty, "a finding without a rule or a source: \(f)") }
-        _ = Review.json(plan, context, findings: findings, library: library).serialized
+        _ = Review(plan, context, findings: findings, library: library).json.serialized
     }
-    _ = Review.json(plan, context, findings: [], library: nil).serialized
+    _ = Review(plan, context, findings: [], library: nil).json.serialized
     return 0
 }
 

@@ -1,5 +1,4 @@
 import API
-import Daemon
 import DoseSafety
 import Messages
 import Testing

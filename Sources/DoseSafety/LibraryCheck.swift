@@ -1,5 +1,3 @@
-import API
-import DoseSafety
 import Messages
 
 /// The drug library's limits (spec/drug-library.json) against a planned
@@ -129,15 +127,5 @@ public struct LibraryCheck: CommandCheck {
                 source: "ICD PPL/1 §6 REFILL"))
         }
         return out
-    }
-}
-
-/// Doses in both units, the drug's usual one first: "2.4 mg/day (2400 mcg/day)".
-public enum DoseText {
-    public static func both(_ ng: UInt64, perDay: Bool, first: String, perML: Bool = false) -> String {
-        let suffix = perDay ? "/day" : perML ? "/mL" : ""
-        let mg = DecimalText.render(ng, places: 6) + " mg" + suffix
-        let mcg = DecimalText.render(ng, places: 3) + " mcg" + suffix
-        return first.hasPrefix("mg") ? "\(mg) (\(mcg))" : "\(mcg) (\(mg))"
     }
 }

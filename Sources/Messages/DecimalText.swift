@@ -1,5 +1,3 @@
-import JSON
-
 /// Exact decimal text ↔ whole base units, with no floating point anywhere:
 /// "2.4" mcg is 2400 ng because the digits are shifted, not multiplied as a double.
 public enum DecimalText {
@@ -32,7 +30,8 @@ public enum DecimalText {
                 seenPoint = true
                 continue
             }
-            guard let d = ASCIIDigits.value(of: b) else { throw .notDecimal }
+            guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { throw .notDecimal }
+            let d = b - UInt8(ascii: "0")
             if seenPoint {
                 fractionDigits += 1
                 guard fractionDigits <= maxDigits else { throw .notDecimal }

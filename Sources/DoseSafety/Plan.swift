@@ -1,0 +1,28 @@
+import Messages
+
+/// What a write asks the pump to do, as a value: parsed and range-checked,
+/// not yet checked against the pump's state.
+public enum Plan: Sendable, Hashable {
+    case program(ProgramRecord)
+    case bolus(BolusRequest)
+    case cancelBolus
+    case suspend
+    case resume
+    case refill(Refill)
+    case clockSync
+    case ackAlarm(AlarmBit)
+
+    /// The audit trail's name for the command.
+    public var kind: String {
+        switch self {
+        case .program: "program"
+        case .bolus: "bolus"
+        case .cancelBolus: "cancel_bolus"
+        case .suspend: "suspend"
+        case .resume: "resume"
+        case .refill: "refill"
+        case .clockSync: "clock_sync"
+        case .ackAlarm: "alarm_ack"
+        }
+    }
+}
