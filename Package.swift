@@ -152,6 +152,18 @@ let package = Package(
         .testTarget(name: "ReviewTests", dependencies: ["API", "DoseSafety", "JSON", "Messages"]),
         // pumpd's pure parts, alone: the log ring and file, the chunk-size scanner, the limits.
         .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "Audit", "API", "JSON", "Messages"]),
+        // pumpd's HTTP edge in process (HummingbirdTesting, no pty), and its routes and
+        // error codes against spec/openapi.yaml.
+        .testTarget(
+            name: "RouteTests",
+            dependencies: [
+                "Daemon", "API", "Audit", "DoseSafety", "Wire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
         .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Daemon", "Dissector", "JSON", "Capture", "Wire", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).

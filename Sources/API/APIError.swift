@@ -57,6 +57,11 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case captureExists = "capture_exists"
         case notCapturing = "not_capturing"
         case captureFailed = "capture_failed"
+        /// The audit store cannot record a write (disk full or failing, read-only,
+        /// or the data dir under its free-space floor): nothing is sent unrecorded.
+        case auditUnavailable = "audit_unavailable"
+        /// Too many streams open, for this uid (429) or in all (503).
+        case tooManyStreams = "too_many_streams"
         case `internal`
     }
 

@@ -45,6 +45,7 @@ struct APIMiddleware: RouterMiddleware {
     typealias Context = PumpContext
     let metrics: Metrics
     let logger: Logger
+    let allowed: AllowedMethods
 
     func handle(_ request: Request, context: PumpContext, next: (Request, PumpContext) async throws -> Response) async throws -> Response {
         var context = context
@@ -58,9 +59,9 @@ struct APIMiddleware: RouterMiddleware {
         } catch let e as ServiceRefusal {
             response = e.response()
         } catch let e as HTTPError {
-            let t = Self.translate(e, request)
+            let t = Self.translate(e, request, allowed: allowed.methods(request.uri.path))
             var r = t.response()
-            if t.status == 405, let allowed = APIPaths.allowed(request.uri.path) { r.headers[.allow] = allowed.joined(separator: ", ") }
+            if t.status == 405, let methods = allowed.methods(request.uri.path) { r.headers[.allow] = methods.joined(separator: ", ") }
             response = r
         } catch {
             logger.error("unexpected error answering a request", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
@@ -73,8 +74,8 @@ struct APIMiddleware: RouterMiddleware {
         return response
     }
 
-    static func translate(_ e: HTTPError, _ request: Request) -> APIError {
-        switch (e.status.code, APIPaths.allowed(request.uri.path)) {
+    static func translate(_ e: HTTPError, _ request: Request, allowed: [String]?) -> APIError {
+        switch (e.status.code, allowed) {
         case (404, let allowed?):
             APIError(405, .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); it takes \(allowed.joined(separator: ", "))")
         case (404, _): APIError(404, .notFound, "no such endpoint: \(request.method) \(request.uri.path); the endpoints are listed in spec/openapi.yaml")
@@ -138,27 +139,5 @@ extension Request {
         if ["false", "0"].contains(where: { text.utf8.elementsEqual($0.utf8) }) { return false }
         if ["true", "1", ""].contains(where: { text.utf8.elementsEqual($0.utf8) }) { return true }
         throw APIError(400, .wrongType, "must be true or false; got \"\(text)\"", field: name)
-    }
-}
-
-/// The API's paths and their methods, for a 405 that says what a path takes
-/// (the router alone answers 404 for a known path with the wrong method).
-enum APIPaths {
-    static let methods: [(pattern: [String], methods: [String])] = [
-        (["v1", "health"], ["GET"]), (["v1", "status"], ["GET"]), (["v1", "device"], ["GET"]),
-        (["v1", "program"], ["GET", "PUT"]), (["v1", "program", "review"], ["POST"]),
-        (["v1", "bolus"], ["POST", "DELETE"]), (["v1", "bolus", "review"], ["POST"]), (["v1", "refill", "review"], ["POST"]),
-        (["v1", "drugs"], ["GET"]), (["v1", "suspend"], ["POST"]), (["v1", "resume"], ["POST"]),
-        (["v1", "refill"], ["POST"]), (["v1", "clock", "sync"], ["POST"]), (["v1", "alarms", "*", "ack"], ["POST"]),
-        (["v1", "events"], ["GET"]), (["v1", "events", "stream"], ["GET"]), (["v1", "commands", "*"], ["GET"]),
-        (["v1", "audit"], ["GET"]), (["v1", "logs"], ["GET"]), (["v1", "logs", "stream"], ["GET"]), (["metrics"], ["GET"]),
-        (["v1", "capture"], ["GET", "POST", "DELETE"]),
-    ]
-
-    static func allowed(_ path: String) -> [String]? {
-        let parts = path.split(separator: "/").map(String.init)
-        return methods.first { p in
-            p.pattern.count == parts.count && zip(p.pattern, parts).allSatisfy { $0 == "*" || $0 == $1 }
-        }?.methods
     }
 }

@@ -6,20 +6,11 @@ import NIOCore
 
 /// A request refused for want of something pumpd needs, not for anything the
 /// request got wrong: room in the data dir for the audit trail, a stream
-/// slot. Its codes are pumpd's own resource codes, in the same error
-/// envelope as `APIError`'s, with `Retry-After` when waiting helps.
+/// slot. Its codes are `APIError.Code`'s resource codes, in the same error
+/// envelope, with `Retry-After` when waiting helps.
 struct ServiceRefusal: Error, Sendable, CustomStringConvertible {
-    enum Code: String, Sendable {
-        /// The audit store cannot record a write (disk full or failing,
-        /// read-only, or the data dir under its free-space floor): nothing
-        /// is sent unrecorded.
-        case auditUnavailable = "audit_unavailable"
-        /// Too many streams open, for this uid (429) or in all (503).
-        case tooManyStreams = "too_many_streams"
-    }
-
     var status: Int
-    var code: Code
+    var code: APIError.Code
     var message: String
     var retryAfterSeconds: Int?
     var commandID: String?

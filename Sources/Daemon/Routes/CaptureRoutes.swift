@@ -1,5 +1,4 @@
 import API
-import Audit
 import Capture
 import Foundation
 import Hummingbird
@@ -8,7 +7,15 @@ import JSON
 /// `GET/POST/DELETE /v1/capture`: recording the link at run time. Starting
 /// and stopping are writes (a clinician's, audited like commands): a capture
 /// holds the implant's identity and every program that crossed.
-extension APIRoutes {
+struct CaptureRoutes: RouteCollection {
+    let api: APIRoutes
+
+    func addRoutes(to router: Router<PumpContext>) {
+        router.get("/v1/capture") { _, _ in captureState() }
+        router.post("/v1/capture") { req, ctx in try await startCapture(req, ctx) }
+        router.delete("/v1/capture") { req, ctx in try await stopCapture(req, ctx) }
+    }
+
     func captureState() -> Response {
         guard let s = pump.captures.summary else {
             return JSONValue.object(["recording": .bool(false)]).response()
@@ -18,7 +25,7 @@ extension APIRoutes {
 
     func startCapture(_ req: Request, _ ctx: PumpContext) async throws -> Response {
         var req = req
-        let peer = try await authorized(&req, ctx, kind: "capture_start")
+        let peer = try await api.authorized(&req, ctx, kind: "capture_start")
         let body = try await req.jsonBody(required: false)
         var name = CaptureControl.defaultName(nowMs: PumpService.nowMs())
         if let body {
@@ -48,7 +55,7 @@ extension APIRoutes {
 
     func stopCapture(_ req: Request, _ ctx: PumpContext) async throws -> Response {
         var req = req
-        let peer = try await authorized(&req, ctx, kind: "capture_stop")
+        let peer = try await api.authorized(&req, ctx, kind: "capture_stop")
         try RequestBodies.empty(try await req.jsonBody(required: false))
         do {
             let s = try pump.captures.stop()

@@ -1,0 +1,88 @@
+import API
+import Audit
+import Hummingbird
+import JSON
+import Messages
+
+/// `/v1/health`, `/v1/status`, `/v1/device`, `/v1/drugs`: what pumpd, the link,
+/// the pump and the drug library in force are now. Reads, open to any peer.
+struct DeviceRoutes: RouteCollection {
+    let api: APIRoutes
+
+    func addRoutes(to router: Router<PumpContext>) {
+        router.get("/v1/health") { _, _ in health() }
+        router.get("/v1/status") { req, ctx in try await status(req, ctx) }
+        router.get("/v1/device") { _, _ in pump.deviceJSON().response() }
+        router.get("/v1/drugs") { _, _ in drugs() }
+    }
+
+    func health() -> Response {
+        let up = pump.linkUp
+        let uncertain = (try? pump.store.unsettled().filter { $0.state == .uncertain }.map(\.id)) ?? []
+        let audit = auditHealth()
+        let writable = audit["writable"] == .bool(true)
+        var o: JSONObject = [
+            "status": .string(up && writable ? "ok" : "degraded"),
+            "link": .string(up ? "up" : "down"),
+            "simulator": .bool(pump.config.isSimulator),
+            "uncertain_commands": .array(uncertain.map { .string($0) }),
+            "uptime_s": .int((PumpService.nowMs() - pump.startedMs) / 1000),
+            "audit": .object(audit),
+            "log": .object(logHealth()),
+        ]
+        if pump.config.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
+        return JSONValue.object(o).response()
+    }
+
+    /// Whether a write could be recorded now, and the room left for it.
+    func auditHealth() -> JSONObject {
+        let space = DiskSpace.reading(at: pump.config.dataDir)
+        let unrecorded = pump.unrecordedIDs
+        let failure = pump.store.lastWriteFailure
+        return [
+            "writable": .bool(unrecorded.isEmpty && !(space?.belowFloor ?? false) && failure == nil),
+            "free_bytes": space.map { .int(Int64(clamping: $0.freeBytes)) } ?? .null,
+            "floor_bytes": .int(Int64(DiskSpace.floorBytes)),
+            "unrecorded_outcomes": .array(unrecorded.map { .string($0) }),
+            "last_error": failure.map { .object(["message": .string($0.message), "at": .string(TimeText.isoMillis($0.atMs))]) } ?? .null,
+        ]
+    }
+
+    func logHealth() -> JSONObject {
+        let h = logBook.health
+        return [
+            "dropped_lines": .int(Int64(clamping: h.fileDropped)),
+            "stderr_dropped_lines": .int(Int64(clamping: h.stderrDropped)),
+            "last_error": h.lastError.map { .object(["message": .string($0.message), "at": .string(TimeText.isoMillis($0.wallMs))]) } ?? .null,
+        ]
+    }
+
+    func status(_ req: Request, _ ctx: PumpContext) async throws -> Response {
+        var o: JSONObject = ["simulator": .bool(pump.config.isSimulator)]
+        if pump.config.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
+        let s: Status, age: Int64
+        if try req.boolQuery("refresh") {
+            // age_ms says whether it was read now (0) or came from the cache
+            // (a non-clinician uid asking again within a second; see ReaderRefresh).
+            let bounded: UInt32? = ctx.peer.map { pump.policy.mayWrite($0) ? nil : $0.uid } ?? .max
+            switch await pump.readerRefresh(bounded: bounded) {
+            case .success(let r): (s, age) = (r.status, r.ageMs)
+            case .failure(let e): throw e
+            }
+        } else if let cached = pump.cachedStatus {
+            (s, age) = cached
+        } else {
+            throw APIError(503, .deviceUnavailable, "no status has been read from the pump yet (link: \(pump.linkUp ? "up" : "down")); try again, or ask with ?refresh=true")
+        }
+        o["age_ms"] = .int(age)
+        o["link"] = .string(pump.linkUp ? "up" : "down")
+        let fields = Answers.status(s)
+        for k in fields.keys { o[k] = fields[k] }
+        return JSONValue.object(o).response()
+    }
+
+    func drugs() -> Response {
+        guard let lib = pump.library else { return JSONValue.object(["library": .null]).response() }
+        return lib.json.response()
+    }
+}

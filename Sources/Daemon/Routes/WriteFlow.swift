@@ -1,0 +1,102 @@
+import API
+import Audit
+import DoseSafety
+import HTTPTypes
+import Hummingbird
+import JSON
+
+/// What every write goes through (authorize, parse, run as a command, answer)
+/// and what every review does (the same checks, nothing sent).
+extension APIRoutes {
+    /// The checks a write would run, without writing: the review screen
+    /// (current and proposed side by side, doses, projections, findings).
+    /// `overrides` may be given to see the verdict they would bring.
+    func review<T: PlanConvertible>(_ req: Request, parse: (JSONValue) throws -> T) async throws -> Response {
+        var req = req
+        let body = try Self.required(try await req.jsonBody(required: true))
+        let (rest, overrides) = try Overrides.split(body)
+        let plan = try parse(rest ?? .null).plan
+        switch await pump.prepare(plan, overrides: overrides) {
+        case .success(let r):
+            if let e = r.overrideError { throw e }
+            return r.json.response()
+        case .failure(let e): throw e
+        }
+    }
+
+    func simple(_ req: Request, _ ctx: PumpContext, _ plan: Plan) async throws -> Response {
+        try await write(req, ctx, kind: plan.kind, bodyRequired: false) { body in
+            try RequestBodies.empty(body)
+            return CommandOrder(plan: plan, request: .object([:]))
+        }
+    }
+
+    /// A write that carries a dose, volume or limit (program, bolus, refill):
+    /// its body is required and may name `overrides` beside its own fields.
+    func dosingWrite(_ req: Request, _ ctx: PumpContext, kind: String, plan: (JSONValue) throws -> Plan) async throws -> Response {
+        try await write(req, ctx, kind: kind) { body in
+            let body = try Self.required(body)
+            let (rest, overrides) = try Overrides.split(body)
+            return CommandOrder(plan: try plan(rest ?? .null), request: body, overrides: overrides)
+        }
+    }
+
+    /// Every write: authorize (403, audited with who tried and what they
+    /// sent), parse (400 names the field), then run as a command.
+    func write(
+        _ req: Request, _ ctx: PumpContext, kind: String, bodyRequired: Bool = true,
+        parse: (JSONValue?) throws -> CommandOrder
+    ) async throws -> Response {
+        var req = req
+        let peer = try await authorized(&req, ctx, kind: kind)
+        let key = req.headers[.idempotencyKey]
+        if let key, key.utf8.isEmpty || key.utf8.count > 255 || !key.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) {
+            throw APIError(400, .badIdempotencyKey, "an Idempotency-Key is 1…255 printable ASCII characters without spaces (a UUID is a good choice)", field: "Idempotency-Key")
+        }
+        let body = try await req.jsonBody(required: bodyRequired)
+        let order: CommandOrder
+        do {
+            order = try parse(body)
+        } catch let e as APIError {
+            logger.info("write refused as invalid", metadata: ["path": "\(req.uri.path)", "uid": "\(peer.uid)", "error": "\(e.description)"])
+            throw e
+        }
+        let answer = await pump.submit(order, by: peer, idempotencyKey: key)
+        if let refusal = answer.refusal { throw refusal }
+        guard let record = answer.record else { throw answer.error ?? APIError(500, .internal, "no record") }
+        var headers: HTTPFields = [:]
+        if answer.replayed { headers[.idempotentReplayed] = "true" }
+        headers[.location] = "/v1/commands/\(record.id)"
+        var o: JSONObject = ["command": PumpService.commandJSON(record)]
+        if let review = answer.review { o["review"] = review }
+        if let e = answer.error, case .object(let err)? = e.json["error"] {
+            o["error"] = .object(err)
+            return JSONValue.object(o).response(e.status, headers: headers)
+        }
+        return JSONValue.object(o).response(200, headers: headers)
+    }
+
+    /// The peer of a write, when it may write; otherwise a 403, audited with
+    /// who tried and what they sent before the body is judged.
+    func authorized(_ req: inout Request, _ ctx: PumpContext, kind: String) async throws -> Requester {
+        guard let peer = ctx.peer else {
+            logger.warning("write refused: no peer credentials", metadata: ["path": "\(req.uri.path)", "kind": "security"])
+            throw APIError(403, .forbidden, "pumpd could not read this connection's credentials (SO_PEERCRED), so it cannot allow a write")
+        }
+        guard pump.policy.mayWrite(peer) else {
+            // Audited before the body is judged: an attempt is worth recording
+            // whatever it carried; kept as a bounded excerpt and a hash, never parsed.
+            let request = await RefusedBody.read(req).json
+            let e = APIError(403, .forbidden, "uid \(peer.uid) is not on pumpd's clinician list, so it may read but not change the pump; ask the administrator to add it (clinician_uids or clinician_groups in pumpd's config)")
+            let id = pump.auditRefusal(kind: kind, request: request, path: "\(req.method) \(req.uri.path)", by: peer, error: e)
+            // Logged as often as recorded: the rest are summarised (RefusalLimit).
+            if let id {
+                logger.warning("write refused: not a clinician", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)", "path": "\(req.uri.path)", "command": "\(id)", "kind": "security"])
+            }
+            var refused = e
+            refused.commandID = id
+            throw refused
+        }
+        return peer
+    }
+}

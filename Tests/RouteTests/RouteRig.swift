@@ -1,0 +1,39 @@
+import Audit
+import DoseSafety
+import Foundation
+import Hummingbird
+import Logging
+import Wire
+
+@testable import API
+@testable import Daemon
+
+/// pumpd's HTTP edge in process: a PumpService on a fresh audit store, its
+/// link never started (no pty, no device), and the router the daemon serves.
+/// What needs the pump answers as it does while the link is down.
+struct RouteRig {
+    let directory: String
+    let routes: APIRoutes
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("route-tests-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var config = DaemonConfig()
+        config.dataDir = directory
+        config.device = directory + "/no-such-port"
+        let policy = try AccessPolicy(uids: [0], groups: [])
+        let library = try DrugLibrary.builtIn()
+        let logger = Logger(label: "route-tests") { _ in SwiftLogNoOpLogHandler() }
+        let pump = try PumpService(
+            config: config, devicePath: config.device!, pairingKey: .test, store: try AuditStore(path: config.databasePath),
+            policy: policy, metrics: Metrics(), logger: logger,
+            validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]), library: library)
+        routes = APIRoutes(
+            pump: pump, logBook: LogBook(path: nil, maxBytes: 1 << 20, keep: 1, echoToStderr: false), metrics: Metrics(),
+            logger: logger, connections: ConnectionBudget(policy: policy))
+    }
+
+    func application() -> some ApplicationProtocol { Application(router: routes.router()) }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
