@@ -27,7 +27,7 @@ let package = Package(
     targets: [
         fuzzTarget("FuzzDeframer", "Wire", "Dissector", "JSON"),
         fuzzTarget("FuzzPayloads", "Wire", "Messages", "Dissector", "JSON"),
-        fuzzTarget("FuzzAPI", "API", "Messages", "JSON"),
+        fuzzTarget("FuzzAPI", "API", "DoseSafety", "Messages", "JSON"),
         fuzzTarget("FuzzHTTPResponse", "Client", "JSON"),
         fuzzTarget("FuzzCapture", "Capture", "Dissector", "JSON", "Simulator", "Wire"),
         fuzzTarget("FuzzProgramFile", "ProgramFiles", "API", "JSON", "Messages"),

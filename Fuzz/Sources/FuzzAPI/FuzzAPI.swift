@@ -1,4 +1,5 @@
 import API
+import DoseSafety
 import JSON
 import Messages
 
