@@ -11,7 +11,10 @@ import CYaml
 /// took pumpctl to 1 GB. A program file needs neither anchors nor aliases,
 /// so they are refused here, on the events, in time linear in the text, as
 /// are documents nested or sized beyond any program (Yams composes
-/// recursively, so depth would also cost stack).
+/// recursively, so depth would also cost stack), and mapping keys that are
+/// not plain names: Yams checks a mapping's keys for duplicates by sorting
+/// them, and comparing two mapping keys sorts their own keys again, so keys
+/// of keys nested twenty deep took FuzzProgramFile past its time limit.
 enum YAMLScreen {
     /// A program is four levels deep; JSON input is cut at 64.
     static let maxDepth = 32
@@ -32,6 +35,8 @@ enum YAMLScreen {
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var depth = 0
             var nodes = 0
+            // One entry per open collection: for a mapping, whether its next node is a key.
+            var open: [Bool?] = []
             while true {
                 var event = yaml_event_t()
                 guard yaml_parser_parse(&parser, &event) == 1 else {
@@ -41,6 +46,13 @@ enum YAMLScreen {
                 defer { yaml_event_delete(&event) }
                 let line = "line \(Int(event.start_mark.line) + 1)"
                 let anchor: UnsafeMutablePointer<yaml_char_t>?
+                let startsNode = [YAML_SCALAR_EVENT, YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT].contains(event.type)
+                if startsNode, let nextIsKey = open.last ?? nil {
+                    if nextIsKey && event.type != YAML_SCALAR_EVENT {
+                        return "\(line): a mapping key is a list or a mapping; keys must be plain names, such as mode or start_min"
+                    }
+                    open[open.count - 1] = !nextIsKey
+                }
                 switch event.type {
                 case YAML_ALIAS_EVENT:
                     return "\(line): YAML aliases (*name) are not accepted; write the value out"
@@ -51,13 +63,16 @@ enum YAMLScreen {
                     anchor = event.data.sequence_start.anchor
                     nodes += 1
                     depth += 1
+                    open.append(nil)
                 case YAML_MAPPING_START_EVENT:
                     anchor = event.data.mapping_start.anchor
                     nodes += 1
                     depth += 1
+                    open.append(true)
                 case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                     anchor = nil
                     depth -= 1
+                    _ = open.popLast()
                 case YAML_STREAM_END_EVENT:
                     return nil
                 default:

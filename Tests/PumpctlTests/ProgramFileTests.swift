@@ -50,6 +50,30 @@ struct ProgramFileTests {
         #expect(text["plain"] == .string("a*b&c"))
     }
 
+    /// Yams sorts a mapping's duplicated keys to name them, and comparing two
+    /// keys that start alike compares the alike part twice per level (a < b,
+    /// then b < a): two such keys 20 levels deep, each given twice, take 2²⁰
+    /// comparisons (FuzzProgramFile timed out on such an input in CI).
+    @Test func keysThatAreCollectionsAreRefusedBeforeYamsSortsThem() {
+        func nestedMapping(_ depth: Int) -> String { depth == 0 ? "a" : "{\(nestedMapping(depth - 1)): 1}" }
+        func nestedList(_ depth: Int) -> String { depth == 0 ? "a" : "[\(nestedList(depth - 1))]" }
+        for (a, b) in [("{\(nestedMapping(20)): 1, x: 1}", "{\(nestedMapping(20)): 1, y: 1}"), ("[\(nestedList(20)), x]", "[\(nestedList(20)), y]")] {
+            let text = "{\(a): 1, \(a): 2, \(b): 3, \(b): 4}\n"
+            let start = ContinuousClock.now
+            let refusal = problem(text)
+            #expect(ContinuousClock.now - start < .milliseconds(100))
+            #expect(refusal?.contains("line 1: a mapping key is a list or a mapping; keys must be plain names") == true, "\(refusal ?? "accepted")")
+        }
+        // Block style, a key given with "? ", and a list as a key.
+        #expect(problem("mode: continuous\n? {a: 1}\n: 2\n")?.contains("line 2: a mapping key is a list or a mapping") == true)
+        #expect(problem("steps:\n  - ? [1, 2]\n    : 3\n")?.contains("line 2: a mapping key is a list or a mapping") == true)
+        // Collections as values, and keys after them, are still read.
+        let program = try? ProgramText.program("mode: daily\nsteps:\n  - {start_min: 0, rate: {value: \"2.4\", unit: mg/day}}\nnote: x\n", yaml: true)
+        #expect(program?["note"] == .string("x"))
+        guard case .array(let steps) = program?["steps"] else { Issue.record("no steps in \(String(describing: program))"); return }
+        #expect(steps.first?["start_min"] == .int(0))
+    }
+
     @Test func depthAndSizeAreBounded() {
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         #expect(problem(deep)?.contains("line 1: nested deeper than 32 levels") == true, "\(problem(deep) ?? "accepted")")
