@@ -51,8 +51,9 @@ let package = Package(
         // The host side of PPL/1: sessions, retries, exactly-once and reconciliation.
         // LinkMachine is pure; SerialLink runs it over a serial port.
         .target(name: "Link", dependencies: ["Wire", "Messages", "Serial"]),
-        // The durable audit trail and event mirror (SQLite through GRDB, WAL).
-        .target(name: "Audit", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // The durable audit trail and event mirror (SQLite through GRDB, WAL):
+        // commands with their plans, attempts and outcomes as typed columns.
+        .target(name: "Audit", dependencies: ["Messages", "DoseSafety", .product(name: "GRDB", package: "GRDB.swift")]),
         // posix_openpt and signalfd, which Swift's Glibc module does not export.
         .target(name: "CPosixExtras"),
         // Pairing-key files: parsing and permission checks (the only file I/O below the tools).
@@ -144,7 +145,7 @@ let package = Package(
         // into an executable; it does nothing until a test enables it.
         .target(name: "SerialShim", path: "Tests/SerialShim"),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialShim"]),
-        .testTarget(name: "AuditTests", dependencies: ["Audit"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "DoseSafety", "Messages", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "APITests", dependencies: ["API", "JSON", "Messages", "TestSupport"]),
         // Every dose rule on typed values alone: schedules, projections, the history, the verdicts.
         .testTarget(name: "DoseSafetyTests", dependencies: ["DoseSafety", "Messages"]),

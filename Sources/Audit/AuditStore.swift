@@ -1,5 +1,7 @@
+import DoseSafety
 import Foundation
 import GRDB
+import Messages
 import Synchronization
 
 /// The durable audit trail and event mirror: SQLite through GRDB, in WAL
@@ -90,6 +92,17 @@ public final class AuditStore: Sendable {
             try db.create(index: "command_kind_created", on: "command", columns: ["kind", "createdMs"])
             try db.create(index: "event_code", on: "event", columns: ["code", "index"])
         }
+        m.registerMigration("v3: plans, attempts and outcomes as typed columns") { db in
+            // The frames column always held attempts in Attempt's stored shape.
+            try db.execute(sql: "ALTER TABLE command RENAME COLUMN frames TO attempts")
+            try db.execute(sql: "UPDATE command SET attempts = '[]' WHERE attempts IS NULL")
+            // Earlier outcomes were JSON text of many shapes: kept as they were, for people.
+            try db.execute(sql: "ALTER TABLE command RENAME COLUMN outcome TO legacyOutcome")
+            try db.alter(table: "command") { t in
+                t.add(column: "outcome", .text)
+                t.add(column: "plan", .text)
+            }
+        }
         return m
     }
 
@@ -137,11 +150,20 @@ public final class AuditStore: Sendable {
         }
     }
 
+    /// Settles a command with its outcome, which gives its state and device
+    /// status. Final states never change again.
+    @discardableResult
+    public func settle(_ id: String, _ outcome: CommandOutcome, nowMs: Int64, note: String) throws -> CommandRecord {
+        try update(
+            id, state: outcome.state, nowMs: nowMs, deviceStatus: outcome.deviceStatus, outcome: outcome, note: note,
+            releaseIdempotencyKey: outcome.releasesKey)
+    }
+
     /// Moves a command on. Final states never change again.
     @discardableResult
     public func update(
-        _ id: String, state: CommandState, nowMs: Int64, frames: String? = nil, deviceStatus: String? = nil,
-        outcome: String? = nil, note: String? = nil, releaseIdempotencyKey: Bool = false
+        _ id: String, state: CommandState, nowMs: Int64, deviceStatus: String? = nil,
+        outcome: CommandOutcome? = nil, note: String? = nil, releaseIdempotencyKey: Bool = false
     ) throws -> CommandRecord {
         try write { db in
             guard var c = try CommandRecord.fetchOne(db, key: id) else { throw Failure.unknownCommand(id) }
@@ -151,7 +173,6 @@ public final class AuditStore: Sendable {
             // the client may send the same key again once the refusal is fixed.
             if releaseIdempotencyKey { c.idempotencyKey = nil }
             c.updatedMs = nowMs
-            if let frames { c.frames = frames }
             if let deviceStatus { c.deviceStatus = deviceStatus }
             if let outcome { c.outcome = outcome }
             if let note { c.note = note }
@@ -160,18 +181,32 @@ public final class AuditStore: Sendable {
         }
     }
 
-    /// Appends one attempt (JSON) to a command's frames, durably, before the
-    /// attempt's first byte goes out: after a crash it is what reconciliation looks up.
-    public func recordAttempt(_ id: String, attempt: String, nowMs: Int64) throws {
+    /// Appends one attempt to a command's, durably, before the attempt's
+    /// first byte goes out: after a crash it is what reconciliation looks up.
+    public func recordAttempt(_ id: String, _ attempt: Attempt, nowMs: Int64) throws {
         try write { db in
             guard var c = try CommandRecord.fetchOne(db, key: id) else { throw Failure.unknownCommand(id) }
-            if let old = c.frames, old.hasPrefix("["), old.hasSuffix("]"), old != "[]" {
-                c.frames = String(old.dropLast()) + "," + attempt + "]"
-            } else {
-                c.frames = "[" + attempt + "]"
-            }
+            c.attempts.append(attempt)
             c.updatedMs = nowMs
             try c.update(db)
+        }
+    }
+
+    /// Gives rows written before plans were typed the plan read from their
+    /// request (once, by whoever can read it), so the dose history and
+    /// retries see them as they see new ones.
+    public func fillPlan(_ id: String, _ plan: Plan) throws {
+        try write { db in
+            guard var c = try CommandRecord.fetchOne(db, key: id), c.plan == nil else { return }
+            c.plan = plan
+            try c.update(db)
+        }
+    }
+
+    /// Commands of these kinds with no typed plan (rows from before schema v3).
+    public func commandsWithoutPlan(kinds: [String]) throws -> [CommandRecord] {
+        try pool.read { db in
+            try CommandRecord.filter(kinds.contains(Column("kind")) && Column("plan") == nil).fetchAll(db)
         }
     }
 

@@ -1,4 +1,6 @@
+import DoseSafety
 import GRDB
+import Messages
 
 /// Where a command stands. Every state-changing request the daemon makes is
 /// one row, written before its first byte goes on the wire and updated after.
@@ -48,20 +50,28 @@ public struct CommandRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
     public var idempotencyKey: String?
     /// What was asked, e.g. "bolus", "suspend", "program".
     public var kind: String
-    /// The request as the daemon understood it (JSON), so the trail is readable alone.
+    /// The request as the client sent it (JSON text, or an excerpt of a
+    /// refused body), for people reading the trail; pumpd never reads it back.
     public var request: String
+    /// What the command asks the pump to do, as a value (nil for rows that
+    /// are not a plan: refusals, captures, summaries): what an
+    /// Idempotency-Key's retry is compared with, and what the dose history reads.
+    public var plan: Plan?
     public var state: CommandState
-    /// The frames' session tag and seqs, as they went out ("tag:seq" list).
-    public var frames: String?
+    /// Each first transmission, recorded before its first byte went out.
+    public var attempts: [Attempt] = []
     /// The device's status name when it answered.
     public var deviceStatus: String?
-    /// What came of it (JSON): the answer's fields, or the reconciling events.
-    public var outcome: String?
+    /// What came of it.
+    public var outcome: CommandOutcome?
+    /// The outcome as JSON text, for rows written before outcomes were
+    /// typed (schema v3): shown as it was, never decided on.
+    public var legacyOutcome: String?
     /// A sentence for people reading the trail.
     public var note: String?
 
     public init(
-        id: String, createdMs: Int64, requester: Requester, idempotencyKey: String?, kind: String, request: String
+        id: String, createdMs: Int64, requester: Requester, idempotencyKey: String?, kind: String, request: String, plan: Plan? = nil
     ) {
         self.id = id
         self.createdMs = createdMs
@@ -72,6 +82,7 @@ public struct CommandRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
         self.idempotencyKey = idempotencyKey
         self.kind = kind
         self.request = request
+        self.plan = plan
         state = .pending
     }
 

@@ -76,15 +76,23 @@ final class CaptureControl: Sendable {
 
     var summary: CaptureSummary? { current.withLock { $0?.summary } }
 
-    static func json(_ s: CaptureSummary, recording: Bool) -> JSONValue {
+    /// A recording as the audit trail keeps it.
+    static func result(_ s: CaptureSummary, recording: Bool) -> CommandOutcome.CaptureResult {
+        CommandOutcome.CaptureResult(
+            recording: recording, path: s.path, startedUs: s.startedUs, packets: Int(s.packets), bytes: Int(s.bytes), failure: s.failure)
+    }
+
+    static func json(_ s: CaptureSummary, recording: Bool) -> JSONValue { json(result(s, recording: recording)) }
+
+    static func json(_ r: CommandOutcome.CaptureResult) -> JSONValue {
         var o: JSONObject = [
-            "recording": .bool(recording),
-            "path": .string(s.path),
-            "started": .string(TimeText.isoMillis(s.startedUs / 1000)),
-            "packets": .int(Int64(s.packets)),
-            "bytes": .int(Int64(s.bytes)),
+            "recording": .bool(r.recording),
+            "path": .string(r.path),
+            "started": .string(TimeText.isoMillis(r.startedUs / 1000)),
+            "packets": .int(Int64(r.packets)),
+            "bytes": .int(Int64(r.bytes)),
         ]
-        if let f = s.failure { o["failure"] = .string(f) }
+        if let f = r.failure { o["failure"] = .string(f) }
         return .object(o)
     }
 

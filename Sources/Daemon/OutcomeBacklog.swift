@@ -1,4 +1,3 @@
-import API
 import Audit
 
 /// Outcomes the audit store could not take when they happened (its disk
@@ -7,15 +6,13 @@ import Audit
 /// has not recorded, and no other write is sent; a restart meanwhile is
 /// safe too: start-up reconciliation settles a pending command from the
 /// attempts and the event mirror.
-struct UnrecordedOutcome: Sendable {
-    var id: String
-    var state: CommandState
-    var deviceStatus: String?
-    var outcome: String
-    var note: String
-    var releaseKey: Bool
+public struct UnrecordedOutcome: Sendable {
+    public var id: String
+    public var outcome: CommandOutcome
+    public var note: String
     /// Why the store refused it, as the store said.
-    var why: String
+    public var why: String
+    public var state: CommandState { outcome.state }
 }
 
 extension PumpService {
@@ -26,9 +23,7 @@ extension PumpService {
         backlog.withLock { pending in
             while let u = pending.first {
                 do {
-                    let r = try store.update(
-                        u.id, state: u.state, nowMs: Self.nowMs(), deviceStatus: u.deviceStatus, outcome: u.outcome, note: u.note,
-                        releaseIdempotencyKey: u.releaseKey)
+                    let r = try store.settle(u.id, u.outcome, nowMs: Self.nowMs(), note: u.note)
                     metrics.add("pumpd_commands_total", [("kind", r.kind), ("state", u.state.rawValue)])
                     logger.notice("command outcome recorded late, now that the audit store takes writes again", metadata: [
                         "command": "\(u.id)", "state": "\(u.state.rawValue)", "note": "\(u.note)",

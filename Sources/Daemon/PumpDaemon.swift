@@ -102,6 +102,12 @@ public enum PumpDaemon {
         do { store = try AuditStore(path: config.databasePath) } catch {
             throw StartFailure(description: "cannot open the audit store \(config.databasePath): \(error)", exitCode: 74)
         }
+        do {
+            let filled = try LegacyPlans.fill(store)
+            if filled > 0 { logger.notice("audit trail upgraded: plans read from the requests of earlier rows", metadata: ["rows": "\(filled)"]) }
+        } catch {
+            throw StartFailure(description: "cannot upgrade the audit store \(config.databasePath): \(error)", exitCode: 74)
+        }
         let pump = try PumpService(
             config: config, devicePath: devicePath, pairingKey: key, store: store, policy: policy, metrics: metrics,
             logger: logger, validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]),

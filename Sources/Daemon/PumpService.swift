@@ -95,7 +95,7 @@ public final class PumpService: Service, Sendable {
                 // cannot be recorded, it is not sent.
                 guard let id = PumpService.commandID(rid) else { return true }
                 do {
-                    try store.recordAttempt(id, attempt: Self.attemptJSON(attempt).serialized, nowMs: Self.nowMs())
+                    try store.recordAttempt(id, attempt, nowMs: Self.nowMs())
                     return true
                 } catch {
                     log.critical("could not record an attempt before sending it; it is not sent", metadata: ["command": "\(id)", "error": "\(error)"])
@@ -107,21 +107,6 @@ public final class PumpService: Service, Sendable {
         metrics.set("pumpd_link_up", [], 0)
     }
 
-    static func attemptJSON(_ a: Attempt) -> JSONValue {
-        .object(["session_tag": .int(Int64(a.sessionTag)), "seq": .int(Int64(a.seq)), "opcode": .string(a.opcode.name)])
-    }
-
-    static func attempts(_ frames: String?) -> [Attempt] {
-        guard let frames, case .array(let items)? = try? JSONValue.parse(frames, boundingStrings: false) else { return [] }
-        return items.compactMap { v in
-            guard case .int(let tag)? = v["session_tag"], case .int(let seq)? = v["seq"],
-                case .string(let name)? = v["opcode"], let op = Opcode(name: name),
-                let t = UInt32(exactly: tag), let s = UInt16(exactly: seq)
-            else { return nil }
-            return Attempt(sessionTag: t, seq: s, opcode: op)
-        }
-    }
-
     /// Start-up reconciliation (before the link opens): a pending command with
     /// no recorded attempt never went out; one whose attempt's events are in
     /// the mirror ran; the rest are uncertain and handed to the link, which
@@ -130,24 +115,23 @@ public final class PumpService: Service, Sendable {
         var adopted: [(RequestID, Attempt)] = []
         let now = nowMs()
         for c in try store.unsettled() {
-            guard let last = attempts(c.frames).last, let rid = requestID(c.id) else {
-                try store.update(
-                    c.id, state: .failed, nowMs: now,
-                    note: "never sent: pumpd stopped before the command went on the wire; nothing changed on the pump",
-                    releaseIdempotencyKey: true)
+            guard let last = c.attempts.last, let rid = requestID(c.id) else {
+                try store.settle(
+                    c.id, .notSent(.stoppedBeforeSending), nowMs: now,
+                    note: "never sent: pumpd stopped before the command went on the wire; nothing changed on the pump")
                 logger.notice("command never sent before the last stop: failed", metadata: ["command": "\(c.id)"])
                 continue
             }
             let rows = try store.events(originSession: Int64(last.sessionTag), originSeq: Int(last.seq))
             if let expected = last.expectedEvent, rows.contains(where: { $0.code == Int(expected.rawValue) }) {
-                try store.update(
-                    c.id, state: .applied, nowMs: now, outcome: JSONValue.array(rows.map(eventJSON)).serialized,
+                try store.settle(
+                    c.id, .applied(rows.map(record)), nowMs: now,
                     note: "pumpd stopped before the answer was recorded; the pump's event log shows it ran once")
                 logger.notice("leftover command settled from the event mirror: applied", metadata: ["command": "\(c.id)"])
             } else {
                 if c.state == .pending {
-                    try store.update(
-                        c.id, state: .uncertain, nowMs: now,
+                    try store.settle(
+                        c.id, .uncertain(last), nowMs: now,
                         note: "pumpd stopped while the command was on the wire; it stays uncertain until the pump's event log settles it")
                 }
                 adopted.append((rid, last))
@@ -158,11 +142,11 @@ public final class PumpService: Service, Sendable {
     }
 
     /// A mirrored row as the record it was (the mirror stores the ICD's fields, widened for SQLite).
-    static func eventJSON(_ r: EventRow) -> JSONValue {
-        Answers.event(EventRecord(
+    static func record(_ r: EventRow) -> EventRecord {
+        EventRecord(
             index: UInt32(truncatingIfNeeded: r.index), time: UnixTime(seconds: r.time), code: UInt16(truncatingIfNeeded: r.code),
             originSeq: UInt16(truncatingIfNeeded: r.originSeq), originSession: UInt32(truncatingIfNeeded: r.originSession),
-            value1: UInt32(truncatingIfNeeded: r.value1), value2: UInt32(truncatingIfNeeded: r.value2)))
+            value1: UInt32(truncatingIfNeeded: r.value1), value2: UInt32(truncatingIfNeeded: r.value2))
     }
 
     // MARK: running
@@ -173,8 +157,8 @@ public final class PumpService: Service, Sendable {
             do {
                 _ = try captures.start(path: path)
                 logger.notice("capture started", metadata: ["path": "\(path)"])
-            } catch let e as APIError {
-                logger.error("cannot record the capture; running without it", metadata: ["path": "\(path)", "error": "\(e.message)"])
+            } catch {
+                logger.error("cannot record the capture; running without it", metadata: ["path": "\(path)", "error": "\(error)"])
             }
         }
         link.start()
@@ -319,18 +303,13 @@ public final class PumpService: Service, Sendable {
         switch r {
         case .applied(let events):
             update = UnrecordedOutcome(
-                id: id, state: .applied, outcome: JSONValue.array(events.map(Answers.event)).serialized,
-                note: "no answer came, but the pump's event log shows it ran, once (seq \(attempt.seq)); it was not sent again",
-                releaseKey: false, why: "")
+                id: id, outcome: .applied(events),
+                note: "no answer came, but the pump's event log shows it ran, once (seq \(attempt.seq)); it was not sent again", why: "")
         case .notApplied:
-            let e = APIError(
-                409, .notApplied,
-                "no answer came, and the pump's event log since it was sent holds none of its events: it did not run and nothing changed; send it again (with a new Idempotency-Key) if it is still wanted",
-                commandID: id)
-            update = UnrecordedOutcome(id: id, state: .notApplied, outcome: e.json.serialized, note: e.message, releaseKey: false, why: "")
+            update = UnrecordedOutcome(id: id, outcome: .notApplied, note: CommandOutcome.notApplied.sentence(commandID: id) ?? "", why: "")
         }
         do {
-            let c = try store.update(id, state: update.state, nowMs: Self.nowMs(), outcome: update.outcome, note: update.note)
+            let c = try store.settle(id, update.outcome, nowMs: Self.nowMs(), note: update.note)
             metrics.add("pumpd_commands_total", [("kind", c.kind), ("state", update.state.rawValue)])
             logger.notice("uncertain command settled", metadata: ["command": "\(id)", "result": "\(update.state.rawValue)"])
         } catch AuditStore.Failure.unavailable(let why) {
@@ -384,7 +363,7 @@ public final class PumpService: Service, Sendable {
     }
 
     /// Asks the pump for its status and caches it.
-    public func refreshStatus() async -> Result<Status, APIError> {
+    public func refreshStatus() async -> Result<Status, CommandOutcome.ReadFailure> {
         switch await link.send(.getStatus) {
         case .answered(.ok, .status(let s)):
             snapshot.withLock {
@@ -392,12 +371,9 @@ public final class PumpService: Service, Sendable {
                 $0.statusAtMs = Self.nowMs()
             }
             return .success(s)
-        case .answered(let code, _):
-            return .failure(DeviceAnswers.refused(code))
-        case .notSent(let why):
-            return .failure(DeviceAnswers.unavailable("the status could not be read: \(why)"))
-        case .noAnswer, .uncertain:
-            return .failure(DeviceAnswers.unavailable("the pump did not answer GET_STATUS"))
+        case .answered(let code, _): return .failure(.refused(.getStatus, code))
+        case .notSent(let why): return .failure(.notSent(.getStatus, why: "\(why)"))
+        case .noAnswer, .uncertain: return .failure(.noAnswer(.getStatus))
         }
     }
 
@@ -409,13 +385,13 @@ public final class PumpService: Service, Sendable {
     }
 
     /// The active program as the pump reports it (nil: none).
-    public func readProgram() async -> Result<ProgramRecord?, APIError> {
+    public func readProgram() async -> Result<ProgramRecord?, CommandOutcome.ReadFailure> {
         switch await link.send(.getProgram) {
         case .answered(.ok, .program(let p)): .success(p)
         case .answered(.noProgram, _): .success(nil)
-        case .answered(let code, _): .failure(DeviceAnswers.refused(code))
-        case .notSent(let why): .failure(DeviceAnswers.unavailable("the program could not be read: \(why)"))
-        case .noAnswer, .uncertain: .failure(DeviceAnswers.unavailable("the pump did not answer GET_PROGRAM"))
+        case .answered(let code, _): .failure(.refused(.getProgram, code))
+        case .notSent(let why): .failure(.notSent(.getProgram, why: "\(why)"))
+        case .noAnswer, .uncertain: .failure(.noAnswer(.getProgram))
         }
     }
 

@@ -1,4 +1,4 @@
-import API
+import Audit
 import Messages
 
 /// `GET /v1/status?refresh=true` is open to every reader, and each one used
@@ -12,7 +12,7 @@ struct ReaderRefresh: Sendable {
 
     private var lastByUID: [UInt32: Int64] = [:]
     private var running = false
-    private var waiters: [CheckedContinuation<Result<Status, APIError>, Never>] = []
+    private var waiters: [CheckedContinuation<Result<Status, CommandOutcome.ReadFailure>, Never>] = []
 
     /// Whether `uid` asked within the interval (then the cache answers);
     /// otherwise it is noted as asking now. Old entries are forgotten.
@@ -24,14 +24,14 @@ struct ReaderRefresh: Sendable {
     }
 
     /// Joins the read in flight, or (true) starts one.
-    mutating func join(_ c: CheckedContinuation<Result<Status, APIError>, Never>) -> Bool {
+    mutating func join(_ c: CheckedContinuation<Result<Status, CommandOutcome.ReadFailure>, Never>) -> Bool {
         waiters.append(c)
         defer { running = true }
         return !running
     }
 
     /// The read ended: everyone waiting gets `result`.
-    mutating func finish() -> [CheckedContinuation<Result<Status, APIError>, Never>] {
+    mutating func finish() -> [CheckedContinuation<Result<Status, CommandOutcome.ReadFailure>, Never>] {
         running = false
         defer { waiters = [] }
         return waiters
@@ -49,12 +49,12 @@ extension PumpService {
     /// answered from the cache when the same uid asked less than a second
     /// ago. A clinician (`bounded` nil) is not bounded: it may change the
     /// pump, and its status must then be the pump's now.
-    func readerRefresh(bounded uid: UInt32?) async -> Result<ReaderStatus, APIError> {
+    func readerRefresh(bounded uid: UInt32?) async -> Result<ReaderStatus, CommandOutcome.ReadFailure> {
         let now = LogBook.monotonicMs()
         if let uid, refreshes.withLock({ $0.tooSoon(uid: uid, nowMs: now) }), let (s, age) = cachedStatus {
             return .success(ReaderStatus(status: s, ageMs: age))
         }
-        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<Status, APIError>, Never>) in
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<Status, CommandOutcome.ReadFailure>, Never>) in
             guard refreshes.withLock({ $0.join(c) }) else { return }
             Task {
                 let r = await self.refreshStatus()

@@ -2,7 +2,7 @@ import Messages
 
 /// What a write asks the pump to do, as a value: parsed and range-checked,
 /// not yet checked against the pump's state.
-public enum Plan: Sendable, Hashable {
+public enum Plan: Sendable, Hashable, Codable {
     case program(ProgramRecord)
     case bolus(BolusRequest)
     case cancelBolus

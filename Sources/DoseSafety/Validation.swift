@@ -8,7 +8,7 @@ public struct Validation: Sendable {
     }
 
     /// An override that names no soft finding of the change it came with.
-    public struct UnusedOverride: Error, Sendable, Hashable {
+    public struct UnusedOverride: Error, Sendable, Hashable, Codable {
         /// Its place in the request's `overrides`.
         public var index: Int
         public var limit: String
@@ -36,7 +36,7 @@ public struct Validation: Sendable {
     }
 
     /// What stops a command, if anything does.
-    public enum Refusal: Sendable, Hashable {
+    public enum Refusal: Sendable, Hashable, Codable {
         /// No drug is loaded (the device would answer NO_DRUG).
         case noDrugLoaded(Finding)
         /// A bolus is running (the device would answer BOLUS_ACTIVE).

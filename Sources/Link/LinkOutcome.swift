@@ -45,34 +45,6 @@ public enum NotSentReason: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Where and how a request went out: what reconciliation looks up in the
-/// event log (ICD §8: events carry the session tag and seq that caused them).
-public struct Attempt: Sendable, Hashable {
-    public var sessionTag: UInt32
-    public var seq: UInt16
-    public var opcode: Opcode
-    public init(sessionTag: UInt32, seq: UInt16, opcode: Opcode) {
-        self.sessionTag = sessionTag
-        self.seq = seq
-        self.opcode = opcode
-    }
-
-    /// The event a ✱ request logs when it succeeds (§8).
-    public var expectedEvent: EventCode? {
-        switch opcode {
-        case .commitProgram: .programCommitted
-        case .startBolus: .bolusStarted
-        case .cancelBolus: .bolusCancelled
-        case .suspend: .suspended
-        case .resume: .resumed
-        case .refill: .refilled
-        case .setClock: .clockSet
-        case .ackAlarm: .alarmAcked
-        default: nil
-        }
-    }
-}
-
 /// What the event log says about an uncertain request.
 public enum Reconciliation: Sendable, Hashable {
     /// The log holds the events it caused: it took effect (once: a

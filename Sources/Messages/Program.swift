@@ -4,8 +4,8 @@ import Wire
 /// kept, valid or not. It round-trips byte for byte, which the host needs to
 /// compare a read-back with what it staged, and a tool needs to show a bad
 /// program as it is. `validated()` turns it into a `Program`.
-public struct ProgramRecord: Sendable, Hashable {
-    public struct Step: Sendable, Hashable {
+public struct ProgramRecord: Sendable, Hashable, Codable {
+    public struct Step: Sendable, Hashable, Codable {
         public var startMin: UInt16
         public var zero: UInt16
         public var rate: NanogramsPerDay

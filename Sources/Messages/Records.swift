@@ -99,7 +99,7 @@ public struct Status: Sendable, Hashable {
 }
 
 /// One entry of the implant's event log (ICD §9.3, 28 bytes).
-public struct EventRecord: Sendable, Hashable {
+public struct EventRecord: Sendable, Hashable, Codable {
     public var index: UInt32
     public var time: UnixTime
     public var code: UInt16

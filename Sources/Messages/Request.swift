@@ -13,7 +13,7 @@ public struct Hello: Sendable, Hashable {
 }
 
 /// START_BOLUS's payload (§6).
-public struct BolusRequest: Sendable, Hashable {
+public struct BolusRequest: Sendable, Hashable, Codable {
     public var dose: Nanograms
     public var duration: Minutes
     public init(dose: Nanograms, duration: Minutes) {
@@ -24,7 +24,7 @@ public struct BolusRequest: Sendable, Hashable {
 
 /// REFILL's payload (§6): the drug now loaded, its concentration, the volume
 /// now in the reservoir and the low-reservoir alarm level.
-public struct Refill: Sendable, Hashable {
+public struct Refill: Sendable, Hashable, Codable {
     public var drugCode: UInt8
     public var zero8: UInt8
     public var zero16: UInt16

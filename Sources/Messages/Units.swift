@@ -47,7 +47,7 @@ public typealias NanolitresPerDay = Quantity<NanolitrePerDayUnit>
 public typealias Minutes = Quantity<MinuteUnit>
 
 /// UTC seconds since 1970 (i64 on the wire; negative is before 1970).
-public struct UnixTime: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct UnixTime: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
     public var seconds: Int64
     public init(seconds: Int64) { self.seconds = seconds }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Audit
+import Messages
 
 @Suite("Audit store")
 struct AuditStoreTests {
@@ -16,10 +17,14 @@ struct AuditStoreTests {
         let (db, _) = try store()
         try db.insert(CommandRecord(id: "c1", createdMs: 1, requester: who, idempotencyKey: "k1", kind: "bolus", request: #"{"dose":"0.5 mg"}"#))
         #expect(try db.unsettled().map(\.id) == ["c1"])
-        try db.update("c1", state: .uncertain, nowMs: 2, frames: "a3a2a1a0:5")
+        let attempt = Attempt(sessionTag: 0xa3a2_a1a0, seq: 5, opcode: .startBolus)
+        try db.recordAttempt("c1", attempt, nowMs: 2)
+        try db.settle("c1", .uncertain(attempt), nowMs: 2, note: "no answer")
         #expect(try db.unsettled().map(\.state) == [.uncertain])
-        let done = try db.update("c1", state: .applied, nowMs: 3, outcome: #"{"events":[17]}"#)
-        #expect(done.state == .applied && done.frames == "a3a2a1a0:5" && done.updatedMs == 3)
+        let event = EventRecord(index: 17, time: UnixTime(seconds: 1_800_000_000), code: EventCode.bolusStarted.rawValue, originSeq: 5, originSession: 0xa3a2_a1a0)
+        let done = try db.settle("c1", .applied([event]), nowMs: 3, note: "ran")
+        #expect(done.state == .applied && done.attempts == [attempt] && done.updatedMs == 3)
+        #expect(try db.command("c1")?.outcome == .applied([event]), "the outcome reads back as the value it was")
         #expect(try db.unsettled().isEmpty)
         #expect(throws: AuditStore.Failure.finalStateChange(id: "c1", from: .applied, to: .notApplied)) {
             try db.update("c1", state: .notApplied, nowMs: 4)

@@ -43,7 +43,7 @@ struct FullDiskTests {
             try db.insert(CommandRecord(id: "c2", createdMs: 2, requester: who, idempotencyKey: nil, kind: "suspend", request: big))
         }
         do {
-            try db.update("c1", state: .succeeded, nowMs: 3, outcome: big)
+            try db.update("c1", state: .succeeded, nowMs: 3, note: big)
             Issue.record("an update went through on a full disk")
         } catch AuditStore.Failure.unavailable(let why) {
             #expect(why.contains("full"), "\(why)")

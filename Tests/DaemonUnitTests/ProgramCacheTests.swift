@@ -1,5 +1,6 @@
 import API
 import Audit
+import DoseSafety
 import Foundation
 import JSON
 import Messages
@@ -28,11 +29,18 @@ struct ProgramCacheTests {
         let store = try AuditStore(path: path)
         let cache = ProgramCache()
         var n = 0
-        func push(_ rate: String, committedAt seconds: Int64?, withOverride: Bool = false) throws {
+        // `legacy`: a row as pumpd wrote it before plans were typed, given its plan at start (LegacyPlans).
+        func push(_ rate: String, committedAt seconds: Int64?, withOverride: Bool = false, legacy: Bool = false) throws {
             n += 1
             var request = body(rate)
             if withOverride { request.removeLast(); request += #","overrides":[{"limit":"change.min_interval","reason":"titration"}]}"# }
-            try store.insert(CommandRecord(id: "c\(n)", createdMs: Int64(n), requester: who, idempotencyKey: nil, kind: "program", request: request))
+            let plan = Plan.program(try ProgramJSON.parse(try JSONValue.parse(body(rate))))
+            try store.insert(CommandRecord(
+                id: "c\(n)", createdMs: Int64(n), requester: who, idempotencyKey: nil, kind: "program", request: request, plan: legacy ? nil : plan))
+            if legacy {
+                #expect(try LegacyPlans.fill(store) == 1)
+                #expect(try store.command("c\(n)")?.plan == plan, "the plan read from the request is the one the route parses")
+            }
             if let seconds {
                 try store.append([EventRow(index: Int64(n), time: seconds, code: Int(EventCode.programCommitted.rawValue), name: "PROGRAM_COMMITTED",
                                            originSeq: 0, originSession: 0, value1: try crc(body(rate)), value2: 0, receivedMs: 0)], allowGap: true)
@@ -54,7 +62,11 @@ struct ProgramCacheTests {
         check(2_000_000, "a push the pump never committed is not an increase")
         try push("3", committedAt: 4_000, withOverride: true)
         check(4_000_000, "2 → 3 mg/day, pushed with an override beside the program")
+        try push("3.5", committedAt: 5_000, legacy: true)
+        check(5_000_000, "3 → 3.5 mg/day, recorded by an earlier pumpd")
+        // A refused write's row: its request is an excerpt, and it has no plan.
         try store.insert(CommandRecord(id: "c99", createdMs: 99, requester: who, idempotencyKey: nil, kind: "program", request: "{not json"))
-        check(4_000_000, "an unreadable request is skipped, not fatal")
+        #expect(try LegacyPlans.fill(store) == 0)
+        check(5_000_000, "a row with no plan is skipped, not fatal")
     }
 }

@@ -2,6 +2,7 @@ import API
 import DoseSafety
 import Foundation
 import Hummingbird
+import JSON
 
 /// `/v1/alarms/{bit}/ack` and `/v1/clock/sync`: acknowledging an alarm, setting the pump's clock.
 struct AlarmClockRoutes: RouteCollection {
@@ -14,7 +15,7 @@ struct AlarmClockRoutes: RouteCollection {
                 let raw = ctx.parameters.get("bit") ?? ""
                 let bit = try RequestBodies.alarm(raw.removingPercentEncoding ?? raw)
                 try RequestBodies.empty(body)
-                return CommandOrder(plan: .ackAlarm(bit), request: .object(["alarm": .string(bit.name)]))
+                return CommandOrder(plan: .ackAlarm(bit), request: JSONValue.object(["alarm": .string(bit.name)]).serialized)
             }
         }
     }

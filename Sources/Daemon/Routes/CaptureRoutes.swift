@@ -39,16 +39,16 @@ struct CaptureRoutes: RouteCollection {
             }
         }
         let path = pump.captures.directory + "/" + (try CaptureControl.fileName(name))
-        let request: JSONValue = .object(["name": .string(name)])
+        let request = JSONValue.object(["name": .string(name)]).serialized
         do {
             try FileManager.default.createDirectory(atPath: pump.captures.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
             let s = try pump.captures.start(path: path)
             let summary = CaptureControl.json(s, recording: true)
-            let id = pump.auditLocal(kind: "capture_start", request: request, by: peer, failed: false, note: "capture started: \(path)", outcome: summary)
+            let id = pump.auditLocal(kind: "capture_start", request: request, by: peer, note: "capture started: \(path)", outcome: .capture(CaptureControl.result(s, recording: true)))
             logger.notice("capture started", metadata: ["path": "\(path)", "uid": "\(peer.uid)", "command": "\(id ?? "-")"])
             return JSONValue.object(["capture": summary, "command_id": id.map { .string($0) } ?? .null]).response(201)
         } catch var e as APIError {
-            e.commandID = pump.auditLocal(kind: "capture_start", request: request, by: peer, failed: true, note: "capture not started: \(e.message)", outcome: e.json)
+            e.commandID = pump.auditLocal(kind: "capture_start", request: request, by: peer, note: "capture not started: \(e.message)", outcome: e.refusedAction)
             throw e
         }
     }
@@ -60,11 +60,11 @@ struct CaptureRoutes: RouteCollection {
         do {
             let s = try pump.captures.stop()
             let summary = CaptureControl.json(s, recording: false)
-            let id = pump.auditLocal(kind: "capture_stop", request: .object([:]), by: peer, failed: false, note: "capture stopped: \(s.path), \(s.packets) packets", outcome: summary)
+            let id = pump.auditLocal(kind: "capture_stop", request: "{}", by: peer, note: "capture stopped: \(s.path), \(s.packets) packets", outcome: .capture(CaptureControl.result(s, recording: false)))
             logger.notice("capture stopped", metadata: ["path": "\(s.path)", "packets": "\(s.packets)", "uid": "\(peer.uid)", "command": "\(id ?? "-")"])
             return JSONValue.object(["capture": summary, "command_id": id.map { .string($0) } ?? .null]).response()
         } catch var e as APIError {
-            e.commandID = pump.auditLocal(kind: "capture_stop", request: .object([:]), by: peer, failed: true, note: "capture not stopped: \(e.message)", outcome: e.json)
+            e.commandID = pump.auditLocal(kind: "capture_stop", request: "{}", by: peer, note: "capture not stopped: \(e.message)", outcome: e.refusedAction)
             throw e
         }
     }

@@ -16,7 +16,7 @@ struct CommandRoutes: RouteCollection {
         guard let r = try pump.store.command(id) else {
             throw APIError(404, .notFound, "no command \(id); `pumpctl audit` lists the recent ones", field: "id")
         }
-        return JSONValue.object(["command": PumpService.commandJSON(r)]).response()
+        return JSONValue.object(["command": r.json]).response()
     }
 
     func audit(_ req: Request) throws -> Response {
@@ -34,7 +34,7 @@ struct CommandRoutes: RouteCollection {
         let rows = try pump.store.commands(limit: Int(limit), after: before.map { .init(createdMs: $0, id: beforeID) })
         let last = rows.count == Int(limit) ? rows.last : nil
         return JSONValue.object([
-            "commands": .array(rows.map(PumpService.commandJSON)),
+            "commands": .array(rows.map(\.json)),
             "next_before_ms": last.map { .int($0.createdMs) } ?? .null,
             "next_before_id": last.map { .string($0.id) } ?? .null,
         ]).response()

@@ -67,7 +67,7 @@ struct DeviceRoutes: RouteCollection {
             let bounded: UInt32? = ctx.peer.map { pump.policy.mayWrite($0) ? nil : $0.uid } ?? .max
             switch await pump.readerRefresh(bounded: bounded) {
             case .success(let r): (s, age) = (r.status, r.ageMs)
-            case .failure(let e): throw e
+            case .failure(let f): throw f.apiError
             }
         } else if let cached = pump.cachedStatus {
             (s, age) = cached

@@ -1,3 +1,4 @@
+import API
 import Audit
 import Hummingbird
 import JSON
@@ -18,7 +19,7 @@ struct EventRoutes: RouteCollection {
         let rows = try pump.store.events(since: since, limit: Int(limit))
         let next = rows.last.map { $0.index + 1 } ?? since
         return JSONValue.object([
-            "events": .array(rows.map(PumpService.eventJSON)), "next": .int(next),
+            "events": .array(rows.map { Answers.event(PumpService.record($0)) }), "next": .int(next),
         ]).response()
     }
 
@@ -40,7 +41,7 @@ struct EventRoutes: RouteCollection {
                     continue
                 }
                 var buffer = ByteBuffer()
-                for r in rows { buffer.writeString(PumpService.eventJSON(r).serialized + "\n") }
+                for r in rows { buffer.writeString(Answers.event(PumpService.record(r)).serialized + "\n") }
                 try await APIRoutes.send(buffer, &writer, channel)
                 cursor = last.index + 1
             }

@@ -25,7 +25,7 @@ struct ProgramRoutes: RouteCollection {
         case .success(let p?): return JSONValue.object(["program": ProgramJSON.render(p)]).response()
         case .success(nil):
             return JSONValue.object(["program": .null, "note": .string("the pump has no active program (never programmed, or cleared by a refill with a new drug or concentration)")]).response()
-        case .failure(let e): throw e
+        case .failure(let f): throw f.apiError
         }
     }
 }

@@ -18,16 +18,16 @@ extension APIRoutes {
         let plan = try parse(rest ?? .null).plan
         switch await pump.prepare(plan, overrides: overrides) {
         case .success(let r):
-            if let e = r.overrideError { throw e }
-            return r.json.response()
-        case .failure(let e): throw e
+            if let unused = r.unusedOverride { throw APIError(unused) }
+            return r.review.json.response()
+        case .failure(let f): throw f.apiError
         }
     }
 
     func simple(_ req: Request, _ ctx: PumpContext, _ plan: Plan) async throws -> Response {
         try await write(req, ctx, kind: plan.kind, bodyRequired: false) { body in
             try RequestBodies.empty(body)
-            return CommandOrder(plan: plan, request: .object([:]))
+            return CommandOrder(plan: plan, request: "{}")
         }
     }
 
@@ -37,7 +37,7 @@ extension APIRoutes {
         try await write(req, ctx, kind: kind) { body in
             let body = try Self.required(body)
             let (rest, overrides) = try Overrides.split(body)
-            return CommandOrder(plan: try plan(rest ?? .null), request: body, overrides: overrides)
+            return CommandOrder(plan: try plan(rest ?? .null), request: body.serialized, overrides: overrides)
         }
     }
 
@@ -62,14 +62,43 @@ extension APIRoutes {
             throw e
         }
         let answer = await pump.submit(order, by: peer, idempotencyKey: key)
-        if let refusal = answer.refusal { throw refusal }
-        guard let record = answer.record else { throw answer.error ?? APIError(500, .internal, "no record") }
+        let record: CommandRecord
+        var error: APIError?
         var headers: HTTPFields = [:]
-        if answer.replayed { headers[.idempotentReplayed] = "true" }
+        switch answer.reply {
+        case .recorded(let r, let replayed):
+            // Nothing was sent, for want of a place to record it: the refusal, without the command.
+            if case .notSent(.notRecorded)? = r.outcome, let message = r.outcome?.sentence(commandID: r.id) {
+                throw ServiceRefusal.auditUnavailable(message, commandID: r.id)
+            }
+            record = r
+            error = r.apiError
+            if replayed { headers[.idempotentReplayed] = "true" }
+        case .keyReused(let first):
+            record = first
+            error = APIError(
+                422, .idempotencyKeyReused,
+                "this Idempotency-Key was used for a different request (command \(first.id)); use a new key for a new request",
+                commandID: first.id)
+        case .auditUnavailable(let message, let id):
+            throw ServiceRefusal.auditUnavailable(message, commandID: id)
+        case .unrecorded(let u, let r):
+            // A failure that changed nothing is answered as it is; anything the pump
+            // did, or may have done, 202, never a success the trail does not hold yet.
+            let e = u.state == .failed ? u.outcome.apiError(commandID: u.id) : nil
+            error = e ?? APIError(
+                202, .outcomeUncertain,
+                "the pump's answer is known (\(u.state.rawValue): \(u.note)), but pumpd could not record it in its audit trail (\(u.why)); the command stays pending there until pumpd can write again, which it does by itself, and no other write is sent meanwhile. Do not send it again; follow it with `pumpctl command \(u.id)`",
+                commandID: u.id)
+            guard let r else { throw error ?? APIError(500, .internal, "no record") }
+            record = r
+        case .storeFailed(let why, let id):
+            throw APIError(500, .internal, "the audit store failed (\(why)); see pumpd's log", commandID: id)
+        }
         headers[.location] = "/v1/commands/\(record.id)"
-        var o: JSONObject = ["command": PumpService.commandJSON(record)]
-        if let review = answer.review { o["review"] = review }
-        if let e = answer.error, case .object(let err)? = e.json["error"] {
+        var o: JSONObject = ["command": record.json]
+        if let review = answer.review { o["review"] = review.json }
+        if let e = error, case .object(let err)? = e.json["error"] {
             o["error"] = .object(err)
             return JSONValue.object(o).response(e.status, headers: headers)
         }
@@ -86,9 +115,9 @@ extension APIRoutes {
         guard pump.policy.mayWrite(peer) else {
             // Audited before the body is judged: an attempt is worth recording
             // whatever it carried; kept as a bounded excerpt and a hash, never parsed.
-            let request = await RefusedBody.read(req).json
+            let request = await RefusedBody.read(req).json.serialized
             let e = APIError(403, .forbidden, "uid \(peer.uid) is not on pumpd's clinician list, so it may read but not change the pump; ask the administrator to add it (clinician_uids or clinician_groups in pumpd's config)")
-            let id = pump.auditRefusal(kind: kind, request: request, path: "\(req.method) \(req.uri.path)", by: peer, error: e)
+            let id = pump.auditRefusal(kind: kind, request: request, path: "\(req.method) \(req.uri.path)", by: peer, refusal: e.refusedAction)
             // Logged as often as recorded: the rest are summarised (RefusalLimit).
             if let id {
                 logger.warning("write refused: not a clinician", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)", "path": "\(req.uri.path)", "command": "\(id)", "kind": "security"])
