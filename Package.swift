@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "ProgramFiles", targets: ["ProgramFiles"]),
         .library(name: "Credentials", targets: ["Credentials"]),
         .library(name: "DoseSafety", targets: ["DoseSafety"]),
+        .library(name: "PumpCore", targets: ["PumpCore"]),
         .library(name: "Daemon", targets: ["Daemon"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
@@ -84,12 +85,22 @@ let package = Package(
         // reservoir projections. The default library ships inside the module;
         // spec/drug-library.json links to it (API reads it).
         .target(name: "DoseSafety", dependencies: ["Messages"], resources: [.copy("drug-library.json")]),
+        // The pump core: commands as typed values run over the link exactly
+        // once, recorded before and after the wire, uncertain ones settled from
+        // the event log; the status, the event mirror, captures. No HTTP, no JSON.
+        .target(
+            name: "PumpCore",
+            dependencies: [
+                "Wire", "Messages", "Serial", "Link", "Audit", "DoseSafety", "Capture",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // The daemon: the pump as a service (commands, reconciliation, audit),
         // the HTTP routes on the Unix socket, access control, logs, metrics.
         .target(
             name: "Daemon",
             dependencies: [
-                "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras",
+                "PumpCore", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -152,13 +163,15 @@ let package = Package(
         // A clinician's request, as the API reads it, to the review's verdict: table-driven.
         .testTarget(name: "ReviewTests", dependencies: ["API", "DoseSafety", "JSON", "Messages"]),
         // pumpd's pure parts, alone: the log ring and file, the chunk-size scanner, the limits.
-        .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "Audit", "API", "JSON", "Messages"]),
+        .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "PumpCore", "Audit", "API", "DoseSafety", "JSON", "Messages"]),
+        // The pump core's parts alone: no HTTP, no daemon.
+        .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "Audit"]),
         // pumpd's HTTP edge in process (HummingbirdTesting, no pty), and its routes and
         // error codes against spec/openapi.yaml.
         .testTarget(
             name: "RouteTests",
             dependencies: [
-                "Daemon", "API", "Audit", "DoseSafety", "Wire",
+                "Daemon", "PumpCore", "API", "Audit", "DoseSafety", "Wire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PumpCore
 import ServiceLifecycle
 import Synchronization
 

@@ -5,6 +5,7 @@ import Hummingbird
 import JSON
 import Logging
 import NIOCore
+import PumpCore
 
 extension JSONValue {
     /// A JSON answer with a status.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PumpCore
 import Synchronization
 
 /// Where pumpd's log lines go: stderr, a size-rotated file in the data dir

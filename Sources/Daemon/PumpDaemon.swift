@@ -4,6 +4,8 @@ import DoseSafety
 import Foundation
 import Hummingbird
 import Logging
+import PumpCore
+import Serial
 import ServiceLifecycle
 import Wire
 
@@ -108,13 +110,16 @@ public enum PumpDaemon {
         } catch {
             throw StartFailure(description: "cannot upgrade the audit store \(config.databasePath): \(error)", exitCode: 74)
         }
+        let settings = PumpSettings(
+            dataDir: config.dataDir, baud: Baud(rawValue: config.baud) ?? .default, statusPollSeconds: config.statusPollSeconds,
+            captureFile: config.captureFile, isSimulator: config.isSimulator)
         let pump = try PumpService(
-            config: config, devicePath: devicePath, pairingKey: key, store: store, policy: policy, metrics: metrics,
+            settings: settings, devicePath: devicePath, pairingKey: key, store: store, metrics: metrics,
             logger: logger, validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]),
             library: library)
 
         let budget = ConnectionBudget(policy: policy)
-        let routes = APIRoutes(pump: pump, logBook: book, metrics: metrics, logger: logger, connections: budget)
+        let routes = APIRoutes(pump: pump, policy: policy, logBook: book, metrics: metrics, logger: logger, connections: budget)
         let socketPath = config.socket, simulated = config.isSimulator
         let listening = ListeningSocket()
         let app = Application(

@@ -7,6 +7,7 @@ import Messages
 import Testing
 
 @testable import Daemon
+@testable import PumpCore
 
 /// "When was the dose last increased", told by the pump's commit events in
 /// the audit store and the programs pumpd pushed, remembered or read afresh.

@@ -7,6 +7,7 @@ import Wire
 
 @testable import API
 @testable import Daemon
+import PumpCore
 
 /// pumpd's HTTP edge in process: a PumpService on a fresh audit store, its
 /// link never started (no pty, no device), and the router the daemon serves.
@@ -20,16 +21,16 @@ struct RouteRig {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var config = DaemonConfig()
         config.dataDir = directory
-        config.device = directory + "/no-such-port"
         let policy = try AccessPolicy(uids: [0], groups: [])
         let library = try DrugLibrary.builtIn()
         let logger = Logger(label: "route-tests") { _ in SwiftLogNoOpLogHandler() }
+        let settings = PumpSettings(dataDir: directory, baud: .default, statusPollSeconds: 10, captureFile: nil, isSimulator: false)
         let pump = try PumpService(
-            config: config, devicePath: config.device!, pairingKey: .test, store: try AuditStore(path: config.databasePath),
-            policy: policy, metrics: Metrics(), logger: logger,
+            settings: settings, devicePath: directory + "/no-such-port", pairingKey: .test, store: try AuditStore(path: config.databasePath),
+            metrics: Metrics(), logger: logger,
             validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]), library: library)
         routes = APIRoutes(
-            pump: pump, logBook: LogBook(path: nil, maxBytes: 1 << 20, keep: 1, echoToStderr: false), metrics: Metrics(),
+            pump: pump, policy: policy, logBook: LogBook(path: nil, maxBytes: 1 << 20, keep: 1, echoToStderr: false), metrics: Metrics(),
             logger: logger, connections: ConnectionBudget(policy: policy))
     }
 

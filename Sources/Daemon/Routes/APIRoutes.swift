@@ -3,6 +3,7 @@ import Hummingbird
 import JSON
 import Logging
 import NIOCore
+import PumpCore
 
 /// The HTTP API (spec/openapi.yaml is the contract), one route collection
 /// per resource in this folder. Reads are open to any peer; writes go
@@ -10,6 +11,8 @@ import NIOCore
 /// clinician list, audits refusals, and runs the command.
 struct APIRoutes: Sendable {
     let pump: PumpService
+    /// Who may write (the clinician list); everyone who can connect may read.
+    let policy: AccessPolicy
     let logBook: LogBook
     let metrics: Metrics
     let logger: Logger
@@ -60,6 +63,8 @@ protocol RouteCollection: Sendable {
 
 extension RouteCollection {
     var pump: PumpService { api.pump }
+    var policy: AccessPolicy { api.policy }
+    var settings: PumpSettings { api.pump.settings }
     var logger: Logger { api.logger }
     var metrics: Metrics { api.metrics }
     var logBook: LogBook { api.logBook }

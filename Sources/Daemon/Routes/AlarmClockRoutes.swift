@@ -3,6 +3,7 @@ import DoseSafety
 import Foundation
 import Hummingbird
 import JSON
+import PumpCore
 
 /// `/v1/alarms/{bit}/ack` and `/v1/clock/sync`: acknowledging an alarm, setting the pump's clock.
 struct AlarmClockRoutes: RouteCollection {

@@ -2,6 +2,7 @@ import API
 import Audit
 import Hummingbird
 import JSON
+import PumpCore
 
 /// `/v1/commands/{id}` and `/v1/audit`: the audit trail of every write.
 struct CommandRoutes: RouteCollection {

@@ -3,6 +3,7 @@ import Audit
 import Hummingbird
 import JSON
 import Messages
+import PumpCore
 
 /// `/v1/health`, `/v1/status`, `/v1/device`, `/v1/drugs`: what pumpd, the link,
 /// the pump and the drug library in force are now. Reads, open to any peer.
@@ -12,8 +13,34 @@ struct DeviceRoutes: RouteCollection {
     func addRoutes(to router: Router<PumpContext>) {
         router.get("/v1/health") { _, _ in health() }
         router.get("/v1/status") { req, ctx in try await status(req, ctx) }
-        router.get("/v1/device") { _, _ in pump.deviceJSON().response() }
+        router.get("/v1/device") { _, _ in device().response() }
         router.get("/v1/drugs") { _, _ in drugs() }
+    }
+
+    /// The port, the link and who is on the other end.
+    func device() -> JSONValue {
+        let s = pump.current
+        var o: JSONObject = ["simulator": .bool(settings.isSimulator)]
+        if settings.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
+        o["port"] = .object([
+            "path": .string(pump.link.path), "baud": .int(Int64(pump.link.baud.bitsPerSecond)),
+            "backend": s.port.map { .string($0) } ?? .null,
+        ])
+        o["link"] = .object([
+            "state": .string(s.linkUp ? "up" : "down"),
+            "note": .string(s.linkNote),
+            "connected_at": s.connectedAtMs.map { .string(TimeText.isoMillis($0)) } ?? .null,
+            "unreconciled_commands": .array(pump.link.unreconciledIDs.compactMap(PumpService.commandID).map { .string($0) }),
+        ])
+        if let h = s.hello {
+            let ids = Answers.hello(h)
+            o["programmer"] = ids["programmer"]
+            o["implant"] = ids["implant"]
+        } else {
+            o["programmer"] = .null
+            o["implant"] = .null
+        }
+        return .object(o)
     }
 
     func health() -> Response {
@@ -24,19 +51,19 @@ struct DeviceRoutes: RouteCollection {
         var o: JSONObject = [
             "status": .string(up && writable ? "ok" : "degraded"),
             "link": .string(up ? "up" : "down"),
-            "simulator": .bool(pump.config.isSimulator),
+            "simulator": .bool(settings.isSimulator),
             "uncertain_commands": .array(uncertain.map { .string($0) }),
             "uptime_s": .int((PumpService.nowMs() - pump.startedMs) / 1000),
             "audit": .object(audit),
             "log": .object(logHealth()),
         ]
-        if pump.config.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
+        if settings.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
         return JSONValue.object(o).response()
     }
 
     /// Whether a write could be recorded now, and the room left for it.
     func auditHealth() -> JSONObject {
-        let space = DiskSpace.reading(at: pump.config.dataDir)
+        let space = DiskSpace.reading(at: settings.dataDir)
         let unrecorded = pump.unrecordedIDs
         let failure = pump.store.lastWriteFailure
         return [
@@ -58,13 +85,13 @@ struct DeviceRoutes: RouteCollection {
     }
 
     func status(_ req: Request, _ ctx: PumpContext) async throws -> Response {
-        var o: JSONObject = ["simulator": .bool(pump.config.isSimulator)]
-        if pump.config.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
+        var o: JSONObject = ["simulator": .bool(settings.isSimulator)]
+        if settings.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
         let s: Status, age: Int64
         if try req.boolQuery("refresh") {
             // age_ms says whether it was read now (0) or came from the cache
             // (a non-clinician uid asking again within a second; see ReaderRefresh).
-            let bounded: UInt32? = ctx.peer.map { pump.policy.mayWrite($0) ? nil : $0.uid } ?? .max
+            let bounded: UInt32? = ctx.peer.map { policy.mayWrite($0) ? nil : $0.uid } ?? .max
             switch await pump.readerRefresh(bounded: bounded) {
             case .success(let r): (s, age) = (r.status, r.ageMs)
             case .failure(let f): throw f.apiError

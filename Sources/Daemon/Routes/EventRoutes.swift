@@ -3,6 +3,7 @@ import Audit
 import Hummingbird
 import JSON
 import NIOCore
+import PumpCore
 
 /// `/v1/events` and `/v1/events/stream`: the pump's event log as mirrored.
 struct EventRoutes: RouteCollection {

@@ -1,6 +1,7 @@
 import Hummingbird
 import JSON
 import NIOCore
+import PumpCore
 
 /// `/v1/logs`, `/v1/logs/stream` and `/metrics`: pumpd's own log and its figures.
 struct LogRoutes: RouteCollection {
@@ -14,7 +15,7 @@ struct LogRoutes: RouteCollection {
             let log = logBook.health
             metrics.set("pumpd_log_lines_dropped_total", [("sink", "file")], Double(log.fileDropped))
             metrics.set("pumpd_log_lines_dropped_total", [("sink", "stderr")], Double(log.stderrDropped))
-            if let space = DiskSpace.reading(at: pump.config.dataDir) {
+            if let space = DiskSpace.reading(at: settings.dataDir) {
                 metrics.set("pumpd_data_dir_free_bytes", [], Double(space.freeBytes))
             }
             metrics.set("pumpd_streams_open", [], Double(streams.openCount))

@@ -2,6 +2,7 @@ import API
 import Audit
 import JSON
 import Messages
+import PumpCore
 
 /// The one mapping from a command's outcome to HTTP: the status and code
 /// each outcome is answered with (its sentence is `OutcomeText`'s), and the
@@ -49,7 +50,7 @@ extension CommandOutcome {
             case .committed(let crc): return .object(["program_crc": .int(Int64(crc)), "readback": .string("identical")])
             }
         case .applied(let events): return .array(events.map(Answers.event))
-        case .capture(let c): return CaptureControl.json(c)
+        case .capture(let c): return CaptureRoutes.json(c)
         case .refused(_, let findings), .unusedOverride(_, let findings):
             guard case .object(var o)? = apiError(commandID: id)?.json else { return .null }
             o["findings"] = .array(findings.map(\.json))

@@ -2,6 +2,7 @@ import API
 import DoseSafety
 import Hummingbird
 import JSON
+import PumpCore
 
 /// `/v1/program` (read, review, push) and `/v1/suspend`, `/v1/resume`: the
 /// schedule the pump infuses, and stopping and restarting it.

@@ -4,6 +4,8 @@ import DoseSafety
 import HTTPTypes
 import Hummingbird
 import JSON
+import Messages
+import PumpCore
 
 /// What every write goes through (authorize, parse, run as a command, answer)
 /// and what every review does (the same checks, nothing sent).
@@ -112,7 +114,7 @@ extension APIRoutes {
             logger.warning("write refused: no peer credentials", metadata: ["path": "\(req.uri.path)", "kind": "security"])
             throw APIError(403, .forbidden, "pumpd could not read this connection's credentials (SO_PEERCRED), so it cannot allow a write")
         }
-        guard pump.policy.mayWrite(peer) else {
+        guard policy.mayWrite(peer) else {
             // Audited before the body is judged: an attempt is worth recording
             // whatever it carried; kept as a bounded excerpt and a hash, never parsed.
             let request = await RefusedBody.read(req).json.serialized
@@ -129,3 +131,9 @@ extension APIRoutes {
         return peer
     }
 }
+
+/// A parsed body that names a plan (what review endpoints accept).
+protocol PlanConvertible { var plan: Plan { get } }
+extension ProgramRecord: PlanConvertible { var plan: Plan { .program(self) } }
+extension BolusRequest: PlanConvertible { var plan: Plan { .bolus(self) } }
+extension Refill: PlanConvertible { var plan: Plan { .refill(self) } }

@@ -1,8 +1,6 @@
-import API
 import Audit
 import DoseSafety
 import Foundation
-import JSON
 import Link
 import Logging
 import Messages
@@ -15,14 +13,16 @@ import Wire
 /// status and identity the API reads, mirrors the pump's events, and runs
 /// every write as a command with a durable, exact outcome.
 public final class PumpService: Service, Sendable {
-    struct Snapshot {
-        var status: Status?
-        var statusAtMs: Int64?
-        var hello: HelloReply?
-        var linkUp = false
-        var linkNote = "starting"
-        var port: String?
-        var connectedAtMs: Int64?
+    /// What pumpd knows of the link and the pump now.
+    public struct Snapshot: Sendable {
+        public var status: Status?
+        public var statusAtMs: Int64?
+        public var hello: HelloReply?
+        public var linkUp = false
+        public var linkNote = "starting"
+        /// How the port was opened (the serial backend), once it was.
+        public var port: String?
+        public var connectedAtMs: Int64?
         var shuttingDown = false
         var pendingGap = false
         /// An event could not be mirrored: the link was sent back to read
@@ -30,13 +30,12 @@ public final class PumpService: Service, Sendable {
         var mirrorBehind = false
     }
 
-    let config: DaemonConfig
+    public let settings: PumpSettings
     let logger: Logger
-    let store: AuditStore
-    let link: SerialLink
-    let captures: CaptureControl
-    let policy: AccessPolicy
-    let metrics: Metrics
+    public let store: AuditStore
+    public let link: SerialLink
+    public let captures: CaptureControl
+    public let metrics: Metrics
     let validation: Validation
     public let library: DrugLibrary?
     let snapshot = Mutex(Snapshot())
@@ -58,26 +57,25 @@ public final class PumpService: Service, Sendable {
     /// the number, a range its own ids never reach.
     static let requestIDBase: RequestID = 1 << 40
 
-    static func requestID(_ commandID: String) -> RequestID? {
+    public static func requestID(_ commandID: String) -> RequestID? {
         guard let n = UInt64(commandID.dropFirst()) else { return nil }
         let (rid, overflow) = requestIDBase.addingReportingOverflow(n)
         return overflow ? nil : rid
     }
-    static func commandID(_ rid: RequestID) -> String? {
+    public static func commandID(_ rid: RequestID) -> String? {
         rid >= requestIDBase ? "c\(rid - requestIDBase)" : nil
     }
 
-    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Opens the link only after settling what a previous run left unsettled.
     public init(
-        config: DaemonConfig, devicePath: String, pairingKey: PairingKey, store: AuditStore, policy: AccessPolicy,
+        settings: PumpSettings, devicePath: String, pairingKey: PairingKey, store: AuditStore,
         metrics: Metrics, logger: Logger, validation: Validation = Validation(), library: DrugLibrary? = nil
     ) throws {
         self.library = library
-        self.config = config
+        self.settings = settings
         self.store = store
-        self.policy = policy
         self.metrics = metrics
         self.logger = logger
         self.validation = validation
@@ -87,7 +85,7 @@ public final class PumpService: Service, Sendable {
         let cursor = try store.nextEventIndex().map { UInt32(clamping: $0) } ?? 0
         let log = logger
         link = SerialLink(
-            path: devicePath, baud: Baud(rawValue: config.baud) ?? .default, pairingKey: pairingKey, eventCursor: cursor,
+            path: devicePath, baud: settings.baud, pairingKey: pairingKey, eventCursor: cursor,
             uncertain: adopted,
             beforeSending: { [store] rid, attempt in
                 // On the link's thread, before the attempt's first byte: once this
@@ -102,8 +100,8 @@ public final class PumpService: Service, Sendable {
                     return false
                 }
             })
-        captures = CaptureControl(link: link, directory: config.dataDir + "/captures")
-        metrics.set("pumpd_simulator", [], config.isSimulator ? 1 : 0)
+        captures = CaptureControl(link: link, directory: settings.capturesDirectory)
+        metrics.set("pumpd_simulator", [], settings.isSimulator ? 1 : 0)
         metrics.set("pumpd_link_up", [], 0)
     }
 
@@ -142,7 +140,7 @@ public final class PumpService: Service, Sendable {
     }
 
     /// A mirrored row as the record it was (the mirror stores the ICD's fields, widened for SQLite).
-    static func record(_ r: EventRow) -> EventRecord {
+    public static func record(_ r: EventRow) -> EventRecord {
         EventRecord(
             index: UInt32(truncatingIfNeeded: r.index), time: UnixTime(seconds: r.time), code: UInt16(truncatingIfNeeded: r.code),
             originSeq: UInt16(truncatingIfNeeded: r.originSeq), originSession: UInt32(truncatingIfNeeded: r.originSession),
@@ -152,7 +150,7 @@ public final class PumpService: Service, Sendable {
     // MARK: running
 
     public func run() async throws {
-        if let path = config.captureFile {
+        if let path = settings.captureFile {
             // Before the link opens, so the capture holds the first HELLO.
             do {
                 _ = try captures.start(path: path)
@@ -177,7 +175,6 @@ public final class PumpService: Service, Sendable {
     /// recorded), end the streams, close the port.
     func shutdown() async {
         snapshot.withLock { $0.shuttingDown = true }
-        SystemdNotify.send("STOPPING=1")
         logger.notice("stopping: no new commands; finishing the one in flight")
         eventsChanged.bump()
         statusWanted.bump()
@@ -340,11 +337,11 @@ public final class PumpService: Service, Sendable {
     /// the mirror is behind.
     func pollStatus() async {
         let clock = ContinuousClock()
-        var lastRead = clock.now - .seconds(config.statusPollSeconds)
+        var lastRead = clock.now - .seconds(settings.statusPollSeconds)
         var seen: UInt64?
         while !isShuttingDown {
             let v = statusWanted.version
-            if link.isReady, seen != v || clock.now - lastRead >= .seconds(config.statusPollSeconds) {
+            if link.isReady, seen != v || clock.now - lastRead >= .seconds(settings.statusPollSeconds) {
                 _ = await refreshStatus()
                 lastRead = clock.now
             }
@@ -358,7 +355,7 @@ public final class PumpService: Service, Sendable {
             if behind { link.readEvents() }
             // Catching up after the store refused writes is tried every second.
             let catchingUp = behind || !backlog.withLock({ $0.isEmpty })
-            await statusWanted.wait(after: v, timeout: catchingUp ? .seconds(1) : .seconds(config.statusPollSeconds))
+            await statusWanted.wait(after: v, timeout: catchingUp ? .seconds(1) : .seconds(settings.statusPollSeconds))
         }
     }
 
@@ -397,30 +394,8 @@ public final class PumpService: Service, Sendable {
 
     // MARK: identity
 
-    public func deviceJSON() -> JSONValue {
-        let s = snapshot.withLock { $0 }
-        var o: JSONObject = ["simulator": .bool(config.isSimulator)]
-        if config.isSimulator { o["notice"] = .string(Self.simulatorNotice) }
-        o["port"] = .object([
-            "path": .string(link.path), "baud": .int(Int64(link.baud.bitsPerSecond)),
-            "backend": s.port.map { .string($0) } ?? .null,
-        ])
-        o["link"] = .object([
-            "state": .string(s.linkUp ? "up" : "down"),
-            "note": .string(s.linkNote),
-            "connected_at": s.connectedAtMs.map { .string(TimeText.isoMillis($0)) } ?? .null,
-            "unreconciled_commands": .array(link.unreconciledIDs.compactMap(Self.commandID).map { .string($0) }),
-        ])
-        if let h = s.hello {
-            let ids = Answers.hello(h)
-            o["programmer"] = ids["programmer"]
-            o["implant"] = ids["implant"]
-        } else {
-            o["programmer"] = .null
-            o["implant"] = .null
-        }
-        return .object(o)
-    }
+    /// What is known of the link and the pump now.
+    public var current: Snapshot { snapshot.withLock { $0 } }
 
     public static let simulatorNotice =
         "SIMULATOR: pumpd is talking to pumpsim, a simulated PH-1 and implant, with the ICD's public test key. No real pump is connected; nothing here reaches a patient."

@@ -1,7 +1,4 @@
-import API
 import DoseSafety
-import JSON
-import Messages
 
 /// A write as the daemon received it: the plan (stored as a value, and
 /// compared when an Idempotency-Key is reused) and the body as sent.
@@ -17,9 +14,3 @@ public struct CommandOrder: Sendable {
         self.overrides = overrides
     }
 }
-
-/// A parsed body that names a plan (what review endpoints accept).
-protocol PlanConvertible { var plan: Plan { get } }
-extension ProgramRecord: PlanConvertible { var plan: Plan { .program(self) } }
-extension BolusRequest: PlanConvertible { var plan: Plan { .bolus(self) } }
-extension Refill: PlanConvertible { var plan: Plan { .refill(self) } }

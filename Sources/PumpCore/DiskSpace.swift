@@ -6,18 +6,18 @@ import Glibc
 /// write halfway through a command. A constant, not a setting: it is the
 /// room a day of heavy use takes (the audit trail, the event mirror, the log
 /// and its rotations), with a wide margin.
-enum DiskSpace {
-    static let floorBytes: UInt64 = 64 << 20
+public enum DiskSpace {
+    public static let floorBytes: UInt64 = 64 << 20
 
-    struct Reading: Sendable, Equatable {
+    public struct Reading: Sendable, Equatable {
         /// What an unprivileged process may still write (statvfs f_bavail).
-        var freeBytes: UInt64
-        var totalBytes: UInt64
-        var belowFloor: Bool { freeBytes < DiskSpace.floorBytes }
+        public var freeBytes: UInt64
+        public var totalBytes: UInt64
+        public var belowFloor: Bool { freeBytes < DiskSpace.floorBytes }
     }
 
     /// The file system holding `path`; nil if it cannot be read.
-    static func reading(at path: String) -> Reading? {
+    public static func reading(at path: String) -> Reading? {
         var s = statvfs()
         guard statvfs(path, &s) == 0 else { return nil }
         let unit = UInt64(s.f_frsize)
@@ -26,7 +26,7 @@ enum DiskSpace {
         return Reading(freeBytes: o1 ? .max : free, totalBytes: o2 ? .max : total)
     }
 
-    static func mebibytes(_ bytes: UInt64) -> String {
+    public static func mebibytes(_ bytes: UInt64) -> String {
         let tenths = bytes / (1 << 20 / 10)
         return "\(tenths / 10).\(tenths % 10) MiB"
     }

@@ -1,4 +1,5 @@
 import Audit
+import Glibc
 import Messages
 
 /// `GET /v1/status?refresh=true` is open to every reader, and each one used
@@ -49,8 +50,8 @@ extension PumpService {
     /// answered from the cache when the same uid asked less than a second
     /// ago. A clinician (`bounded` nil) is not bounded: it may change the
     /// pump, and its status must then be the pump's now.
-    func readerRefresh(bounded uid: UInt32?) async -> Result<ReaderStatus, CommandOutcome.ReadFailure> {
-        let now = LogBook.monotonicMs()
+    public func readerRefresh(bounded uid: UInt32?) async -> Result<ReaderStatus, CommandOutcome.ReadFailure> {
+        let now = Self.monotonicMs()
         if let uid, refreshes.withLock({ $0.tooSoon(uid: uid, nowMs: now) }), let (s, age) = cachedStatus {
             return .success(ReaderStatus(status: s, ageMs: age))
         }
@@ -62,5 +63,11 @@ extension PumpService {
             }
         }
         return result.map { ReaderStatus(status: $0, ageMs: 0) }
+    }
+
+    static func monotonicMs() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000
     }
 }

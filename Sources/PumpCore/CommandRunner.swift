@@ -41,7 +41,7 @@ extension PumpService {
     /// attempts, not only actions. Per uid, the first few in a window are
     /// recorded one by one and the rest counted into one summary row
     /// (`RefusalLimit`); nil when this one was only counted.
-    func auditRefusal(kind: String, request: String, path: String, by r: Requester, refusal: CommandOutcome) -> String? {
+    public func auditRefusal(kind: String, request: String, path: String, by r: Requester, refusal: CommandOutcome) -> String? {
         let now = Self.nowMs()
         metrics.add("pumpd_refused_writes_total", [("uid", "\(r.uid)")])
         let admission = refusalLimit.withLock { $0.admit(uid: r.uid, gid: r.gid, pid: r.pid, nowMs: now) }
@@ -52,7 +52,7 @@ extension PumpService {
         if let closing { recordSummary(closing) }
         // A non-clinician's refusals never take the room the clinicians'
         // commands need: with less than twice the floor free, they are summarised only.
-        if let space = DiskSpace.reading(at: config.dataDir), space.freeBytes < 2 * DiskSpace.floorBytes {
+        if let space = DiskSpace.reading(at: settings.dataDir), space.freeBytes < 2 * DiskSpace.floorBytes {
             refusalLimit.withLock { $0.unrecorded(uid: r.uid, gid: r.gid, pid: r.pid, nowMs: now) }
             metrics.add("pumpd_refused_writes_summarised_total", [("uid", "\(r.uid)")])
             return nil
@@ -82,7 +82,7 @@ extension PumpService {
     }
 
     private func recordSummary(_ s: RefusalLimit.Summary) {
-        if let space = DiskSpace.reading(at: config.dataDir), space.belowFloor {
+        if let space = DiskSpace.reading(at: settings.dataDir), space.belowFloor {
             refusalLimit.withLock { $0.putBack(s, nowMs: Self.nowMs()) }
             return
         }
@@ -110,12 +110,12 @@ extension PumpService {
     func auditRefusal() -> CommandAnswer.Reply? {
         if let stuck = recordBacklog().first {
             return .auditUnavailable(
-                "the outcome of command \(stuck.id) (\(stuck.state.rawValue)) is not recorded yet: \(stuck.why). pumpd sends nothing else until it is; free space in the data dir \(config.dataDir) (or make it writable) and it records it and takes writes again by itself, no restart needed",
+                "the outcome of command \(stuck.id) (\(stuck.state.rawValue)) is not recorded yet: \(stuck.why). pumpd sends nothing else until it is; free space in the data dir \(settings.dataDir) (or make it writable) and it records it and takes writes again by itself, no restart needed",
                 commandID: stuck.id)
         }
-        if let space = DiskSpace.reading(at: config.dataDir), space.belowFloor {
+        if let space = DiskSpace.reading(at: settings.dataDir), space.belowFloor {
             return .auditUnavailable(
-                "the data dir \(config.dataDir) has \(DiskSpace.mebibytes(space.freeBytes)) free, under the \(DiskSpace.mebibytes(DiskSpace.floorBytes)) pumpd keeps for its audit trail, so it records no new command and sends nothing. Free space there (old captures, rotated logs pumpd.log.N, other files); writes are taken again by themselves, no restart needed",
+                "the data dir \(settings.dataDir) has \(DiskSpace.mebibytes(space.freeBytes)) free, under the \(DiskSpace.mebibytes(DiskSpace.floorBytes)) pumpd keeps for its audit trail, so it records no new command and sends nothing. Free space there (old captures, rotated logs pumpd.log.N, other files); writes are taken again by themselves, no restart needed",
                 commandID: nil)
         }
         return nil
@@ -123,7 +123,7 @@ extension PumpService {
 
     /// Records an action that never goes on the wire (a capture started or
     /// stopped): who asked, what, and how it ended, in the same trail.
-    func auditLocal(kind: String, request: String, by r: Requester, note: String, outcome: CommandOutcome) -> String? {
+    public func auditLocal(kind: String, request: String, by r: Requester, note: String, outcome: CommandOutcome) -> String? {
         let id = nextCommandID()
         var rec = CommandRecord(id: id, createdMs: Self.nowMs(), requester: r, idempotencyKey: nil, kind: kind, request: request)
         rec.state = outcome.state
@@ -170,7 +170,7 @@ extension PumpService {
             metrics.add("pumpd_audit_unavailable_total")
             logger.error("write refused: the audit store cannot record it", metadata: ["kind": "\(order.plan.kind)", "uid": "\(requester.uid)", "why": "\(why)"])
             return CommandAnswer(reply: .auditUnavailable(
-                "the audit store cannot record this command (\(why)), so nothing was sent. Free space in the data dir \(config.dataDir) (or make it writable); writes are taken again by themselves, no restart needed",
+                "the audit store cannot record this command (\(why)), so nothing was sent. Free space in the data dir \(settings.dataDir) (or make it writable); writes are taken again by themselves, no restart needed",
                 commandID: nil))
         } catch {
             return internalFailure(error, id: nil)
@@ -326,7 +326,7 @@ extension PumpService {
                 switch why {
                 case .unreconciled(let other): .uncertainPending(commandID: Self.commandID(other) ?? "\(other)", kind: nil)
                 case .invalid(let p): .invalid("\(p)")
-                case .notRecorded: .notRecorded(step: step, dataDir: config.dataDir)
+                case .notRecorded: .notRecorded(step: step, dataDir: settings.dataDir)
                 case .linkDown, .busy: .linkRefused(step: step, why: "\(why)")
                 }
             if case .notRecorded = reason { metrics.add("pumpd_audit_unavailable_total") }

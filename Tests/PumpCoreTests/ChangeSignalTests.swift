@@ -1,5 +1,5 @@
 import Testing
-@testable import Daemon
+@testable import PumpCore
 
 @Suite("Change signal")
 struct ChangeSignalTests {

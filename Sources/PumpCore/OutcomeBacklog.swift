@@ -40,5 +40,5 @@ extension PumpService {
         }
     }
 
-    var unrecordedIDs: [String] { backlog.withLock { $0.map(\.id) } }
+    public var unrecordedIDs: [String] { backlog.withLock { $0.map(\.id) } }
 }
