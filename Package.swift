@@ -165,7 +165,9 @@ let package = Package(
         // pumpd's pure parts, alone: the log ring and file, the chunk-size scanner, the limits.
         .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "PumpCore", "Audit", "API", "DoseSafety", "JSON", "Messages"]),
         // The pump core's parts alone: no HTTP, no daemon.
-        .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "Audit"]),
+        .testTarget(
+            name: "PumpCoreTests",
+            dependencies: ["PumpCore", "Audit", "Link", "Messages", .product(name: "Logging", package: "swift-log")]),
         // pumpd's HTTP edge in process (HummingbirdTesting, no pty), and its routes and
         // error codes against spec/openapi.yaml.
         .testTarget(

@@ -184,7 +184,7 @@ extension PumpService {
             finish(id, outcome, note: "refused before sending: \(outcome.sentence(commandID: id) ?? "")")
         }
         if isShuttingDown { return refuse(.notSent(.shuttingDown)) }
-        if let blocking = (try? store.unsettled())?.first(where: { $0.state == .uncertain }) {
+        if let blocking = pending.blocking() {
             return refuse(.notSent(.uncertainPending(commandID: blocking.id, kind: blocking.kind)))
         }
         guard link.isReady else {

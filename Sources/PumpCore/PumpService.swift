@@ -53,18 +53,11 @@ public final class PumpService: Service, Sendable {
     public let eventsChanged = ChangeSignal()
     public let startedMs: Int64
 
-    /// Command ids are "c" + a number; the link knows them as this base plus
-    /// the number, a range its own ids never reach.
-    static let requestIDBase: RequestID = 1 << 40
+    /// Commands whose outcome is not settled: their one owner.
+    public let pending: PendingCommands
 
-    public static func requestID(_ commandID: String) -> RequestID? {
-        guard let n = UInt64(commandID.dropFirst()) else { return nil }
-        let (rid, overflow) = requestIDBase.addingReportingOverflow(n)
-        return overflow ? nil : rid
-    }
-    public static func commandID(_ rid: RequestID) -> String? {
-        rid >= requestIDBase ? "c\(rid - requestIDBase)" : nil
-    }
+    public static func requestID(_ commandID: String) -> RequestID? { PendingCommands.requestID(commandID) }
+    public static func commandID(_ rid: RequestID) -> String? { PendingCommands.commandID(rid) }
 
     public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
@@ -81,62 +74,16 @@ public final class PumpService: Service, Sendable {
         self.validation = validation
         startedMs = Self.nowMs()
         commandNumber = Mutex(try store.lastCommandNumber())
-        let adopted = try Self.settleLeftovers(store: store, logger: logger)
+        let pending = PendingCommands(store: store, logger: logger)
+        self.pending = pending
+        let adopted = try pending.adoptLeftovers()
         let cursor = try store.nextEventIndex().map { UInt32(clamping: $0) } ?? 0
-        let log = logger
         link = SerialLink(
             path: devicePath, baud: settings.baud, pairingKey: pairingKey, eventCursor: cursor,
-            uncertain: adopted,
-            beforeSending: { [store] rid, attempt in
-                // On the link's thread, before the attempt's first byte: once this
-                // returns true, a crash cannot leave the attempt unknown. If it
-                // cannot be recorded, it is not sent.
-                guard let id = PumpService.commandID(rid) else { return true }
-                do {
-                    try store.recordAttempt(id, attempt, nowMs: Self.nowMs())
-                    return true
-                } catch {
-                    log.critical("could not record an attempt before sending it; it is not sent", metadata: ["command": "\(id)", "error": "\(error)"])
-                    return false
-                }
-            })
+            uncertain: adopted, beforeSending: { rid, attempt in pending.recordBeforeSending(rid, attempt) })
         captures = CaptureControl(link: link, directory: settings.capturesDirectory)
         metrics.set("pumpd_simulator", [], settings.isSimulator ? 1 : 0)
         metrics.set("pumpd_link_up", [], 0)
-    }
-
-    /// Start-up reconciliation (before the link opens): a pending command with
-    /// no recorded attempt never went out; one whose attempt's events are in
-    /// the mirror ran; the rest are uncertain and handed to the link, which
-    /// settles them from the pump's event log before anything else is sent.
-    static func settleLeftovers(store: AuditStore, logger: Logger) throws -> [(RequestID, Attempt)] {
-        var adopted: [(RequestID, Attempt)] = []
-        let now = nowMs()
-        for c in try store.unsettled() {
-            guard let last = c.attempts.last, let rid = requestID(c.id) else {
-                try store.settle(
-                    c.id, .notSent(.stoppedBeforeSending), nowMs: now,
-                    note: "never sent: pumpd stopped before the command went on the wire; nothing changed on the pump")
-                logger.notice("command never sent before the last stop: failed", metadata: ["command": "\(c.id)"])
-                continue
-            }
-            let rows = try store.events(originSession: Int64(last.sessionTag), originSeq: Int(last.seq))
-            if let expected = last.expectedEvent, rows.contains(where: { $0.code == Int(expected.rawValue) }) {
-                try store.settle(
-                    c.id, .applied(rows.map(record)), nowMs: now,
-                    note: "pumpd stopped before the answer was recorded; the pump's event log shows it ran once")
-                logger.notice("leftover command settled from the event mirror: applied", metadata: ["command": "\(c.id)"])
-            } else {
-                if c.state == .pending {
-                    try store.settle(
-                        c.id, .uncertain(last), nowMs: now,
-                        note: "pumpd stopped while the command was on the wire; it stays uncertain until the pump's event log settles it")
-                }
-                adopted.append((rid, last))
-                logger.warning("leftover command is uncertain; reconciling from the event log", metadata: ["command": "\(c.id)"])
-            }
-        }
-        return adopted
     }
 
     /// A mirrored row as the record it was (the mirror stores the ICD's fields, widened for SQLite).
@@ -295,16 +242,8 @@ public final class PumpService: Service, Sendable {
     }
 
     func reconciled(_ rid: RequestID, _ attempt: Attempt, _ r: Reconciliation) {
-        guard let id = Self.commandID(rid) else { return }
-        let update: UnrecordedOutcome
-        switch r {
-        case .applied(let events):
-            update = UnrecordedOutcome(
-                id: id, outcome: .applied(events),
-                note: "no answer came, but the pump's event log shows it ran, once (seq \(attempt.seq)); it was not sent again", why: "")
-        case .notApplied:
-            update = UnrecordedOutcome(id: id, outcome: .notApplied, note: CommandOutcome.notApplied.sentence(commandID: id) ?? "", why: "")
-        }
+        guard let update = PendingCommands.settlement(rid, attempt, r) else { return }
+        let id = update.id
         do {
             let c = try store.settle(id, update.outcome, nowMs: Self.nowMs(), note: update.note)
             metrics.add("pumpd_commands_total", [("kind", c.kind), ("state", update.state.rawValue)])
@@ -327,8 +266,7 @@ public final class PumpService: Service, Sendable {
     }
 
     func updateUncertainGauge() {
-        let n = (try? store.unsettled().filter { $0.state == .uncertain }.count) ?? 0
-        metrics.set("pumpd_uncertain_commands", [], Double(n))
+        metrics.set("pumpd_uncertain_commands", [], Double(pending.uncertainIDs().count))
     }
 
     /// Reads the status when asked (an event, a command) or every few

@@ -45,7 +45,7 @@ struct DeviceRoutes: RouteCollection {
 
     func health() -> Response {
         let up = pump.linkUp
-        let uncertain = (try? pump.store.unsettled().filter { $0.state == .uncertain }.map(\.id)) ?? []
+        let uncertain = pump.pending.uncertainIDs()
         let audit = auditHealth()
         let writable = audit["writable"] == .bool(true)
         var o: JSONObject = [
