@@ -145,9 +145,15 @@ public enum PumpDaemon {
                 SystemdNotify.send("READY=1\nSTATUS=answering on \(socketPath)")
             },
             logger: logger)
-        // The simulator's watch comes last, so it is the first told of a shutdown.
+        // Told to stop in the reverse of this order, each once the one before
+        // it has ended: systemd hears STOPPING; the simulator learns that its
+        // exit is expected; the link closes once the command in flight is
+        // recorded; the audit writer records what it still holds; the HTTP
+        // edge ends its streams and stops answering.
+        let watch = simulator.map { [ServiceGroupConfiguration.ServiceConfiguration(service: EmbeddedSimulator.ShutdownWatch(simulator: $0))] } ?? []
         var groupConfig = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: pump)] + (simulator.map { [.init(service: EmbeddedSimulator.ShutdownWatch(simulator: $0))] } ?? []),
+            services: [.init(service: app), .init(service: AuditWriter(pump: pump)), .init(service: LinkService(pump: pump))]
+                + watch + [.init(service: StopNotice())],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         // A client that stops reading a stream must not hold the stop up: after

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 
 /// sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET, when set.
 enum SystemdNotify {
@@ -22,5 +23,14 @@ enum SystemdNotify {
                 message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, sa, len) }
             }
         }
+    }
+}
+
+/// Tells systemd that pumpd is stopping, as soon as it is told to stop
+/// (the first of pumpd's services to hear it).
+struct StopNotice: Service {
+    func run() async {
+        try? await gracefulShutdown()
+        SystemdNotify.send("STOPPING=1")
     }
 }

@@ -84,6 +84,8 @@ public final class SerialLink: Sendable {
     }
 
     public var isReady: Bool { state.withLock { $0.machine.isReady } }
+    /// Whether `stop` was called: nothing is sent from then on.
+    public var isStopped: Bool { state.withLock { !$0.running } }
     public var unreconciledIDs: [RequestID] { state.withLock { $0.machine.unreconciledIDs } }
     public var eventCursor: UInt32 { state.withLock { $0.machine.eventCursor } }
     public var sessionTag: UInt32? { state.withLock { $0.machine.sessionTag } }

@@ -183,7 +183,7 @@ extension PumpService {
         func refuse(_ outcome: CommandOutcome) -> CommandAnswer {
             finish(id, outcome, note: "refused before sending: \(outcome.sentence(commandID: id) ?? "")")
         }
-        if isShuttingDown { return refuse(.notSent(.shuttingDown)) }
+        if link.isStopped || Task.isShuttingDownGracefully { return refuse(.notSent(.shuttingDown)) }
         if let blocking = pending.blocking() {
             return refuse(.notSent(.uncertainPending(commandID: blocking.id, kind: blocking.kind)))
         }
@@ -395,7 +395,7 @@ extension PumpService {
     /// not hold yet.
     func unrecorded(_ u: UnrecordedOutcome) -> CommandAnswer {
         backlog.withLock { $0.append(u) }
-        statusWanted.bump()  // the poll loop retries every second from now on
+        auditWanted.bump()  // the audit writer retries every second from now on
         metrics.add("pumpd_audit_unavailable_total")
         logger.critical("could not record a command's outcome; it is kept and recorded when the audit store takes writes again", metadata: [
             "command": "\(u.id)", "state": "\(u.outcome.state.rawValue)", "note": "\(u.note)", "error": "\(u.why)",

@@ -12,7 +12,7 @@ import Wire
 /// The pump as a service: owns the link and the audit store, keeps the
 /// status and identity the API reads, mirrors the pump's events, and runs
 /// every write as a command with a durable, exact outcome.
-public final class PumpService: Service, Sendable {
+public final class PumpService: Sendable {
     /// What pumpd knows of the link and the pump now.
     public struct Snapshot: Sendable {
         public var status: Status?
@@ -23,7 +23,6 @@ public final class PumpService: Service, Sendable {
         /// How the port was opened (the serial backend), once it was.
         public var port: String?
         public var connectedAtMs: Int64?
-        var shuttingDown = false
         var pendingGap = false
         /// An event could not be mirrored: the link was sent back to read
         /// the log again from the mirror's end, and is asked to until it has.
@@ -44,6 +43,8 @@ public final class PumpService: Service, Sendable {
     let commandNumber: Mutex<UInt64>
     let programs = ProgramCache()
     let statusWanted = ChangeSignal()
+    /// Bumped when the audit store refused something: the audit writer then retries every second.
+    let auditWanted = ChangeSignal()
     /// Outcomes the audit store refused, to be written when it can (see `UnrecordedOutcome`).
     let backlog = Mutex<[UnrecordedOutcome]>([])
     /// Refused writes (403) recorded one by one, per uid, and the rest summarised.
@@ -94,9 +95,10 @@ public final class PumpService: Service, Sendable {
             value1: UInt32(truncatingIfNeeded: r.value1), value2: UInt32(truncatingIfNeeded: r.value2))
     }
 
-    // MARK: running
+    // MARK: running (LinkService and AuditWriter run these under pumpd's ServiceGroup)
 
-    public func run() async throws {
+    /// Records the capture asked for at start, then opens the link.
+    func openLink() {
         if let path = settings.captureFile {
             // Before the link opens, so the capture holds the first HELLO.
             do {
@@ -108,31 +110,15 @@ public final class PumpService: Service, Sendable {
         }
         link.start()
         logger.notice("serial link started", metadata: ["port": "\(link.path)", "baud": "\(link.baud.bitsPerSecond)"])
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.consumeNotices() }
-            group.addTask { await self.pollStatus() }
-            try? await gracefulShutdown()
-            await self.shutdown()
-            group.cancelAll()
-        }
     }
 
-    /// Graceful stop: refuse new commands, let the one in flight finish (the
+    /// Closes the link once the command in flight, if any, is settled (the
     /// link bounds it: it is answered or becomes uncertain, and either is
-    /// recorded), end the streams, close the port.
-    func shutdown() async {
-        snapshot.withLock { $0.shuttingDown = true }
+    /// recorded). A command that comes after finds the link stopped and is
+    /// refused unsent (`shuttingDown`).
+    func closeLink() async {
         logger.notice("stopping: no new commands; finishing the one in flight")
-        eventsChanged.bump()
-        statusWanted.bump()
         await gate.lock()
-        recordRefusalSummaries(all: true)
-        let left = recordBacklog()
-        if !left.isEmpty {
-            logger.critical("stopping with outcomes the audit store would not take; they stay pending and are settled from the event log at the next start", metadata: [
-                "commands": "\(left.map { "\($0.id): \($0.state.rawValue) (\($0.note))" }.joined(separator: "; "))",
-            ])
-        }
         link.stop()
         snapshot.withLock {
             $0.linkUp = false
@@ -145,8 +131,6 @@ public final class PumpService: Service, Sendable {
         }
         gate.unlock()
     }
-
-    public var isShuttingDown: Bool { snapshot.withLock { $0.shuttingDown } }
 
     func consumeNotices() async {
         for await notice in link.notices {
@@ -220,7 +204,7 @@ public final class PumpService: Service, Sendable {
                 logger.error("could not mirror an event; it will be read from the pump again", metadata: [
                     "index": "\(e.index)", "resume_at": "\(min(resume, e.index))", "error": "\(error)",
                 ])
-                statusWanted.bump()  // the poll loop retries every second from now on
+                auditWanted.bump()  // the audit writer retries every second from now on
             }
             return
         }
@@ -255,6 +239,7 @@ public final class PumpService: Service, Sendable {
             var kept = update
             kept.why = why
             backlog.withLock { $0.append(kept) }
+            auditWanted.bump()
             logger.error("could not record a reconciliation; it is kept and recorded when the audit store takes writes again", metadata: [
                 "command": "\(id)", "result": "\(update.state.rawValue)", "error": "\(why)",
             ])
@@ -270,30 +255,46 @@ public final class PumpService: Service, Sendable {
     }
 
     /// Reads the status when asked (an event, a command) or every few
-    /// seconds; and, while the audit store was refusing writes, retries
-    /// what it could not take: late outcomes, refusal summaries, the events
-    /// the mirror is behind.
+    /// seconds, until the link service is told to stop.
     func pollStatus() async {
         let clock = ContinuousClock()
         var lastRead = clock.now - .seconds(settings.statusPollSeconds)
         var seen: UInt64?
-        while !isShuttingDown {
+        while !Task.isShuttingDownGracefully {
             let v = statusWanted.version
             if link.isReady, seen != v || clock.now - lastRead >= .seconds(settings.statusPollSeconds) {
                 _ = await refreshStatus()
                 lastRead = clock.now
             }
             seen = v
-            if !backlog.withLock({ $0.isEmpty }) {
-                recordBacklog()
-                updateUncertainGauge()
-            }
-            recordRefusalSummaries(all: false)
-            let behind = snapshot.withLock { $0.mirrorBehind }
-            if behind { link.readEvents() }
-            // Catching up after the store refused writes is tried every second.
-            let catchingUp = behind || !backlog.withLock({ $0.isEmpty })
-            await statusWanted.wait(after: v, timeout: catchingUp ? .seconds(1) : .seconds(settings.statusPollSeconds))
+            await statusWanted.wait(after: v, timeout: .seconds(settings.statusPollSeconds))
+        }
+    }
+
+    /// Writes what the audit store refused when it happened: late outcomes,
+    /// refusal summaries whose window closed, and (by asking the link to
+    /// read the pump's log again) the events the mirror is behind. Whether
+    /// anything is still behind, to be tried again in a second.
+    func catchUp() -> Bool {
+        if !backlog.withLock({ $0.isEmpty }) {
+            recordBacklog()
+            updateUncertainGauge()
+        }
+        recordRefusalSummaries(all: false)
+        let behind = snapshot.withLock { $0.mirrorBehind }
+        if behind { link.readEvents() }
+        return behind || !backlog.withLock({ $0.isEmpty })
+    }
+
+    /// The last writes before pumpd ends: every open refusal summary, and
+    /// what is still unrecorded (left pending, settled at the next start).
+    func flushAudit() {
+        recordRefusalSummaries(all: true)
+        let left = recordBacklog()
+        if !left.isEmpty {
+            logger.critical("stopping with outcomes the audit store would not take; they stay pending and are settled from the event log at the next start", metadata: [
+                "commands": "\(left.map { "\($0.id): \($0.state.rawValue) (\($0.note))" }.joined(separator: "; "))",
+            ])
         }
     }
 

@@ -26,4 +26,40 @@ struct StopTests {
         #expect(p.terminationStatus == 0)
         #expect(took < .seconds(10), "the stop took \(took)")
     }
+
+    /// The services stop in order (link, audit writer, HTTP edge), each
+    /// through ServiceLifecycle's graceful shutdown, not a flag: streams end
+    /// cleanly (their readers see the end of a chunked body, not a reset),
+    /// and pumpd exits 0 long before the group's 15 s limit.
+    @Test("SIGTERM with an event stream and a log stream open: both end cleanly, exit 0 within seconds")
+    func stopWithStreamsOpen() throws {
+        let d = try DaemonProcess()
+        var readers: [(Process, Pipe)] = []
+        for path in ["/v1/events/stream", "/v1/logs/stream"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            p.arguments = ["-s", "-N", "--max-time", "30", "--unix-socket", d.socket, "http://pumpd\(path)"]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try p.run()
+            readers.append((p, out))
+        }
+        usleep(500_000)
+        guard let p = d.process else { Issue.record("pumpd is not running"); return }
+        let start = ContinuousClock.now
+        p.terminate()
+        p.waitUntilExit()
+        let took = ContinuousClock.now - start
+        d.process = nil
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "pumpd ended with \(p.terminationStatus)")
+        #expect(took < .seconds(5), "the stop took \(took)")
+        for (reader, out) in readers {
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            reader.waitUntilExit()
+            // curl exits 0 only when the chunked body ended properly (18: partial, 28: timed out, 56: reset).
+            #expect(reader.terminationStatus == 0, "\(reader.arguments?.last ?? ""): curl exit \(reader.terminationStatus)")
+            #expect(text.isEmpty || text.hasSuffix("\n"), "the last line is whole")
+        }
+    }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import JSON
 import NIOCore
 import PumpCore
+import ServiceLifecycle
 
 /// `/v1/events` and `/v1/events/stream`: the pump's event log as mirrored.
 struct EventRoutes: RouteCollection {
@@ -34,17 +35,23 @@ struct EventRoutes: RouteCollection {
         let body = ResponseBody { writer in
             defer { withExtendedLifetime(slot) {} }
             var cursor = start
-            while !pump.isShuttingDown {
-                let version = pump.eventsChanged.version
-                let rows = try pump.store.events(since: cursor, limit: 500)
-                guard let last = rows.last else {
-                    await pump.eventsChanged.wait(after: version, timeout: .seconds(30))
-                    continue
+            // Until pumpd stops: its shutdown wakes the wait below, and the
+            // stream ends with a complete last line.
+            try await withGracefulShutdownHandler {
+                while !Task.isShuttingDownGracefully {
+                    let version = pump.eventsChanged.version
+                    let rows = try pump.store.events(since: cursor, limit: 500)
+                    guard let last = rows.last else {
+                        await pump.eventsChanged.wait(after: version, timeout: .seconds(30))
+                        continue
+                    }
+                    var buffer = ByteBuffer()
+                    for r in rows { buffer.writeString(Answers.event(PumpService.record(r)).serialized + "\n") }
+                    try await APIRoutes.send(buffer, &writer, channel)
+                    cursor = last.index + 1
                 }
-                var buffer = ByteBuffer()
-                for r in rows { buffer.writeString(Answers.event(PumpService.record(r)).serialized + "\n") }
-                try await APIRoutes.send(buffer, &writer, channel)
-                cursor = last.index + 1
+            } onGracefulShutdown: {
+                pump.eventsChanged.bump()
             }
             try await writer.finish(nil)
         }

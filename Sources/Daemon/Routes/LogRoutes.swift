@@ -2,6 +2,7 @@ import Hummingbird
 import JSON
 import NIOCore
 import PumpCore
+import ServiceLifecycle
 
 /// `/v1/logs`, `/v1/logs/stream` and `/metrics`: pumpd's own log and its figures.
 struct LogRoutes: RouteCollection {
@@ -45,18 +46,24 @@ struct LogRoutes: RouteCollection {
         let body = ResponseBody { writer in
             defer { withExtendedLifetime(slot) {} }
             var cursor = since ?? book.nextSeq
-            while !pump.isShuttingDown {
-                let version = book.changed.version
-                let r = book.read(since: cursor, limit: 500)
-                if r.lines.isEmpty, r.lost == nil {
-                    await book.changed.wait(after: version, timeout: .seconds(30))
-                    continue
+            // Until pumpd stops: its shutdown wakes the wait below, and the
+            // stream ends with a complete last line.
+            try await withGracefulShutdownHandler {
+                while !Task.isShuttingDownGracefully {
+                    let version = book.changed.version
+                    let r = book.read(since: cursor, limit: 500)
+                    if r.lines.isEmpty, r.lost == nil {
+                        await book.changed.wait(after: version, timeout: .seconds(30))
+                        continue
+                    }
+                    var buffer = ByteBuffer()
+                    if let lost = r.lost { buffer.writeString(Self.gapLine(lost).serialized + "\n") }
+                    for l in r.lines { buffer.writeString(l + "\n") }
+                    try await APIRoutes.send(buffer, &writer, channel)
+                    cursor = r.next
                 }
-                var buffer = ByteBuffer()
-                if let lost = r.lost { buffer.writeString(Self.gapLine(lost).serialized + "\n") }
-                for l in r.lines { buffer.writeString(l + "\n") }
-                try await APIRoutes.send(buffer, &writer, channel)
-                cursor = r.next
+            } onGracefulShutdown: {
+                book.changed.bump()
             }
             try await writer.finish(nil)
         }
