@@ -16,7 +16,12 @@ struct StopTests {
         let reader = Thread { _ = d.call("GET", "/v1/status?refresh=true", maxTime: 20) }
         reader.start()
         usleep(400_000)
-        guard let p = d.process else { Issue.record("pumpd is not running"); return }
+        try Self.terminateCleanly(d, within: .seconds(10))
+    }
+
+    /// SIGTERM; pumpd must exit 0, by itself, within `limit`.
+    static func terminateCleanly(_ d: DaemonProcess, within limit: Duration) throws {
+        let p = try #require(d.process, "pumpd is not running")
         let start = ContinuousClock.now
         p.terminate()
         p.waitUntilExit()
@@ -24,7 +29,7 @@ struct StopTests {
         d.process = nil
         #expect(p.terminationReason == .exit, "pumpd ended by signal \(p.terminationStatus)")
         #expect(p.terminationStatus == 0)
-        #expect(took < .seconds(10), "the stop took \(took)")
+        #expect(took < limit, "the stop took \(took)")
     }
 
     /// The services stop in order (link, audit writer, HTTP edge), each
@@ -46,14 +51,7 @@ struct StopTests {
             readers.append((p, out))
         }
         usleep(500_000)
-        guard let p = d.process else { Issue.record("pumpd is not running"); return }
-        let start = ContinuousClock.now
-        p.terminate()
-        p.waitUntilExit()
-        let took = ContinuousClock.now - start
-        d.process = nil
-        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "pumpd ended with \(p.terminationStatus)")
-        #expect(took < .seconds(5), "the stop took \(took)")
+        try Self.terminateCleanly(d, within: .seconds(5))
         for (reader, out) in readers {
             let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             reader.waitUntilExit()
