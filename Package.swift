@@ -173,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "RouteTests",
             dependencies: [
-                "Daemon", "PumpCore", "API", "Audit", "DoseSafety", "Wire",
+                "Daemon", "PumpCore", "API", "Audit", "DoseSafety", "JSON", "Messages", "Wire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
