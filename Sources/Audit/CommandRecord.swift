@@ -1,4 +1,5 @@
 import DoseSafety
+import Foundation
 import GRDB
 import Messages
 
@@ -87,6 +88,22 @@ public struct CommandRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
     }
 
     public var requester: Requester { Requester(uid: uid, gid: gid, pid: pid) }
+
+    // The typed columns (plan, attempts, outcome) are JSON in SQLite. One
+    // decoder and one encoder serve every row: GRDB's default makes a new
+    // one per column read, which made the audit listing twice as slow.
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .throw
+        return d
+    }()
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = .sortedKeys
+        return e
+    }()
+    public static func databaseJSONDecoder(for column: String) -> JSONDecoder { decoder }
+    public static func databaseJSONEncoder(for column: String) -> JSONEncoder { encoder }
 }
 
 /// One event of the pump's log, mirrored with its index (no gaps, no duplicates).

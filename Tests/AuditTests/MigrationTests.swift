@@ -61,6 +61,16 @@ struct MigrationTests {
         #expect(try store.commandsWithoutPlan(kinds: ["bolus", "suspend", "resume"]).map(\.id).sorted() == ["c2", "c3"])
     }
 
+    @Test func theListingReadsEveryColumnButThePlan() throws {
+        let store = try AuditStore(path: try Self.v1Database())
+        try store.fillPlan("c1", .suspend)
+        let listed = try store.commands(limit: 10)
+        #expect(listed.map(\.id) == ["c3", "c2", "c1"])
+        let c1 = try #require(listed.last)
+        #expect(c1.plan == nil && c1.attempts.count == 1 && c1.legacyOutcome != nil && c1.note == "the pump answered OK")
+        #expect(try store.command("c1")?.plan == .suspend, "one command is read whole")
+    }
+
     @Test func aQuantityStoredInOneUnitIsNotReadBackInAnother() throws {
         let stored = try JSONEncoder().encode(Nanograms(UInt64(500_000)))
         #expect(String(decoding: stored, as: UTF8.self).contains(#""unit":"ng""#))
