@@ -141,8 +141,12 @@ struct ProgramFileTests {
     }
 }
 
-/// A child run with posix_spawn and reaped with wait4, for its own peak memory
-/// (Foundation's Process reaps its children itself and keeps their rusage).
+/// A child run and reaped with wait4, for its own peak memory. posix_spawn
+/// starts a child in its parent's address space (CLONE_VM), and Linux then
+/// charges the parent's peak to the child's ru_maxrss at exec: a pumpctl of
+/// 20 MiB read as the test process's 100 MiB once the suite had grown. So a
+/// small Python parent forks (a copy of its own few MiB) and execs pumpctl,
+/// and reports that child's peak alone.
 enum Spawned {
     struct Result {
         var status: Int32
@@ -151,37 +155,56 @@ enum Spawned {
         var maxRSSKiB: Int
     }
 
+    static let forkAndMeasure = """
+        import os, sys
+        pid = os.fork()
+        if pid == 0:
+            os.execv(sys.argv[2], sys.argv[2:])
+        _, status, usage = os.wait4(pid, 0)
+        with open(sys.argv[1], "w") as f:
+            f.write(str(usage.ru_maxrss))
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        """
+
     static func run(_ path: String, _ arguments: [String], killAfter limit: Duration) throws -> Result {
-        let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("stderr-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: errFile) }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("spawned-\(UUID().uuidString)").path
+        let errFile = scratch + ".stderr", rssFile = scratch + ".maxrss"
+        defer { for f in [errFile, rssFile] { try? FileManager.default.removeItem(atPath: f) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, errFile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        // A group of its own, so that a run over its limit is killed whole.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        let python = "/usr/bin/python3"
+        let argv: [UnsafeMutablePointer<CChar>?] = ([python, "-c", forkAndMeasure, rssFile, path] + arguments).map { strdup($0) } + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
         let start = ContinuousClock.now
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        let rc = posix_spawn(&pid, python, &actions, &attributes, argv, environ)
         guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
         var status: Int32 = 0
-        var usage = rusage()
         while true {
-            let done = wait4(pid, &status, WNOHANG, &usage)
+            let done = waitpid(pid, &status, WNOHANG)
             if done == pid { break }
             if ContinuousClock.now - start > limit {
-                kill(pid, SIGKILL)
-                _ = wait4(pid, &status, 0, &usage)
+                kill(-pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
                 break
             }
             usleep(5_000)
         }
         let elapsed = ContinuousClock.now - start
         let exited = status & 0x7F == 0
+        let rss = (try? String(contentsOfFile: rssFile, encoding: .utf8)).flatMap { Int($0) }
         return Result(
             status: exited ? (status >> 8) & 0xFF : -1, stderr: (try? String(contentsOfFile: errFile, encoding: .utf8)) ?? "",
-            elapsed: elapsed, maxRSSKiB: usage.ru_maxrss)
+            elapsed: elapsed, maxRSSKiB: rss ?? .max)
     }
 }
