@@ -194,7 +194,7 @@ public final class AuditStore: Sendable {
         try write { db in
             // Appended in SQLite (JSON1), on the link's thread before the first byte: nothing else of the row is read.
             try db.execute(
-                sql: "UPDATE command SET attempts = json_insert(attempts, '$[#]', json(?)), updatedMs = ? WHERE id = ?",
+                sql: "UPDATE command SET attempts = json_insert(COALESCE(attempts, '[]'), '$[#]', json(?)), updatedMs = ? WHERE id = ?",
                 arguments: [json, nowMs, id])
             guard db.changesCount == 1 else { throw Failure.unknownCommand(id) }
         }
@@ -211,10 +211,13 @@ public final class AuditStore: Sendable {
         }
     }
 
-    /// Commands of these kinds with no typed plan (rows from before schema v3).
-    public func commandsWithoutPlan(kinds: [String]) throws -> [CommandRecord] {
+    /// Commands with no typed plan (rows from before schema v3) that need
+    /// one: pushed programs (the dose history reads them) and commands holding
+    /// an Idempotency-Key (a retry is compared with them). Refused writes'
+    /// rows, which never have a plan, are not read again at every start.
+    public func commandsWithoutPlan() throws -> [CommandRecord] {
         try pool.read { db in
-            try CommandRecord.filter(kinds.contains(Column("kind")) && Column("plan") == nil).fetchAll(db)
+            try CommandRecord.filter(Column("plan") == nil && (Column("kind") == "program" || Column("idempotencyKey") != nil)).fetchAll(db)
         }
     }
 

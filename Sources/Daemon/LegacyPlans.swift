@@ -12,15 +12,13 @@ enum LegacyPlans {
     /// How many rows were given their plan.
     static func fill(_ store: AuditStore) throws -> Int {
         var filled = 0
-        for c in try store.commandsWithoutPlan(kinds: kinds) where c.kind == "program" || c.idempotencyKey != nil {
+        for c in try store.commandsWithoutPlan() {
             guard let plan = plan(kind: c.kind, request: c.request) else { continue }
             try store.fillPlan(c.id, plan)
             filled += 1
         }
         return filled
     }
-
-    static let kinds = ["program", "bolus", "refill", "cancel_bolus", "suspend", "resume", "clock_sync", "alarm_ack"]
 
     /// The plan of a stored request, parsed as its route parsed it; nil
     /// for a request that is not one (an excerpt of a refused body).
