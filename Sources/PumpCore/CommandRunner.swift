@@ -59,7 +59,7 @@ extension PumpService {
         }
         let id = nextCommandID()
         var rec = CommandRecord(id: id, createdMs: now, requester: r, idempotencyKey: nil, kind: kind, request: request)
-        rec.state = .failed
+        rec.state = refusal.state
         rec.note = "refused (\(path)): \(refusal.sentence(commandID: id) ?? "")"
         rec.outcome = refusal
         do { try store.insert(rec) } catch {
@@ -281,7 +281,7 @@ extension PumpService {
     }
 
     func execute(_ plan: Plan, id: String) async -> CommandAnswer {
-        guard let rid = Self.requestID(id) else {
+        guard let rid = PendingCommands.requestID(id) else {
             return internalFailure(AuditStore.Failure.unknownCommand(id), id: id)
         }
         switch plan {
@@ -324,7 +324,7 @@ extension PumpService {
         case .notSent(let why):
             let reason: CommandOutcome.NotSent =
                 switch why {
-                case .unreconciled(let other): .uncertainPending(commandID: Self.commandID(other) ?? "\(other)", kind: nil)
+                case .unreconciled(let other): .uncertainPending(commandID: PendingCommands.commandID(other) ?? "\(other)", kind: nil)
                 case .invalid(let p): .invalid("\(p)")
                 case .notRecorded: .notRecorded(step: step, dataDir: settings.dataDir)
                 case .linkDown, .busy: .linkRefused(step: step, why: "\(why)")

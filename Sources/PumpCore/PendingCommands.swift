@@ -1,5 +1,4 @@
 import Audit
-import Foundation
 import Link
 import Logging
 import Messages
@@ -31,15 +30,13 @@ public struct PendingCommands: Sendable {
         rid >= requestIDBase ? "c\(rid - requestIDBase)" : nil
     }
 
-    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-
     /// Start-up, before the link opens: a pending command with no recorded
     /// attempt never went out; one whose attempt's events are in the mirror
     /// ran; the rest are uncertain, and returned for the link, which settles
     /// them from the pump's event log before anything else is sent.
     func adoptLeftovers() throws -> [(RequestID, Attempt)] {
         var adopted: [(RequestID, Attempt)] = []
-        let now = Self.nowMs()
+        let now = PumpService.nowMs()
         for c in try store.unsettled() {
             guard let last = c.attempts.last, let rid = Self.requestID(c.id) else {
                 try store.settle(
@@ -73,7 +70,7 @@ public struct PendingCommands: Sendable {
     func recordBeforeSending(_ rid: RequestID, _ attempt: Attempt) -> Bool {
         guard let id = Self.commandID(rid) else { return true }
         do {
-            try store.recordAttempt(id, attempt, nowMs: Self.nowMs())
+            try store.recordAttempt(id, attempt, nowMs: PumpService.nowMs())
             return true
         } catch {
             logger.critical("could not record an attempt before sending it; it is not sent", metadata: ["command": "\(id)", "error": "\(error)"])

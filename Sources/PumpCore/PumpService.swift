@@ -57,9 +57,6 @@ public final class PumpService: Sendable {
     /// Commands whose outcome is not settled: their one owner.
     public let pending: PendingCommands
 
-    public static func requestID(_ commandID: String) -> RequestID? { PendingCommands.requestID(commandID) }
-    public static func commandID(_ rid: RequestID) -> String? { PendingCommands.commandID(rid) }
-
     public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Opens the link only after settling what a previous run left unsettled.
@@ -145,7 +142,7 @@ public final class PumpService: Sendable {
             logger.info("port opened", metadata: ["port": "\(link.path)", "backend": "\(how)"])
         case .sending(let rid, let a):
             logger.info("sending", metadata: [
-                "command": "\(Self.commandID(rid) ?? "-")", "opcode": "\(a.opcode.name)", "seq": "\(a.seq)",
+                "command": "\(PendingCommands.commandID(rid) ?? "-")", "opcode": "\(a.opcode.name)", "seq": "\(a.seq)",
             ])
         case .connected(let hello):
             snapshot.withLock {
@@ -187,8 +184,8 @@ public final class PumpService: Sendable {
     /// Writes `e` to the mirror. An event the mirror refuses is not lost:
     /// the link's cursor goes back to the mirror's end, so that the pump's
     /// log is read from there again (now or, with the store still
-    /// refusing, at each status poll) and nothing past what is durable
-    /// counts as delivered.
+    /// refusing, each second by the audit writer) and nothing past what is
+    /// durable counts as delivered.
     func mirror(_ e: EventRecord) {
         let gap = snapshot.withLock { $0.pendingGap }
         do {

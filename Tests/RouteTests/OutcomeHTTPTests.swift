@@ -54,6 +54,10 @@ struct OutcomeHTTPTests {
         #expect(CommandOutcome.notSent(.uncertainPending(commandID: "c3", kind: nil)).apiError(commandID: "c9")?.commandID == "c3")
         #expect(CommandOutcome.uncertain(Self.attempt).apiError(commandID: "c9")?.commandID == "c9")
         #expect(CommandOutcome.uncertain(Self.attempt).apiError(commandID: "c9")?.message.contains("START_BOLUS (seq 9)") == true)
+        // Only an attempt that could not be recorded is answered without its command, to be retried later.
+        let refusal = CommandOutcome.notSent(.notRecorded(step: .suspend, dataDir: "/d")).serviceRefusal(commandID: "c9")
+        #expect(refusal?.status == 503 && refusal?.code == .auditUnavailable && refusal?.retryAfterSeconds == 30 && refusal?.commandID == "c9")
+        #expect(Self.failures.filter { $0.0.serviceRefusal(commandID: "c9") != nil }.count == 1)
     }
 
     @Test func aDoseRefusalShowsEveryFinding() {

@@ -30,7 +30,7 @@ struct DeviceRoutes: RouteCollection {
             "state": .string(s.linkUp ? "up" : "down"),
             "note": .string(s.linkNote),
             "connected_at": s.connectedAtMs.map { .string(TimeText.isoMillis($0)) } ?? .null,
-            "unreconciled_commands": .array(pump.link.unreconciledIDs.compactMap(PumpService.commandID).map { .string($0) }),
+            "unreconciled_commands": .array(pump.link.unreconciledIDs.compactMap(PendingCommands.commandID).map { .string($0) }),
         ])
         if let h = s.hello {
             let ids = Answers.hello(h)

@@ -21,7 +21,7 @@ struct EventRoutes: RouteCollection {
         let rows = try pump.store.events(since: since, limit: Int(limit))
         let next = rows.last.map { $0.index + 1 } ?? since
         return JSONValue.object([
-            "events": .array(rows.map { Answers.event(PumpService.record($0)) }), "next": .int(next),
+            "events": .array(rows.map(Self.json)), "next": .int(next),
         ]).response()
     }
 
@@ -46,7 +46,7 @@ struct EventRoutes: RouteCollection {
                         continue
                     }
                     var buffer = ByteBuffer()
-                    for r in rows { buffer.writeString(Answers.event(PumpService.record(r)).serialized + "\n") }
+                    for r in rows { buffer.writeString(Self.json(r).serialized + "\n") }
                     try await APIRoutes.send(buffer, &writer, channel)
                     cursor = last.index + 1
                 }
@@ -57,4 +57,7 @@ struct EventRoutes: RouteCollection {
         }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
     }
+
+    /// A mirrored row as the API shows an event.
+    static func json(_ r: EventRow) -> JSONValue { Answers.event(PumpService.record(r)) }
 }

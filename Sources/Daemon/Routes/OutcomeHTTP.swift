@@ -36,6 +36,14 @@ extension CommandOutcome {
         }
     }
 
+    /// An outcome answered without its command, as pumpd's own want rather
+    /// than the request's fault: an attempt that could not be recorded, so
+    /// was not sent (503 `audit_unavailable`, with Retry-After).
+    func serviceRefusal(commandID id: String) -> ServiceRefusal? {
+        guard case .notSent(.notRecorded) = self, let message = sentence(commandID: id) else { return nil }
+        return ServiceRefusal.auditUnavailable(message, commandID: id)
+    }
+
     /// The outcome as the API shows it in a command: the answer's fields,
     /// the events that settled it, or the error it answered with (and, for
     /// a dose refusal, every finding).

@@ -69,10 +69,7 @@ extension APIRoutes {
         var headers: HTTPFields = [:]
         switch answer.reply {
         case .recorded(let r, let replayed):
-            // Nothing was sent, for want of a place to record it: the refusal, without the command.
-            if case .notSent(.notRecorded)? = r.outcome, let message = r.outcome?.sentence(commandID: r.id) {
-                throw ServiceRefusal.auditUnavailable(message, commandID: r.id)
-            }
+            if let refusal = r.outcome?.serviceRefusal(commandID: r.id) { throw refusal }
             record = r
             error = r.apiError
             if replayed { headers[.idempotentReplayed] = "true" }
