@@ -20,7 +20,9 @@ let package = Package(
         .library(name: "ProgramFiles", targets: ["ProgramFiles"]),
         .library(name: "Credentials", targets: ["Credentials"]),
         .library(name: "DoseSafety", targets: ["DoseSafety"]),
+        .library(name: "Accounts", targets: ["Accounts"]),
         .library(name: "PumpCore", targets: ["PumpCore"]),
+        .library(name: "Station", targets: ["Station"]),
         .library(name: "Daemon", targets: ["Daemon"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
@@ -32,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
@@ -85,6 +89,14 @@ let package = Package(
         // reservoir projections. The default library ships inside the module;
         // spec/drug-library.json links to it (API reads it).
         .target(name: "DoseSafety", dependencies: ["Messages"], resources: [.copy("drug-library.json")]),
+        // The station's accounts (name, role, bcrypt hash) in an owner-only
+        // SQLite file, and the sign-in throttle. No HTTP.
+        .target(
+            name: "Accounts",
+            dependencies: [
+                "Audit", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ]),
         // The pump core: commands as typed values run over the link exactly
         // once, recorded before and after the wire, uncertain ones settled from
         // the event log; the status, the event mirror, captures. No HTTP, no JSON.
@@ -95,12 +107,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // The clinician's station: server-rendered pages (Mustache templates,
+        // SVG charts) over the pump core's typed commands and reviews, on a
+        // loopback TCP listener, with accounts, sessions, CSRF and re-authentication.
+        .target(
+            name: "Station",
+            dependencies: [
+                "PumpCore", "Accounts", "API", "Audit", "DoseSafety", "Messages", "JSON",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Templates"), .copy("Assets")]),
         // The daemon: the pump as a service (commands, reconciliation, audit),
         // the HTTP routes on the Unix socket, access control, logs, metrics.
         .target(
             name: "Daemon",
             dependencies: [
-                "PumpCore", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras",
+                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

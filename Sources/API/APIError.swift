@@ -62,6 +62,11 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case auditUnavailable = "audit_unavailable"
         /// Too many streams open, for this uid (429) or in all (503).
         case tooManyStreams = "too_many_streams"
+        /// Station accounts (`/v1/users`): a name or password that breaks the rules, a name taken or unknown.
+        case badAccount = "bad_account"
+        case badPassword = "bad_password"
+        case accountExists = "account_exists"
+        case unknownAccount = "unknown_account"
         case `internal`
     }
 
@@ -90,7 +95,8 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case .tooLarge: 413
         case .unsupportedMediaType: 415
         case .uncertainCommand, .noDrugLoaded, .notApplied, .overrideRequired, .bolusActive: 409
-        case .captureRunning, .captureExists, .notCapturing: 409
+        case .captureRunning, .captureExists, .notCapturing, .accountExists: 409
+        case .unknownAccount: 404
         case .idempotencyKeyReused, .deviceRefused: 422
         case .deviceUnavailable, .shuttingDown: 503
         case .outcomeUncertain: 202

@@ -103,6 +103,12 @@ public final class AuditStore: Sendable {
                 t.add(column: "plan", .text)
             }
         }
+        m.registerMigration("v4: who asked, as a station account and a role") { db in
+            try db.alter(table: "command") { t in
+                t.add(column: "account", .text)
+                t.add(column: "role", .text)
+            }
+        }
         return m
     }
 
@@ -248,7 +254,7 @@ public final class AuditStore: Sendable {
 
     /// Every column of a command but its plan.
     static let listedColumns = [
-        "id", "createdMs", "updatedMs", "uid", "gid", "pid", "idempotencyKey", "kind", "request", "state", "attempts",
+        "id", "createdMs", "updatedMs", "uid", "gid", "pid", "account", "role", "idempotencyKey", "kind", "request", "state", "attempts",
         "deviceStatus", "outcome", "legacyOutcome", "note",
     ]
 
@@ -269,9 +275,11 @@ public final class AuditStore: Sendable {
     /// page boundary inside a millisecond neither skips nor repeats one.
     /// The listing shows no plan (the request is there for people), so the
     /// plan column is not read: decoding it took a third of a page's time.
-    public func commands(limit: Int, after position: Position? = nil) throws -> [CommandRecord] {
+    /// `kind` keeps one kind of command only (the station's filter).
+    public func commands(limit: Int, after position: Position? = nil, kind: String? = nil) throws -> [CommandRecord] {
         try pool.read { db in
             var q = CommandRecord.select(Self.listedColumns.map { Column($0) }).order(Column("createdMs").desc, Column("id").desc)
+            if let kind { q = q.filter(Column("kind") == kind) }
             if let position {
                 let ms = Column("createdMs"), id = Column("id")
                 if let last = position.id {
@@ -340,6 +348,19 @@ public final class AuditStore: Sendable {
     public func events(since index: Int64, limit: Int) throws -> [EventRow] {
         try pool.read { db in
             try EventRow.filter(Column("index") >= index).order(Column("index")).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// The newest events first, strictly before `index` when given, of one
+    /// name and within device times [from, to) when given: the station's table.
+    public func events(before index: Int64?, limit: Int, name: String? = nil, from: Int64? = nil, to: Int64? = nil) throws -> [EventRow] {
+        try pool.read { db in
+            var q = EventRow.order(Column("index").desc)
+            if let index { q = q.filter(Column("index") < index) }
+            if let name { q = q.filter(Column("name") == name) }
+            if let from { q = q.filter(Column("time") >= from) }
+            if let to { q = q.filter(Column("time") < to) }
+            return try q.limit(limit).fetchAll(db)
         }
     }
 }

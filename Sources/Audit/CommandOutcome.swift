@@ -32,6 +32,8 @@ public enum CommandOutcome: Sendable, Hashable, Codable {
     case actionRefused(code: String, message: String, field: String?)
     /// A local action's result (a capture started or stopped).
     case capture(CaptureResult)
+    /// A station account added, given a new password or disabled (the sentence says which).
+    case accountChanged(String)
 
     /// The OK answer's fields that the trail keeps.
     public enum DeviceAnswer: Sendable, Hashable, Codable {
@@ -99,7 +101,7 @@ public enum CommandOutcome: Sendable, Hashable, Codable {
     /// The state a command with this outcome is in.
     public var state: CommandState {
         switch self {
-        case .succeeded, .capture: .succeeded
+        case .succeeded, .capture, .accountChanged: .succeeded
         case .uncertain: .uncertain
         case .applied: .applied
         case .notApplied: .notApplied

@@ -25,15 +25,29 @@ public enum CommandState: String, Codable, Sendable, CaseIterable, DatabaseValue
     public var isFinal: Bool { self == .succeeded || self == .failed || self == .applied || self == .notApplied }
 }
 
-/// Who asked, from the socket's peer credentials (SO_PEERCRED).
+/// Who asked. On the socket: the peer's credentials (SO_PEERCRED). At the
+/// station: the account and its role (uid, gid and pid are then pumpd's own,
+/// the process that served the page).
 public struct Requester: Codable, Sendable, Hashable {
     public var uid: UInt32
     public var gid: UInt32
     public var pid: Int32
-    public init(uid: UInt32, gid: UInt32, pid: Int32) {
+    /// The station's account name; nil for a socket peer.
+    public var account: String?
+    /// What the requester may do; nil until an edge has decided it (then nothing is allowed).
+    public var role: Role?
+    public init(uid: UInt32, gid: UInt32, pid: Int32, account: String? = nil, role: Role? = nil) {
         self.uid = uid
         self.gid = gid
         self.pid = pid
+        self.account = account
+        self.role = role
+    }
+
+    /// "alice (clinician)" at the station, "uid 1000 (clinician)" on the socket.
+    public var name: String {
+        let who = account ?? "uid \(uid)"
+        return role.map { "\(who) (\($0.rawValue))" } ?? who
     }
 }
 
@@ -47,6 +61,10 @@ public struct CommandRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
     public var uid: UInt32
     public var gid: UInt32
     public var pid: Int32
+    /// The station account that asked (nil: a socket peer, or a row from before schema v4).
+    public var account: String?
+    /// The role the request was judged with (nil: a row from before schema v4).
+    public var role: Role?
     /// The client's Idempotency-Key, unique among commands.
     public var idempotencyKey: String?
     /// What was asked, e.g. "bolus", "suspend", "program".
@@ -80,6 +98,8 @@ public struct CommandRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
         uid = requester.uid
         gid = requester.gid
         pid = requester.pid
+        account = requester.account
+        role = requester.role
         self.idempotencyKey = idempotencyKey
         self.kind = kind
         self.request = request
@@ -87,7 +107,7 @@ public struct CommandRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
         state = .pending
     }
 
-    public var requester: Requester { Requester(uid: uid, gid: gid, pid: pid) }
+    public var requester: Requester { Requester(uid: uid, gid: gid, pid: pid, account: account, role: role) }
 
     // The typed columns (plan, attempts, outcome) are JSON in SQLite. One
     // decoder and one encoder serve every row: GRDB's default makes a new
@@ -132,3 +152,5 @@ public struct EventRow: Codable, Sendable, Hashable, FetchableRecord, Persistabl
         self.receivedMs = receivedMs
     }
 }
+
+extension Role: DatabaseValueConvertible {}

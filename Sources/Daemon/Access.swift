@@ -7,9 +7,12 @@ import Glibc
 public struct AccessPolicy: Sendable, Hashable {
     public var uids: Set<UInt32>
     public var gids: Set<UInt32>
+    /// Who may manage the station's accounts besides root.
+    public var adminUIDs: Set<UInt32>
 
-    public init(uids: [UInt32], groups: [String]) throws {
+    public init(uids: [UInt32], groups: [String], adminUIDs: [UInt32] = []) throws {
         self.uids = Set(uids)
+        self.adminUIDs = Set(adminUIDs)
         var g = Set<UInt32>()
         for name in groups {
             do throws(Setting.Refusal) { g.insert(try Setting.existingGroup(name)) } catch {
@@ -18,6 +21,12 @@ public struct AccessPolicy: Sendable, Hashable {
         }
         gids = g
     }
+
+    /// A socket peer's role: clinician when on the clinician list, a viewer otherwise.
+    public func role(of r: Requester) -> Role { mayWrite(r) ? .clinician : .viewer }
+
+    /// Root, or a configured administrator: may add, change and disable station accounts.
+    public func isAdmin(_ r: Requester) -> Bool { r.uid == 0 || adminUIDs.contains(r.uid) }
 
     /// A clinician by uid, by the primary gid the kernel reported for the
     /// connection (SO_PEERCRED), or by a group the uid's account belongs to.

@@ -35,12 +35,21 @@ public struct DaemonConfig: Sendable, Hashable {
     public var simulatorArguments: [String] = []
     /// Record the link from the start into this pcapng file (spec/captures.md).
     public var captureFile: String?
+    /// The clinician's station (nil: off).
+    public var station: StationAddress? = .default
+    /// A station session ends after this long without a request (tests shorten it).
+    public var stationIdleSeconds: Int64 = 15 * 60
+    /// Who may manage station accounts besides root.
+    public var adminUIDs: [UInt32] = []
+    /// On the simulator only: (re)make the account "demo" as a clinician with a new random password, printed once.
+    public var demoAccount = false
 
     public init() {}
 
     public var isSimulator: Bool { device == nil }
     public var databasePath: String { dataDir + "/audit.sqlite" }
     public var logPath: String { dataDir + "/pumpd.log" }
+    public var accountsPath: String { dataDir + "/accounts.sqlite" }
 
     public struct Problem: Error, CustomStringConvertible {
         public var description: String
@@ -48,9 +57,9 @@ public struct DaemonConfig: Sendable, Hashable {
     }
 
     public static let keys = [
-        "baud", "capture", "clinician_groups", "clinician_uids", "data_dir", "device", "drug_library", "key_file",
+        "admin_uids", "baud", "capture", "clinician_groups", "clinician_uids", "data_dir", "device", "drug_library", "key_file",
         "log_files", "log_level", "log_max_bytes", "simulator_arguments", "simulator_path", "socket", "socket_group",
-        "status_poll_seconds",
+        "station", "status_poll_seconds",
     ]
 
     /// A config file holds a few settings; anything larger is not one.
@@ -115,6 +124,10 @@ public struct DaemonConfig: Sendable, Hashable {
         case "clinician_uids":
             let takes = "a list of uids (whole numbers 0 … \(Setting.ids.upperBound))"
             clinicianUIDs = try list(v, takes).map { (item) throws(Setting.Refusal) in try Setting.uid(int(item, takes)) }
+        case "admin_uids":
+            let takes = "a list of uids (whole numbers 0 … \(Setting.ids.upperBound))"
+            adminUIDs = try list(v, takes).map { (item) throws(Setting.Refusal) in try Setting.uid(int(item, takes)) }
+        case "station": station = try StationAddress.parse(string(v, StationAddress.takes))
         case "clinician_groups":
             clinicianGroups = try list(v, "a list of groups (names or gids)").map(groupValue)
         case "log_level": logLevel = try Setting.logLevel(string(v, Setting.Takes.logLevel))

@@ -1,3 +1,4 @@
+import Accounts
 import Audit
 import Credentials
 import DoseSafety
@@ -7,6 +8,7 @@ import Logging
 import PumpCore
 import Serial
 import ServiceLifecycle
+import Station
 import Wire
 
 /// pumpd from start to stop: data dir and lock, logs, key, the device (or the
@@ -47,6 +49,7 @@ public enum PumpDaemon {
         do throws(DataDir.Unsafe) {
             // SQLite opens these itself; each must be a regular file, never a link.
             try DataDir.refuseOddFiles(["", "-wal", "-shm", "-journal"].map { config.databasePath + $0 })
+            try DataDir.refuseOddFiles(["", "-wal", "-shm", "-journal"].map { config.accountsPath + $0 })
             try DataDir.folder(config.dataDir + "/simulator", create: config.isSimulator)
             // The embedded simulator's files (its pty link, ph1, is a link by design and is replaced).
             try DataDir.refuseOddFiles(["pumpsim.log", "implant.json", "implant.json.tmp"].map { config.dataDir + "/simulator/" + $0 })
@@ -73,7 +76,7 @@ public enum PumpDaemon {
             throw StartFailure(description: "a real device needs its pairing key: pass --key-file FILE (64 hex digits, chmod 600)", exitCode: 78)
         }
         let policy: AccessPolicy
-        do { policy = try AccessPolicy(uids: config.clinicianUIDs, groups: config.clinicianGroups) } catch {
+        do { policy = try AccessPolicy(uids: config.clinicianUIDs, groups: config.clinicianGroups, adminUIDs: config.adminUIDs) } catch {
             throw StartFailure(description: "\(error)", exitCode: 78)
         }
 
@@ -118,8 +121,26 @@ public enum PumpDaemon {
             logger: logger, validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]),
             library: library)
 
+        let accounts: AccountStore
+        do { accounts = try AccountStore(path: config.accountsPath) } catch {
+            throw StartFailure(description: "cannot open the station's accounts \(config.accountsPath): \(error)", exitCode: 74)
+        }
+        if config.demoAccount { try DemoAccount.make(accounts, config: config, logger: logger) }
+        var station: Station?
+        if let address = config.station {
+            do {
+                station = try Station(
+                    pump: pump, accounts: accounts,
+                    settings: .init(host: address.host, port: address.port, idleSeconds: config.stationIdleSeconds), logger: logger)
+            } catch {
+                throw StartFailure(description: "cannot set up the station: \(error)", exitCode: 78)
+            }
+        }
+
         let budget = ConnectionBudget(policy: policy)
-        let routes = APIRoutes(pump: pump, policy: policy, logBook: book, metrics: metrics, logger: logger, connections: budget)
+        let routes = APIRoutes(
+            pump: pump, policy: policy, logBook: book, metrics: metrics, logger: logger, connections: budget,
+            accounts: accounts, signOut: { [station] name in station?.sessions.endAll(account: name) })
         let socketPath = config.socket, simulated = config.isSimulator
         let listening = ListeningSocket()
         let app = Application(
@@ -152,7 +173,8 @@ public enum PumpDaemon {
         // edge ends its streams and stops answering.
         let watch = simulator.map { [ServiceGroupConfiguration.ServiceConfiguration(service: EmbeddedSimulator.ShutdownWatch(simulator: $0))] } ?? []
         var groupConfig = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: AuditWriter(pump: pump)), .init(service: LinkService(pump: pump))]
+            services: [.init(service: app)] + (station.map { [.init(service: StationService(station: $0, logger: logger))] } ?? [])
+                + [.init(service: AuditWriter(pump: pump)), .init(service: LinkService(pump: pump))]
                 + watch + [.init(service: StopNotice())],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)

@@ -21,6 +21,8 @@ public struct CommandAnswer: Sendable {
         case unrecorded(UnrecordedOutcome, CommandRecord?)
         /// The store failed in a way no wait fixes.
         case storeFailed(String, commandID: String?)
+        /// The requester's role does not allow this command: recorded, nothing sent.
+        case forbidden(PumpService.Forbidden)
     }
     public var reply: Reply
     /// The review the command passed or failed (programs, boluses, refills).
@@ -140,6 +142,11 @@ extension PumpService {
     /// Runs a write as a command: recorded (pending) before anything goes out,
     /// checked against the pump's fresh state, sent, and recorded with its outcome.
     public func submit(_ order: CommandOrder, by requester: Requester, idempotencyKey: String?) async -> CommandAnswer {
+        guard may(order.plan.kind, by: requester) else {
+            return CommandAnswer(reply: .forbidden(forbid(
+                order.plan.kind, by: requester, request: order.request, path: "submit",
+                advice: "nothing was recorded as a command or sent")))
+        }
         await gate.lock()
         defer { gate.unlock() }
         if let key = idempotencyKey {
@@ -176,7 +183,7 @@ extension PumpService {
             return internalFailure(error, id: nil)
         }
         logger.notice("command received", metadata: [
-            "command": "\(id)", "kind": "\(order.plan.kind)", "uid": "\(requester.uid)", "pid": "\(requester.pid)",
+            "command": "\(id)", "kind": "\(order.plan.kind)", "who": "\(requester.name)", "uid": "\(requester.uid)", "pid": "\(requester.pid)",
         ])
 
         // Refusals before the pump is touched: the command failed and holds no key.
@@ -213,7 +220,7 @@ extension PumpService {
         for f in reviewed.findings {
             guard let o = f.override else { continue }
             logger.notice("soft limit overridden", metadata: [
-                "command": "\(id)", "limit": "\(f.rule)", "uid": "\(requester.uid)", "reason": "\(o.reason)", "kind": "override",
+                "command": "\(id)", "limit": "\(f.rule)", "who": "\(requester.name)", "reason": "\(o.reason)", "kind": "override",
             ])
         }
         var answer = await execute(order.plan, id: id)
@@ -226,7 +233,7 @@ extension PumpService {
             do {
                 let updated = try store.update(
                     id, state: r.state, nowMs: Self.nowMs(),
-                    note: "\(note); soft limits overridden by uid \(requester.uid): \(overridden.joined(separator: "; "))")
+                    note: "\(note); soft limits overridden by \(requester.name): \(overridden.joined(separator: "; "))")
                 answer.reply = .recorded(updated, replayed: false)
             } catch {
                 logger.error("could not add the overrides to the command's note", metadata: ["command": "\(id)", "error": "\(error)"])

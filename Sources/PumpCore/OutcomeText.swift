@@ -8,7 +8,7 @@ extension CommandOutcome {
     /// Nil for an outcome that is not a failure or a doubt (the command did what was asked).
     public func sentence(commandID id: String) -> String? {
         switch self {
-        case .succeeded, .applied, .capture: nil
+        case .succeeded, .applied, .capture, .accountChanged: nil
         case .refused(let r, _): r.sentence
         case .unusedOverride(let u, _): u.sentence
         case .refusedByDevice(let s, _): DeviceAdvice.refused(s)

@@ -37,6 +37,8 @@ struct Pumpd: AsyncParsableCommand {
               baud: 9600, 19200, 38400, 57600, 115200, 230400, 460800 or 921600
               clinician_uids: a list of uids (0 … 4294967294)
               clinician_groups: a list of group names or gids (each must exist)
+              admin_uids: a list of uids that may manage station accounts (root always may)
+              station: HOST:PORT on loopback, or "off" (default 127.0.0.1:8080)
               log_level: trace, debug, info, notice, warning, error or critical
               log_max_bytes: 4096 … 1073741824    log_files: 1 … 100
               status_poll_seconds: 1 … 3600
@@ -100,6 +102,18 @@ struct Pumpd: AsyncParsableCommand {
     @Option(name: .customLong("simulator-arg"), parsing: .unconditionalSingleValue, help: ArgumentHelp("An extra argument for the embedded pumpsim (repeat; e.g. --simulator-arg=--speed --simulator-arg=60).", valueName: "arg"))
     var simulatorArguments: [String] = []
 
+    @Option(help: ArgumentHelp("Where the clinician's station (a web page for a browser on this machine) listens: HOST:PORT on loopback, or off. Default: 127.0.0.1:8080.", valueName: "address"))
+    var station: String?
+
+    @Option(name: .customLong("station-idle-seconds"), help: .hidden)
+    var stationIdleSeconds: Int64?
+
+    @Option(name: .customLong("admin-uid"), help: ArgumentHelp("A uid allowed to manage the station's accounts with `pumpctl users` (repeat for more). Root always may.", valueName: "uid"))
+    var adminUIDs: [UInt32] = []
+
+    @Flag(name: .customLong("demo-account"), help: "On the embedded simulator only: make the station account \"demo\" (a clinician) with a new random password, printed once. Refused with --device.")
+    var demoAccount = false
+
     func run() async throws {
         var c: DaemonConfig
         do {
@@ -150,5 +164,23 @@ struct Pumpd: AsyncParsableCommand {
         }
         if let drugLibrary { c.drugLibrary = try checked("drug-library") { () throws(Setting.Refusal) in try Setting.path(drugLibrary) } }
         if let capture { c.captureFile = try checked("capture") { () throws(Setting.Refusal) in try Setting.path(capture) } }
+        if let station { c.station = try checked("station") { () throws(Setting.Refusal) in try StationAddress.parse(station) } }
+        if let stationIdleSeconds {
+            guard (1...86400).contains(stationIdleSeconds) else {
+                throw DaemonConfig.Problem(description: "--station-idle-seconds takes 1 … 86400; got \(stationIdleSeconds)")
+            }
+            c.stationIdleSeconds = stationIdleSeconds
+        }
+        if !adminUIDs.isEmpty {
+            c.adminUIDs = try adminUIDs.map { (uid) throws(DaemonConfig.Problem) in
+                try checked("admin-uid") { () throws(Setting.Refusal) in try Setting.uid(Int64(uid)) }
+            }
+        }
+        if demoAccount {
+            guard c.isSimulator else {
+                throw DaemonConfig.Problem(description: "--demo-account is for the embedded simulator only: a real pump's station accounts are made with `pumpctl users add`")
+            }
+            c.demoAccount = true
+        }
     }
 }

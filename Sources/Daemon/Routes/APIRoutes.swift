@@ -1,4 +1,5 @@
 import API
+import Accounts
 import Hummingbird
 import JSON
 import Logging
@@ -17,6 +18,10 @@ struct APIRoutes: Sendable {
     let metrics: Metrics
     let logger: Logger
     let connections: ConnectionBudget
+    /// The station's accounts (`/v1/users`).
+    let accounts: AccountStore
+    /// Ends a disabled account's station sessions at once (the station registers it).
+    let signOut: @Sendable (String) -> Void
     let streams = StreamSlots.forDescriptorLimit()
 
     /// The router, and from it the methods each path takes (for 405's `Allow`):
@@ -28,7 +33,7 @@ struct APIRoutes: Sendable {
         for collection: any RouteCollection in [
             DeviceRoutes(api: self), ProgramRoutes(api: self), BolusRoutes(api: self), RefillRoutes(api: self),
             AlarmClockRoutes(api: self), EventRoutes(api: self), CommandRoutes(api: self), LogRoutes(api: self),
-            CaptureRoutes(api: self),
+            CaptureRoutes(api: self), UserRoutes(api: self),
         ] {
             collection.addRoutes(to: router)
         }

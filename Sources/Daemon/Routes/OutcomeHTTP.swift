@@ -13,7 +13,7 @@ extension CommandOutcome {
     func apiError(commandID id: String) -> APIError? {
         guard let message = sentence(commandID: id) else { return nil }
         switch self {
-        case .succeeded, .applied, .capture: return nil
+        case .succeeded, .applied, .capture, .accountChanged: return nil
         case .refused(let r, _): return APIError(r)
         case .unusedOverride(let u, _): return APIError(u)
         case .refusedByDevice: return APIError(422, .deviceRefused, message)
@@ -59,6 +59,7 @@ extension CommandOutcome {
             }
         case .applied(let events): return .array(events.map(Answers.event))
         case .capture(let c): return CaptureRoutes.json(c)
+        case .accountChanged(let note): return .object(["note": .string(note)])
         case .refused(_, let findings), .unusedOverride(_, let findings):
             guard case .object(var o)? = apiError(commandID: id)?.json else { return .null }
             o["findings"] = .array(findings.map(\.json))

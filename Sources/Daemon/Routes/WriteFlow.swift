@@ -93,6 +93,8 @@ extension APIRoutes {
             record = r
         case .storeFailed(let why, let id):
             throw APIError(500, .internal, "the audit store failed (\(why)); see pumpd's log", commandID: id)
+        case .forbidden(let refusal):
+            throw refusal.apiError
         }
         headers[.location] = "/v1/commands/\(record.id)"
         var o: JSONObject = ["command": record.json]
@@ -104,29 +106,30 @@ extension APIRoutes {
         return JSONValue.object(o).response(200, headers: headers)
     }
 
-    /// The peer of a write, when it may write; otherwise a 403, audited with
-    /// who tried and what they sent before the body is judged.
+    /// The peer of a write, with the role its uid and groups give it, when
+    /// that role may run `kind`; otherwise a 403, audited with who tried and
+    /// what they sent before the body is judged. The core decides (`PumpService.may`).
     func authorized(_ req: inout Request, _ ctx: PumpContext, kind: String) async throws -> Requester {
-        guard let peer = ctx.peer else {
+        guard var peer = ctx.peer else {
             logger.warning("write refused: no peer credentials", metadata: ["path": "\(req.uri.path)", "kind": "security"])
             throw APIError(403, .forbidden, "pumpd could not read this connection's credentials (SO_PEERCRED), so it cannot allow a write")
         }
-        guard policy.mayWrite(peer) else {
+        peer.role = policy.role(of: peer)
+        guard pump.may(kind, by: peer) else {
             // Audited before the body is judged: an attempt is worth recording
             // whatever it carried; kept as a bounded excerpt and a hash, never parsed.
             let request = await RefusedBody.read(req).json.serialized
-            let e = APIError(403, .forbidden, "uid \(peer.uid) is not on pumpd's clinician list, so it may read but not change the pump; ask the administrator to add it (clinician_uids or clinician_groups in pumpd's config)")
-            let id = pump.auditRefusal(kind: kind, request: request, path: "\(req.method) \(req.uri.path)", by: peer, refusal: e.refusedAction)
-            // Logged as often as recorded: the rest are summarised (RefusalLimit).
-            if let id {
-                logger.warning("write refused: not a clinician", metadata: ["uid": "\(peer.uid)", "pid": "\(peer.pid)", "path": "\(req.uri.path)", "command": "\(id)", "kind": "security"])
-            }
-            var refused = e
-            refused.commandID = id
-            throw refused
+            let refusal = pump.forbid(
+                kind, by: peer, request: request, path: "\(req.method) \(req.uri.path)",
+                advice: "uid \(peer.uid) is not on pumpd's clinician list for this; ask the administrator to add it (clinician_uids or clinician_groups in pumpd's config)")
+            throw refusal.apiError
         }
         return peer
     }
+}
+
+extension PumpService.Forbidden {
+    var apiError: APIError { APIError(403, .forbidden, message, commandID: commandID) }
 }
 
 /// A parsed body that names a plan (what review endpoints accept).

@@ -1,0 +1,48 @@
+/// Where the station listens: `HOST:PORT` (an IPv4 address, `localhost`, or
+/// `[IPv6]`), or `off`. Anything but loopback is refused: the station serves
+/// no TLS yet, and passwords must not cross a network in clear text.
+public struct StationAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public static let `default` = StationAddress(host: "127.0.0.1", port: 8080)
+    public static let takes = "HOST:PORT on loopback (127.0.0.1:8080, localhost:8080, [::1]:8080), or off"
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// nil for `off`.
+    public static func parse(_ text: String) throws(Setting.Refusal) -> StationAddress? {
+        if text == "off" { return nil }
+        let got = Setting.shown(text)
+        var host: Substring, portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw Setting.Refusal(takes: takes, got: got)
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { throw Setting.Refusal(takes: takes, got: got) }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard portText.utf8.count <= 5, portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let port = Int(portText), (1...65535).contains(port) else {
+            throw Setting.Refusal(takes: takes + " (the port is 1…65535)", got: got)
+        }
+        guard isLoopback(host) else {
+            throw Setting.Refusal(
+                takes: takes + ": the station serves no TLS yet, so it listens on this machine only (a clinician's password must not cross a network in clear text)",
+                got: got)
+        }
+        return StationAddress(host: host == "localhost" ? "127.0.0.1" : String(host), port: port)
+    }
+
+    /// 127.0.0.0/8, ::1, or the name localhost.
+    static func isLoopback(_ host: Substring) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 3 && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) else { return false }
+        let octets = parts.compactMap { Int($0) }
+        return octets.count == 4 && octets[0] == 127 && octets.allSatisfy { $0 <= 255 }
+    }
+}

@@ -1,0 +1,67 @@
+import Hummingbird
+import HTTPTypes
+import Accounts
+import PumpCore
+
+/// `/login` and `/logout`. The sign-in form carries a token that must match
+/// a cookie set with it (the double-submit pattern: no session exists yet).
+struct LoginPages: StationPages {
+    let station: Station
+
+    func addRoutes(to router: Router<StationContext>) {
+        router.get("/login") { req, ctx in form(req, ctx) }
+        router.post("/login") { req, ctx in await signIn(req, ctx) }
+        router.post("/logout") { _, ctx in signOut(ctx) }
+        router.get("/") { _, _ in Station.redirect("/pump") }
+    }
+
+    func form(_ req: Request, _ ctx: StationContext, error: String? = nil, status: HTTPResponse.Status = .ok, name: String = "") -> Response {
+        let token = SessionStore.randomToken()
+        var values: [String: Any] = ["login_token": token, "name": name]
+        if let error { values["error"] = error }
+        if req.uri.queryParameters.get("expired") != nil { values["notice"] = "Your session expired (15 minutes without use, or 12 hours in all). Sign in again." }
+        var r = pages.render("login", values, context: StationContext.signedOut(ctx), status: status, title: "Sign in")
+        r.headers.append(HTTPField(name: .setCookie, value: "\(Station.loginCookie)=\(token); HttpOnly; SameSite=Strict; Path=/login"))
+        return r
+    }
+
+    func signIn(_ req: Request, _ ctx: StationContext) async -> Response {
+        let name = ctx.form.text("name"), password = ctx.form["password"] ?? ""
+        guard let sent = ctx.form["csrf"], let cookie = req.cookies[Station.loginCookie]?.value, Station.equal(sent, cookie) else {
+            return pages.refusal(status: .forbidden, title: "Refused: this form has no valid CSRF token", message: "The sign-in form did not come from this station's page (its CSRF token is missing or old). Open the sign-in page again.", context: ctx)
+        }
+        guard !name.isEmpty, !password.isEmpty else {
+            return form(req, ctx, error: "Enter your account name and password.", status: .badRequest, name: name)
+        }
+        switch await station.check(name, password, from: "station sign-in") {
+        case .ok(let account):
+            let s = station.sessions.create(account, nowMs: PumpService.nowMs())
+            station.logger.notice("station sign-in", metadata: ["account": "\(account.name)", "role": "\(account.role.rawValue)", "kind": "security"])
+            var r = Station.redirect("/pump", cookie: Station.sessionCookieValue(s.id))
+            r.headers.append(HTTPField(name: .setCookie, value: "\(Station.loginCookie)=; HttpOnly; SameSite=Strict; Path=/login; Max-Age=0"))
+            return r
+        case .wrong(let left):
+            station.logger.info("station sign-in failed", metadata: ["account": "\(name.prefix(64))", "kind": "security"])
+            return form(req, ctx, error: "Wrong name or password. \(left) more failed attempt\(left == 1 ? "" : "s") lock this name for 15 minutes.", status: .unauthorized, name: name)
+        case .locked(let until):
+            return form(req, ctx, error: "This name is locked after \(LoginThrottle.maxFailures) failed sign-ins, until \(Display.time(until / 1000)). Ask a colleague or the administrator if you cannot wait.", status: HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), name: name)
+        }
+    }
+
+    func signOut(_ ctx: StationContext) -> Response {
+        if let s = ctx.session {
+            station.sessions.end(s.id)
+            station.logger.notice("station sign-out", metadata: ["account": "\(s.account)", "kind": "security"])
+        }
+        return Station.redirect("/login", clearing: true)
+    }
+}
+
+extension StationContext {
+    /// The same request with nobody signed in (the sign-in page shows no header).
+    static func signedOut(_ c: StationContext) -> StationContext {
+        var c = c
+        c.session = nil
+        return c
+    }
+}

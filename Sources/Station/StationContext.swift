@@ -1,0 +1,16 @@
+import Hummingbird
+
+/// A station request's context: who is signed in, and the form it posted
+/// (read once, by the guard, which checks its CSRF token).
+public struct StationContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var session: SessionStore.Session?
+    public var form = Form("")
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    /// Forms are small; anything larger is refused before it is read.
+    public var maxUploadSize: Int { 64 * 1024 }
+}
