@@ -199,11 +199,22 @@ let package = Package(
         .testTarget(
             name: "RouteTests",
             dependencies: [
-                "Daemon", "PumpCore", "API", "Audit", "DoseSafety", "JSON", "Messages", "Wire",
+                "Daemon", "PumpCore", "API", "Audit", "Accounts", "DoseSafety", "JSON", "Messages", "Wire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // The station in process (HummingbirdTesting): sign-in, sessions, CSRF,
+        // roles, the editor's fields and the charts; no browser, no pty.
+        .testTarget(
+            name: "StationTests",
+            dependencies: [
+                "Station", "PumpCore", "Accounts", "Audit", "DoseSafety", "Messages", "API",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.

@@ -64,13 +64,14 @@ public final class Station: Sendable {
             logger: logger)
     }
 
-    /// A browser reached us by our own name: a page another site loaded
-    /// through a rebound DNS name carries that name instead.
+    /// A browser reached us by a loopback name: a page another site loaded
+    /// through a rebound DNS name carries that name instead (DNS rebinding).
+    /// The port may be left out, as browsers do for port 80.
     func hostAllowed(_ host: String?) -> Bool {
-        guard let host else { return false }
+        guard let host = host?.lowercased() else { return false }
         let port = ":\(settings.port)"
-        let names = Set([address, "localhost" + port, "127.0.0.1" + port, "[::1]" + port])
-        return names.contains(host.lowercased())
+        let names = [address, "localhost", "127.0.0.1", "[::1]"]
+        return names.contains { host == $0 || host == $0 + port }
     }
 
     /// Who the signed-in person is, for the pump core (pumpd's own process serves the page).

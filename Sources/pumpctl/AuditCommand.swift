@@ -56,9 +56,9 @@ struct AuditCommand: ParsableCommand {
         }
         let rows = commands.map { c in
             [Show.text(c["id"]), Show.text(c["created"]), Show.text(c["kind"]), Show.text(c["state"]),
-             Show.text(c["requested_by"]?["uid"]), Show.text(c["note"])]
+             Show.text(c["requested_by"]?["name"]), Show.text(c["note"])]
         }
-        TextTable.print([["ID", "CREATED", "KIND", "STATE", "UID", "NOTE"]] + rows)
+        TextTable.print([["ID", "CREATED", "KIND", "STATE", "WHO", "NOTE"]] + rows)
         if more { Terminal.line("(older commands: pumpctl audit --all, or a larger --limit)") }
     }
 

@@ -40,7 +40,7 @@ struct CommandCommand: ParsableCommand {
             var rows: [[String]] = [
                 ["created", Show.text(command["created"])],
                 ["updated", Show.text(command["updated"])],
-                ["requested by", "uid \(Show.text(command["requested_by"]?["uid"])), pid \(Show.text(command["requested_by"]?["pid"]))"],
+                ["requested by", "\(Show.text(command["requested_by"]?["name"])), uid \(Show.text(command["requested_by"]?["uid"])), pid \(Show.text(command["requested_by"]?["pid"]))"],
                 ["request", Show.text(command["request"])],
                 ["device status", Show.text(command["device_status"])],
                 ["outcome", Show.text(command["outcome"])],

@@ -6,7 +6,7 @@ extension DaemonProcess {
     /// --nofile=400:400 --`) that then runs pumpd.
     func launch(stderr: FileHandle? = nil, launcher: [String] = [], extra: [String] = []) throws {
         let p = Process()
-        let command = launcher + [Self.binary.path, "--data-dir", dataDir, "--socket", socket] + arguments + extra
+        let command = launcher + [Self.binary.path, "--data-dir", dataDir, "--socket", socket] + Self.stationOff(arguments + extra) + arguments + extra
         p.executableURL = URL(fileURLWithPath: command[0])
         p.arguments = Array(command.dropFirst())
         p.standardError = stderr ?? FileHandle(forWritingAtPath: "/dev/null")

@@ -30,6 +30,11 @@ final class DaemonProcess: @unchecked Sendable {
         if start { try self.start() }
     }
 
+    /// The station is off unless a test asks for it: test daemons run side by side.
+    static func stationOff(_ arguments: [String]) -> [String] {
+        arguments.contains { $0 == "--station" || $0.hasPrefix("--station=") } ? [] : ["--station", "off"]
+    }
+
     deinit {
         stop()
         try? FileManager.default.removeItem(atPath: folder)
@@ -39,7 +44,7 @@ final class DaemonProcess: @unchecked Sendable {
         let p = Process()
         p.executableURL = Self.binary
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        p.arguments = ["--data-dir", dataDir, "--socket", socket] + arguments + extra
+        p.arguments = ["--data-dir", dataDir, "--socket", socket] + Self.stationOff(arguments + extra) + arguments + extra
         if let command = launcher.first {
             p.executableURL = URL(fileURLWithPath: command)
             p.arguments = launcher.dropFirst() + [Self.binary.path] + (p.arguments ?? [])

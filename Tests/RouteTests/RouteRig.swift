@@ -1,3 +1,4 @@
+import Accounts
 import Audit
 import DoseSafety
 import Foundation
@@ -31,7 +32,8 @@ struct RouteRig {
             validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]), library: library)
         routes = APIRoutes(
             pump: pump, policy: policy, logBook: LogBook(path: nil, maxBytes: 1 << 20, keep: 1, echoToStderr: false), metrics: Metrics(),
-            logger: logger, connections: ConnectionBudget(policy: policy))
+            logger: logger, connections: ConnectionBudget(policy: policy),
+            accounts: try AccountStore(path: directory + "/accounts.sqlite", cost: 4), signOut: { _ in })
     }
 
     func application() -> some ApplicationProtocol { Application(router: routes.router()) }

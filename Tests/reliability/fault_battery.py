@@ -700,7 +700,7 @@ def start_expiry_pumpd(pumpd, folder, seed, log):
     sock = os.path.join(folder, "pumpd.sock")
     err = open(os.path.join(folder, "pumpd.stderr"), "wb")
     p = subprocess.Popen(
-        [pumpd, "--data-dir", folder, "--socket", sock,
+        [pumpd, "--data-dir", folder, "--socket", sock, "--station", "off",
          "--simulator-arg=--seed", f"--simulator-arg={seed}",
          "--simulator-arg=--session-timeout", "--simulator-arg=1"],
         stdout=subprocess.DEVNULL, stderr=err)

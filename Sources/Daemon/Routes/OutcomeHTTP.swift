@@ -103,7 +103,11 @@ extension CommandRecord {
             "id": .string(id), "kind": .string(kind), "state": .string(state.rawValue),
             "final": .bool(state.isFinal),
             "created": .string(TimeText.isoMillis(createdMs)), "updated": .string(TimeText.isoMillis(updatedMs)),
-            "requested_by": .object(["uid": .int(Int64(uid)), "gid": .int(Int64(gid)), "pid": .int(Int64(pid))]),
+            "requested_by": .object([
+                "uid": .int(Int64(uid)), "gid": .int(Int64(gid)), "pid": .int(Int64(pid)),
+                "account": account.map { .string($0) } ?? .null, "role": role.map { .string($0.rawValue) } ?? .null,
+                "name": .string(requester.name),
+            ]),
             "idempotency_key": idempotencyKey.map { .string($0) } ?? .null,
         ]
         // Rows pumpd wrote itself; a refused request's excerpt may be any text.
