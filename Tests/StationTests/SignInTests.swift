@@ -1,9 +1,10 @@
-import Accounts
+@testable import Accounts
 import Audit
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import HTTPTypes
+import PumpCore
 import Testing
 
 @testable import Station
@@ -115,22 +116,44 @@ struct SignInTests {
 
     @Test("a session idle past its limit is sent to sign in again, saying it expired")
     func expiry() async throws {
-        let rig = try StationRig(idleSeconds: 1)
+        let rig = try StationRig()
         defer { rig.remove() }
+        // Made as if signed in 16 minutes ago and idle since (the store takes the clock from its caller).
+        let account = try #require(try rig.accounts.account("clin"))
+        let stale = rig.station.sessions.create(account, nowMs: PumpService.nowMs() - 16 * 60 * 1000)
         try await rig.application().test(.router) { client in
-            let s = try #require(try await StationRig.signIn(client, "clin"))
-            try await Task.sleep(for: .milliseconds(1300))
-            try await client.execute(uri: "/pump", method: .get, headers: [.cookie: "\(Station.sessionCookie)=\(s.cookie)"]) { r in
+            try await client.execute(uri: "/pump", method: .get, headers: [.cookie: "\(Station.sessionCookie)=\(stale.id)"]) { r in
                 #expect(r.status == .seeOther)
                 #expect(r.headers[.location] == "/login?expired=1")
             }
             try await client.execute(uri: "/login?expired=1", method: .get) { r in
                 #expect(StationRig.text(r).contains("id=\"notice\""))
             }
-            try await client.execute(uri: "/pump", method: .get) { r in
+            // Expired once, forgotten: the same cookie is now simply unknown.
+            try await client.execute(uri: "/pump", method: .get, headers: [.cookie: "\(Station.sessionCookie)=\(stale.id)"]) { r in
                 #expect(r.status == .seeOther && r.headers[.location] == "/login")
             }
         }
+    }
+
+    @Test("sessions end 15 minutes after the last request, and 12 hours after sign-in however busy")
+    func sessionLimits() throws {
+        let store = SessionStore()
+        let account = Account(name: "a", role: .nurse, hash: "", disabled: false, createdMs: 0, updatedMs: 0, changedBy: "")
+        let s = store.create(account, nowMs: 0)
+        var now: Int64 = 0
+        // A request every 14 minutes keeps it open, up to 12 hours.
+        while now + 14 * 60_000 <= 12 * 3_600_000 {
+            now += 14 * 60_000
+            guard case .valid = store.lookup(s.id, nowMs: now) else {
+                Issue.record("ended at \(now) ms")
+                return
+            }
+        }
+        #expect(store.lookup(s.id, nowMs: 12 * 3_600_000 + 1) == .expired)
+        let t = store.create(account, nowMs: 0)
+        #expect(store.lookup(t.id, nowMs: 15 * 60_000 + 1) == .expired)
+        #expect(s.id != t.id && s.csrf != t.csrf && s.id.count == 64)
     }
 
     @Test("a page asked for under another host name (DNS rebinding) is refused")
