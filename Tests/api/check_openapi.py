@@ -603,6 +603,7 @@ def run(c, sock, control, no_faults):
     methods(c)
     forbidden(c, sock)
     captures(c)
+    users(c)
     dose_safety(c, sock)
 
     if no_faults:
@@ -1252,6 +1253,28 @@ def captures(c):
     S("capture start, unknown field", "POST", "/v1/capture", 400, body={"file": "/etc/x"}, code="unknown_field", request_valid=False)
     S("capture start, default name", "POST", "/v1/capture", 201, raw=b"", extra=audited)
     S("capture stop again", "DELETE", "/v1/capture", 200, body={}, extra=audited)
+
+def users(c):
+    """Station accounts: add, list, a taken name, bad names and passwords, a new password, disable."""
+    S = c.check
+    name = "chk" + key()[:6].lower()
+    pw = "correct horse battery"
+    listed = lambda a: [] if any(u["name"] == name for u in a.json()["users"]) else [f"{name} not listed"]
+    S("users, add a nurse", "POST", "/v1/users", 201, body={"name": name, "role": "nurse", "password": pw}, request_valid=True,
+      extra=lambda a: [] if a.json()["user"]["role"] == "nurse" and not a.json()["user"]["disabled"] else [a.text])
+    S("users, list", "GET", "/v1/users", 200, extra=listed)
+    S("users, the name is taken", "POST", "/v1/users", 409, body={"name": name, "role": "viewer", "password": pw}, code="account_exists")
+    S("users, a password too short", "POST", "/v1/users", 400, body={"name": name + "b", "role": "viewer", "password": "short"},
+      code="bad_password", field="password")
+    S("users, a name with capitals", "POST", "/v1/users", 400, body={"name": "Alice", "role": "viewer", "password": pw},
+      code="bad_account", field="name")
+    S("users, an unknown role", "POST", "/v1/users", 400, body={"name": name + "c", "role": "admin", "password": pw},
+      code="out_of_range", field="role", request_valid=False)
+    S("users, a new password", "PUT", f"/v1/users/{name}/password", 200, body={"password": pw + "!"}, request_valid=True)
+    S("users, a new password for nobody", "PUT", "/v1/users/nobody-here/password", 404, body={"password": pw}, code="unknown_account")
+    S("users, disable", "POST", f"/v1/users/{name}/disable", 200, raw=b"",
+      extra=lambda a: [] if a.json()["user"]["disabled"] else [a.text])
+
 
 def dose_safety(c, sock):
     """The library's limits through the reviews and the writes. Starts with
