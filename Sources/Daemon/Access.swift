@@ -7,12 +7,23 @@ import Glibc
 public struct AccessPolicy: Sendable, Hashable {
     public var uids: Set<UInt32>
     public var gids: Set<UInt32>
+    /// Nurses on the socket: they may acknowledge alarms and set the clock.
+    public var nurseUIDs: Set<UInt32>
+    public var nurseGIDs: Set<UInt32>
     /// Who may manage the station's accounts besides root.
     public var adminUIDs: Set<UInt32>
 
-    public init(uids: [UInt32], groups: [String], adminUIDs: [UInt32] = []) throws {
+    public init(uids: [UInt32], groups: [String], nurseUIDs: [UInt32] = [], nurseGroups: [String] = [], adminUIDs: [UInt32] = []) throws {
         self.uids = Set(uids)
         self.adminUIDs = Set(adminUIDs)
+        self.nurseUIDs = Set(nurseUIDs)
+        var n = Set<UInt32>()
+        for name in nurseGroups {
+            do throws(Setting.Refusal) { n.insert(try Setting.existingGroup(name)) } catch {
+                throw DaemonConfig.Problem(description: "nurse group: takes \(error.takes); got \(error.got)")
+            }
+        }
+        nurseGIDs = n
         var g = Set<UInt32>()
         for name in groups {
             do throws(Setting.Refusal) { g.insert(try Setting.existingGroup(name)) } catch {
@@ -22,8 +33,16 @@ public struct AccessPolicy: Sendable, Hashable {
         gids = g
     }
 
-    /// A socket peer's role: clinician when on the clinician list, a viewer otherwise.
-    public func role(of r: Requester) -> Role { mayWrite(r) ? .clinician : .viewer }
+    /// A socket peer's role: clinician when on the clinician list, nurse when
+    /// on the nurse list, a viewer otherwise (the most a peer is, it is).
+    public func role(of r: Requester) -> Role {
+        if mayWrite(r) { return .clinician }
+        if nurseUIDs.contains(r.uid) || nurseGIDs.contains(r.gid) { return .nurse }
+        if !nurseGIDs.isEmpty, let groups = Self.groups(ofUID: r.uid, primary: r.gid), groups.contains(where: { nurseGIDs.contains($0) }) {
+            return .nurse
+        }
+        return .viewer
+    }
 
     /// Root, or a configured administrator: may add, change and disable station accounts.
     public func isAdmin(_ r: Requester) -> Bool { r.uid == 0 || adminUIDs.contains(r.uid) }

@@ -41,6 +41,9 @@ public struct DaemonConfig: Sendable, Hashable {
     public var stationIdleSeconds: Int64 = 15 * 60
     /// Who may manage station accounts besides root.
     public var adminUIDs: [UInt32] = []
+    /// Socket peers who are nurses: alarms and the clock besides reading.
+    public var nurseUIDs: [UInt32] = []
+    public var nurseGroups: [String] = []
     /// On the simulator only: (re)make the account "demo" as a clinician with a new random password, printed once.
     public var demoAccount = false
 
@@ -58,7 +61,7 @@ public struct DaemonConfig: Sendable, Hashable {
 
     public static let keys = [
         "admin_uids", "baud", "capture", "clinician_groups", "clinician_uids", "data_dir", "device", "drug_library", "key_file",
-        "log_files", "log_level", "log_max_bytes", "simulator_arguments", "simulator_path", "socket", "socket_group",
+        "log_files", "log_level", "log_max_bytes", "nurse_groups", "nurse_uids", "simulator_arguments", "simulator_path", "socket", "socket_group",
         "station", "status_poll_seconds",
     ]
 
@@ -78,9 +81,11 @@ public struct DaemonConfig: Sendable, Hashable {
                 throw Problem(description: message(path, "socket_group", error))
             }
         }
-        for g in config.clinicianGroups {
-            do throws(Setting.Refusal) { _ = try Setting.existingGroup(g) } catch {
-                throw Problem(description: message(path, "clinician_groups", error))
+        for (key, groups) in [("clinician_groups", config.clinicianGroups), ("nurse_groups", config.nurseGroups)] {
+            for g in groups {
+                do throws(Setting.Refusal) { _ = try Setting.existingGroup(g) } catch {
+                    throw Problem(description: message(path, key, error))
+                }
             }
         }
         return config
@@ -128,6 +133,11 @@ public struct DaemonConfig: Sendable, Hashable {
             let takes = "a list of uids (whole numbers 0 … \(Setting.ids.upperBound))"
             adminUIDs = try list(v, takes).map { (item) throws(Setting.Refusal) in try Setting.uid(int(item, takes)) }
         case "station": station = try StationAddress.parse(string(v, StationAddress.takes))
+        case "nurse_uids":
+            let takes = "a list of uids (whole numbers 0 … \(Setting.ids.upperBound))"
+            nurseUIDs = try list(v, takes).map { (item) throws(Setting.Refusal) in try Setting.uid(int(item, takes)) }
+        case "nurse_groups":
+            nurseGroups = try list(v, "a list of groups (names or gids)").map(groupValue)
         case "clinician_groups":
             clinicianGroups = try list(v, "a list of groups (names or gids)").map(groupValue)
         case "log_level": logLevel = try Setting.logLevel(string(v, Setting.Takes.logLevel))

@@ -76,7 +76,9 @@ public enum PumpDaemon {
             throw StartFailure(description: "a real device needs its pairing key: pass --key-file FILE (64 hex digits, chmod 600)", exitCode: 78)
         }
         let policy: AccessPolicy
-        do { policy = try AccessPolicy(uids: config.clinicianUIDs, groups: config.clinicianGroups, adminUIDs: config.adminUIDs) } catch {
+        do { policy = try AccessPolicy(
+                uids: config.clinicianUIDs, groups: config.clinicianGroups, nurseUIDs: config.nurseUIDs, nurseGroups: config.nurseGroups,
+                adminUIDs: config.adminUIDs) } catch {
             throw StartFailure(description: "\(error)", exitCode: 78)
         }
 

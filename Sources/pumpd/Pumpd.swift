@@ -37,6 +37,8 @@ struct Pumpd: AsyncParsableCommand {
               baud: 9600, 19200, 38400, 57600, 115200, 230400, 460800 or 921600
               clinician_uids: a list of uids (0 … 4294967294)
               clinician_groups: a list of group names or gids (each must exist)
+              nurse_uids, nurse_groups: socket peers who may acknowledge alarms and set the
+                clock besides reading (the rest not on the clinician list only read)
               admin_uids: a list of uids that may manage station accounts (root always may)
               station: HOST:PORT on loopback, or "off" (default 127.0.0.1:8080)
               log_level: trace, debug, info, notice, warning, error or critical
@@ -108,6 +110,12 @@ struct Pumpd: AsyncParsableCommand {
     @Option(name: .customLong("station-idle-seconds"), help: .hidden)
     var stationIdleSeconds: Int64?
 
+    @Option(name: .customLong("nurse-uid"), help: ArgumentHelp("A uid that may acknowledge alarms and set the pump's clock (a nurse; repeat for more).", valueName: "uid"))
+    var nurseUIDs: [UInt32] = []
+
+    @Option(name: .customLong("nurse-group"), help: ArgumentHelp("A group whose members are nurses on the socket (repeat for more).", valueName: "group"))
+    var nurseGroups: [String] = []
+
     @Option(name: .customLong("admin-uid"), help: ArgumentHelp("A uid allowed to manage the station's accounts with `pumpctl users` (repeat for more). Root always may.", valueName: "uid"))
     var adminUIDs: [UInt32] = []
 
@@ -170,6 +178,15 @@ struct Pumpd: AsyncParsableCommand {
                 throw DaemonConfig.Problem(description: "--station-idle-seconds takes 1 … 86400; got \(stationIdleSeconds)")
             }
             c.stationIdleSeconds = stationIdleSeconds
+        }
+        if !nurseUIDs.isEmpty {
+            c.nurseUIDs = try nurseUIDs.map { (uid) throws(DaemonConfig.Problem) in
+                try checked("nurse-uid") { () throws(Setting.Refusal) in try Setting.uid(Int64(uid)) }
+            }
+        }
+        if !nurseGroups.isEmpty {
+            for g in nurseGroups { _ = try checked("nurse-group") { () throws(Setting.Refusal) in try Setting.existingGroup(g) } }
+            c.nurseGroups = nurseGroups
         }
         if !adminUIDs.isEmpty {
             c.adminUIDs = try adminUIDs.map { (uid) throws(DaemonConfig.Problem) in

@@ -44,6 +44,28 @@ struct AccessTests {
         #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
     }
 
+    /// A nurse on the socket: the role decides in the core, and the trail says which role was judged.
+    @Test func aNurseMaySetTheClockButNotSuspend() throws {
+        guard getuid() == 0 else { return }
+        let d = try DaemonProcess(["--socket-group", "65534", "--clinician-uid", "0", "--nurse-uid", "65534"])
+        #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
+        let before = d.simEvents()
+        let suspend = d.call("POST", "/v1/suspend", user: Self.nobody)
+        #expect(suspend.status == 403, "\(suspend.text)")
+        #expect(suspend.text.contains("nurse"))
+        #expect(d.simEvents() == before)
+        let clock = d.call("POST", "/v1/clock/sync", user: Self.nobody)
+        #expect(clock.status == 200, "\(clock.text)")
+        let audit = d.call("GET", "/v1/audit?limit=2")
+        guard case .array(let commands)? = audit.json?["commands"], commands.count == 2 else {
+            Issue.record("audit: \(audit.text)")
+            return
+        }
+        #expect(commands[0]["kind"] == .string("clock_sync") && commands[0]["requested_by"]?["role"] == .string("nurse"))
+        #expect(commands[1]["kind"] == .string("suspend") && commands[1]["state"] == .string("failed"))
+        #expect(commands[1]["requested_by"]?["name"] == .string("uid 65534 (nurse)"))
+    }
+
     @Test func aUserOutsideTheSocketGroupCannotConnect() throws {
         guard getuid() == 0 else { return }
         let d = try DaemonProcess()  // socket group: root's
