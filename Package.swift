@@ -115,6 +115,7 @@ let package = Package(
             dependencies: [
                 "PumpCore", "Accounts", "API", "Audit", "DoseSafety", "Messages", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

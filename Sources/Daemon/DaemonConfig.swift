@@ -37,6 +37,9 @@ public struct DaemonConfig: Sendable, Hashable {
     public var captureFile: String?
     /// The clinician's station (nil: off).
     public var station: StationAddress? = .default
+    /// PEM files for the station's HTTPS (required off loopback).
+    public var stationTLSCert: String?
+    public var stationTLSKey: String?
     /// A station session ends after this long without a request (tests shorten it).
     public var stationIdleSeconds: Int64 = 15 * 60
     /// Who may manage station accounts besides root.
@@ -62,7 +65,7 @@ public struct DaemonConfig: Sendable, Hashable {
     public static let keys = [
         "admin_uids", "baud", "capture", "clinician_groups", "clinician_uids", "data_dir", "device", "drug_library", "key_file",
         "log_files", "log_level", "log_max_bytes", "nurse_groups", "nurse_uids", "simulator_arguments", "simulator_path", "socket", "socket_group",
-        "station", "status_poll_seconds",
+        "station", "station_tls_cert", "station_tls_key", "status_poll_seconds",
     ]
 
     /// A config file holds a few settings; anything larger is not one.
@@ -133,6 +136,8 @@ public struct DaemonConfig: Sendable, Hashable {
             let takes = "a list of uids (whole numbers 0 … \(Setting.ids.upperBound))"
             adminUIDs = try list(v, takes).map { (item) throws(Setting.Refusal) in try Setting.uid(int(item, takes)) }
         case "station": station = try StationAddress.parse(string(v, StationAddress.takes))
+        case "station_tls_cert": stationTLSCert = try Setting.path(string(v, Setting.Takes.path))
+        case "station_tls_key": stationTLSKey = try Setting.path(string(v, Setting.Takes.path))
         case "nurse_uids":
             let takes = "a list of uids (whole numbers 0 … \(Setting.ids.upperBound))"
             nurseUIDs = try list(v, takes).map { (item) throws(Setting.Refusal) in try Setting.uid(int(item, takes)) }

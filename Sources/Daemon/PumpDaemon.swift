@@ -24,6 +24,9 @@ public enum PumpDaemon {
         umask(0o027)
         raiseOpenFileLimit()
         var config = config
+        if let address = config.station, let refusal = address.needsTLS(certificate: config.stationTLSCert, key: config.stationTLSKey) {
+            throw StartFailure(description: refusal, exitCode: 78)
+        }
         do {
             try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         } catch {
@@ -133,7 +136,10 @@ public enum PumpDaemon {
             do {
                 station = try Station(
                     pump: pump, accounts: accounts,
-                    settings: .init(host: address.host, port: address.port, idleSeconds: config.stationIdleSeconds), logger: logger)
+                    settings: .init(
+                        host: address.host, port: address.port, idleSeconds: config.stationIdleSeconds,
+                        tls: config.stationTLSCert.flatMap { c in config.stationTLSKey.map { (c, $0) } }),
+                    logger: logger)
             } catch {
                 throw StartFailure(description: "cannot set up the station: \(error)", exitCode: 78)
             }

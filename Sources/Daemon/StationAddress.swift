@@ -1,12 +1,12 @@
 /// Where the station listens: `HOST:PORT` (an IPv4 address, `localhost`, or
-/// `[IPv6]`), or `off`. Anything but loopback is refused: the station serves
-/// no TLS yet, and passwords must not cross a network in clear text.
+/// `[IPv6]`), or `off`. An address other than loopback needs TLS (a
+/// certificate and key): passwords must not cross a network in clear text.
 public struct StationAddress: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
 
     public static let `default` = StationAddress(host: "127.0.0.1", port: 8080)
-    public static let takes = "HOST:PORT on loopback (127.0.0.1:8080, localhost:8080, [::1]:8080), or off"
+    public static let takes = "HOST:PORT (127.0.0.1:8080, localhost:8080, [::1]:8080; another address only with TLS), or off"
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
@@ -29,12 +29,22 @@ public struct StationAddress: Sendable, Hashable, CustomStringConvertible {
         guard portText.utf8.count <= 5, portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let port = Int(portText), (1...65535).contains(port) else {
             throw Setting.Refusal(takes: takes + " (the port is 1…65535)", got: got)
         }
-        guard isLoopback(host) else {
-            throw Setting.Refusal(
-                takes: takes + ": the station serves no TLS yet, so it listens on this machine only (a clinician's password must not cross a network in clear text)",
-                got: got)
+        guard !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }) else {
+            throw Setting.Refusal(takes: takes, got: got)
         }
         return StationAddress(host: host == "localhost" ? "127.0.0.1" : String(host), port: port)
+    }
+
+    /// On this machine only: 127.0.0.0/8, ::1, or the name localhost.
+    public var isLoopback: Bool { Self.isLoopback(Substring(host)) }
+
+    /// The refusal for an address off this machine without TLS, or nil.
+    public func needsTLS(certificate: String?, key: String?) -> String? {
+        if isLoopback { return (certificate == nil) == (key == nil) ? nil : "the station's TLS needs both --station-tls-cert and --station-tls-key" }
+        guard certificate != nil, key != nil else {
+            return "the station at \(self) would be reachable from other machines: give it TLS (--station-tls-cert FILE --station-tls-key FILE, PEM) so that no password crosses the network in clear text, or listen on 127.0.0.1"
+        }
+        return nil
     }
 
     /// 127.0.0.0/8, ::1, or the name localhost.

@@ -11,11 +11,11 @@ struct StationService: Service {
     let logger: Logger
 
     func run() async throws {
-        let address = station.address, logger = self.logger
-        let app = station.application {
-            logger.notice("station listening", metadata: ["open": "http://\(address)/", "kind": "station"])
-        }
+        let address = station.address, logger = self.logger, scheme = station.scheme
         do {
+            let app = try station.application {
+                logger.notice("station listening", metadata: ["open": "\(scheme)://\(address)/", "kind": "station"])
+            }
             try await app.run()
         } catch {
             logger.critical("the station could not start; pumpd goes on without it (use --station to pick another address)", metadata: [

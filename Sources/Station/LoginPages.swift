@@ -21,7 +21,7 @@ struct LoginPages: StationPages {
         if let error { values["error"] = error }
         if req.uri.queryParameters.get("expired") != nil { values["notice"] = "Your session expired (15 minutes without use, or 12 hours in all). Sign in again." }
         var r = pages.render("login", values, context: StationContext.signedOut(ctx), status: status, title: "Sign in")
-        r.headers.append(HTTPField(name: .setCookie, value: "\(Station.loginCookie)=\(token); HttpOnly; SameSite=Strict; Path=/login"))
+        r.headers.append(HTTPField(name: .setCookie, value: "\(Station.loginCookie)=\(token); \(station.cookieAttributes(path: "/login"))"))
         return r
     }
 
@@ -37,7 +37,7 @@ struct LoginPages: StationPages {
         case .ok(let account):
             let s = station.sessions.create(account, nowMs: PumpService.nowMs())
             station.logger.notice("station sign-in", metadata: ["account": "\(account.name)", "role": "\(account.role.rawValue)", "kind": "security"])
-            var r = Station.redirect("/pump", cookie: Station.sessionCookieValue(s.id))
+            var r = Station.redirect("/pump", cookie: station.sessionCookieValue(s.id))
             r.headers.append(HTTPField(name: .setCookie, value: "\(Station.loginCookie)=; HttpOnly; SameSite=Strict; Path=/login; Max-Age=0"))
             return r
         case .wrong(let left):

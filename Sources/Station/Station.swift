@@ -3,7 +3,9 @@ import Audit
 import Foundation
 import Hummingbird
 import HTTPTypes
+import HummingbirdTLS
 import Logging
+import NIOSSL
 import NIOPosix
 import Messages
 import PumpCore
@@ -17,10 +19,13 @@ public final class Station: Sendable {
         public var host: String
         public var port: Int
         public var idleSeconds: Int64
-        public init(host: String, port: Int, idleSeconds: Int64 = 15 * 60) {
+        /// PEM files of the certificate (chain) and its private key: the station then speaks HTTPS only.
+        public var tls: (certificate: String, key: String)?
+        public init(host: String, port: Int, idleSeconds: Int64 = 15 * 60, tls: (certificate: String, key: String)? = nil) {
             self.host = host
             self.port = port
             self.idleSeconds = idleSeconds
+            self.tls = tls
         }
     }
 
@@ -37,7 +42,25 @@ public final class Station: Sendable {
     /// Where the station listens, as a browser writes it ("127.0.0.1:8080").
     public var address: String { "\(settings.host.contains(":") ? "[\(settings.host)]" : settings.host):\(settings.port)" }
 
+    /// The server's TLS setup, read once at start (a bad file stops pumpd there, not at the first visit).
+    let tlsConfiguration: TLSConfiguration?
+    public var scheme: String { tlsConfiguration == nil ? "http" : "https" }
+
     public init(pump: PumpService, accounts: AccountStore, settings: Settings, logger: Logger) throws {
+        if let tls = settings.tls {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+                guard !chain.isEmpty else { throw StationProblem("no certificate in \(tls.certificate)") }
+                let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+                var c = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+                c.minimumTLSVersion = .tlsv12
+                tlsConfiguration = c
+            } catch {
+                throw StationProblem("cannot read the station's TLS certificate \(tls.certificate) or key \(tls.key) (PEM files): \(error)")
+            }
+        } else {
+            tlsConfiguration = nil
+        }
         self.pump = pump
         self.accounts = accounts
         self.settings = settings
@@ -47,7 +70,7 @@ public final class Station: Sendable {
     }
 
     /// The HTTP server, a service for pumpd's ServiceGroup.
-    public func application(onRunning: @escaping @Sendable () async -> Void) -> Application<RouterResponder<StationContext>> {
+    public func application(onRunning: @escaping @Sendable () async -> Void) throws -> Application<RouterResponder<StationContext>> {
         let router = Router(context: StationContext.self)
         router.add(middleware: StationGuard(station: self))
         for pages: any StationPages in [
@@ -59,6 +82,7 @@ public final class Station: Sendable {
         }
         return Application(
             router: router,
+            server: try tlsConfiguration.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "pumpd-station"),
             onServerRunning: { _ in await onRunning() },
             logger: logger)
@@ -68,6 +92,9 @@ public final class Station: Sendable {
     /// through a rebound DNS name carries that name instead (DNS rebinding).
     /// The port may be left out, as browsers do for port 80.
     func hostAllowed(_ host: String?) -> Bool {
+        // Over HTTPS a rebound name fails the certificate check in the browser,
+        // and a station open to the network is reached by names it cannot know.
+        if tlsConfiguration != nil { return true }
         guard let host = host?.lowercased() else { return false }
         let port = ":\(settings.port)"
         let names = [address, "localhost", "127.0.0.1", "[::1]"]
@@ -112,7 +139,11 @@ public final class Station: Sendable {
         return Response(status: .seeOther, headers: headers)
     }
 
-    static func sessionCookieValue(_ id: String) -> String { "\(sessionCookie)=\(id); HttpOnly; SameSite=Strict; Path=/" }
+    /// A cookie's attributes: never readable by script, never sent by another
+    /// site, and over HTTPS never sent in clear text.
+    func cookieAttributes(path: String) -> String { "HttpOnly; SameSite=Strict; Path=\(path)\(tlsConfiguration == nil ? "" : "; Secure")" }
+
+    func sessionCookieValue(_ id: String) -> String { "\(Self.sessionCookie)=\(id); \(cookieAttributes(path: "/"))" }
 
     /// Compares two tokens in time that does not depend on where they differ.
     static func equal(_ a: String, _ b: String) -> Bool {

@@ -40,7 +40,8 @@ struct Pumpd: AsyncParsableCommand {
               nurse_uids, nurse_groups: socket peers who may acknowledge alarms and set the
                 clock besides reading (the rest not on the clinician list only read)
               admin_uids: a list of uids that may manage station accounts (root always may)
-              station: HOST:PORT on loopback, or "off" (default 127.0.0.1:8080)
+              station: HOST:PORT, or "off" (default 127.0.0.1:8080); off loopback only with TLS
+              station_tls_cert, station_tls_key: PEM files; the station then speaks HTTPS
               log_level: trace, debug, info, notice, warning, error or critical
               log_max_bytes: 4096 … 1073741824    log_files: 1 … 100
               status_poll_seconds: 1 … 3600
@@ -104,8 +105,14 @@ struct Pumpd: AsyncParsableCommand {
     @Option(name: .customLong("simulator-arg"), parsing: .unconditionalSingleValue, help: ArgumentHelp("An extra argument for the embedded pumpsim (repeat; e.g. --simulator-arg=--speed --simulator-arg=60).", valueName: "arg"))
     var simulatorArguments: [String] = []
 
-    @Option(help: ArgumentHelp("Where the clinician's station (a web page for a browser on this machine) listens: HOST:PORT on loopback, or off. Default: 127.0.0.1:8080.", valueName: "address"))
+    @Option(help: ArgumentHelp("Where the clinician's station (pumpd's web page for clinicians) listens: HOST:PORT, or off. Default: 127.0.0.1:8080. An address other than loopback needs --station-tls-cert and --station-tls-key.", valueName: "address"))
     var station: String?
+
+    @Option(name: .customLong("station-tls-cert"), help: ArgumentHelp("The station's certificate (PEM, with its chain): the station then speaks HTTPS. Required for an address other than loopback.", valueName: "file"))
+    var stationTLSCert: String?
+
+    @Option(name: .customLong("station-tls-key"), help: ArgumentHelp("The private key of --station-tls-cert (PEM; keep it chmod 600).", valueName: "file"))
+    var stationTLSKey: String?
 
     @Option(name: .customLong("station-idle-seconds"), help: .hidden)
     var stationIdleSeconds: Int64?
@@ -173,6 +180,8 @@ struct Pumpd: AsyncParsableCommand {
         if let drugLibrary { c.drugLibrary = try checked("drug-library") { () throws(Setting.Refusal) in try Setting.path(drugLibrary) } }
         if let capture { c.captureFile = try checked("capture") { () throws(Setting.Refusal) in try Setting.path(capture) } }
         if let station { c.station = try checked("station") { () throws(Setting.Refusal) in try StationAddress.parse(station) } }
+        if let stationTLSCert { c.stationTLSCert = try checked("station-tls-cert") { () throws(Setting.Refusal) in try Setting.path(stationTLSCert) } }
+        if let stationTLSKey { c.stationTLSKey = try checked("station-tls-key") { () throws(Setting.Refusal) in try Setting.path(stationTLSKey) } }
         if let stationIdleSeconds {
             guard (1...86400).contains(stationIdleSeconds) else {
                 throw DaemonConfig.Problem(description: "--station-idle-seconds takes 1 … 86400; got \(stationIdleSeconds)")
