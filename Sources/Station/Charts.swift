@@ -7,11 +7,11 @@ enum Charts {
     static let width = 640, height = 220, left = 70, right = 20, top = 16, bottom = 40
 
     /// The rate over one period of the program (a day or a week), as steps.
-    static func rate(_ p: ProgramRecord, unit: String, id: String = "rate-chart") -> String {
+    /// `peak` sets the top of the axis (ng/day): two programs shown side by side share one.
+    static func rate(_ p: ProgramRecord, unit: String, id: String = "rate-chart", peak: UInt64? = nil) -> String {
         let period = Schedule.period(p)
         let segments = Schedule.segments(p)
-        let peak = max(1, segments.map(\.rate.raw).max() ?? 1)
-        let scale = niceCeiling(peak)
+        let scale = niceCeiling(max(1, peak ?? segments.map(\.rate.raw).max() ?? 1))
         let plotW = Double(width - left - right), plotH = Double(height - top - bottom)
         func x(_ minute: Int) -> Double { Double(left) + plotW * Double(minute) / Double(period) }
         func y(_ rate: UInt64) -> Double { Double(top) + plotH * (1 - Double(rate) / Double(scale)) }

@@ -30,7 +30,9 @@ struct Pages: Sendable {
         var all = values
         all["title"] = title
         all["simulator"] = simulator
-        all["simulator_notice"] = PumpService.simulatorNotice
+        // The banner says SIMULATOR in bold itself; the notice follows it.
+        let notice = PumpService.simulatorNotice
+        all["simulator_notice"] = notice.hasPrefix("SIMULATOR: ") ? String(notice.dropFirst("SIMULATOR: ".count)) : notice
         if let s = context.session {
             all["signed_in"] = true
             all["who"] = "\(s.account) (\(s.role.rawValue))"

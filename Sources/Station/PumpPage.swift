@@ -61,6 +61,8 @@ struct PumpPage: StationPages {
         let projection = Projection.project(
             program: program, reservoir: s.reservoir, lowAlarm: s.lowAlarm, concentration: s.concentration,
             bolusRemaining: s.bolusRemaining, now: s.deviceTime)
+        // Suspended, nothing flows: the dates say when, once the program runs again.
+        if s.state != .running, s.state != .bolusRunning, program != nil { v["projection_note"] = "if the program runs again from now" }
         v["low_date"] = projection.lowAlready ? "reached now" : projection.lowAt.map(Display.time) ?? "not reached (nothing flows)"
         v["empty_date"] = projection.emptyAlready ? "empty now" : projection.emptyAt.map(Display.time) ?? "not reached (nothing flows)"
         let uncertain = pump.pending.uncertainIDs()

@@ -32,8 +32,10 @@ enum ReviewView {
             v["change"] = change.direction == "start"
                 ? "a new program (none was running)"
                 : "\(change.direction) by \(Display.dose(change.amount.nanograms, perDay: true, usual: usual))\(change.percent.map { " (\($0))" } ?? "")"
-            if let p = current.program { v["old_chart"] = Charts.rate(p, unit: usual ?? "mg", id: "rate-chart-old") }
-            if let p = proposed.program { v["new_chart"] = Charts.rate(p, unit: usual ?? "mg", id: "rate-chart-new") }
+            // One axis for both, so that the eye compares heights truly.
+            let peak = [current.program, proposed.program].compactMap { $0.map { Schedule.highestRate($0).raw } }.max()
+            if let p = current.program { v["old_chart"] = Charts.rate(p, unit: usual ?? "mg", id: "rate-chart-old", peak: peak) }
+            if let p = proposed.program { v["new_chart"] = Charts.rate(p, unit: usual ?? "mg", id: "rate-chart-new", peak: peak) }
             if let s = status {
                 v["reservoir_chart"] = Charts.reservoir([
                     .init(name: "current program", cssClass: "current", start: s.reservoir, lowAlarm: s.lowAlarm, projection: current.projection),
@@ -117,7 +119,7 @@ enum ProgramView {
         return segments.map { s in
             [
                 "start": continuous ? "all day" : Display.start(UInt16(clamping: s.start), weekly: weekly),
-                "end": continuous ? "" : Display.start(UInt16(clamping: s.end % Schedule.period(p)), weekly: weekly),
+                "end": continuous ? "" : s.end >= Schedule.period(p) ? (weekly ? "Sun 24:00" : "24:00") : Display.start(UInt16(clamping: s.end), weekly: weekly),
                 "rate": Display.dose(s.rate.raw, perDay: true, usual: usual),
             ]
         }
