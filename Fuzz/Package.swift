@@ -36,6 +36,7 @@ let package = Package(
         fuzzTarget("FuzzDrugLibrary", "API", "DoseSafety", "JSON", "Messages"),
         fuzzTarget("FuzzChunkScanner", "Daemon"),
         fuzzTarget("FuzzReview", "API", "DoseSafety", "JSON", "Messages"),
+        fuzzTarget("FuzzStationForm", "Station", "API", "Messages"),
     ],
     swiftLanguageModes: [.v6]
 )

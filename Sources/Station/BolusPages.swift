@@ -32,17 +32,11 @@ struct BolusPages: StationPages {
     }
 
     func posted(_ ctx: StationContext) async -> Response {
-        let f = ctx.form
-        let body: JSONValue = .object([
-            "dose": .object(["value": .string(f.text("dose")), "unit": .string(f.text("dose_unit"))]),
-            "duration": .object(["value": .string(f.text("duration_min")), "unit": .string("min")]),
-        ])
-        let bolus: BolusRequest
-        do throws(APIError) { bolus = try RequestBodies.bolus(body) } catch {
-            var e = error
-            e.field = e.field.map { $0.hasPrefix("dose") ? "dose" : "duration_min" }
-            return form(ctx, error: e)
+        do throws(APIError) {
+            let (bolus, request) = try FormReading.bolus(ctx.form)
+            return await Writes(station: station).review(.bolus(bolus), request: request.serialized, ctx)
+        } catch {
+            return form(ctx, error: error)
         }
-        return await Writes(station: station).review(.bolus(bolus), request: body.serialized, ctx)
     }
 }

@@ -13,10 +13,10 @@ struct CommandPages: StationPages {
     let station: Station
 
     func addRoutes(to router: Router<StationContext>) {
-        router.get("/commands/:id") { _, ctx in try page(ctx) }
+        router.get("/commands/:id") { _, ctx in try await page(ctx) }
     }
 
-    func page(_ ctx: StationContext) throws -> Response {
+    func page(_ ctx: StationContext) async throws -> Response {
         let id = ctx.parameters.get("id") ?? ""
         guard let r = try pump.store.command(id) else {
             return pages.refusal(status: .notFound, title: "No such command", message: "The audit trail holds no command \(id). The audit page lists them all.", context: ctx)
@@ -37,14 +37,22 @@ struct CommandPages: StationPages {
         }
         v["uncertain"] = r.state == .uncertain
         if let outcome = r.outcome, let sentence = outcome.sentence(commandID: r.id) { v["outcome"] = sentence }
+        if r.state == .applied {
+            v["outcome"] = "No answer came at the time, but the pump's event log shows that it ran, once. Nothing was sent again."
+        }
         v["attempts"] = r.attempts.map { a -> [String: Any] in
             ["opcode": a.opcode.name, "seq": Int(a.seq), "session": String(a.sessionTag, radix: 16)]
         }
         let overrides = (try? JSONValue.parse(r.request)).flatMap { try? Overrides.split($0).overrides } ?? []
         v["overrides"] = overrides.map { ["limit": $0.limit, "reason": $0.reason] }
         v["has_overrides"] = !overrides.isEmpty
-        // After a refill that left no program, the visit goes on to a program, then to resume.
-        if let s = pump.cachedStatus?.0, v["succeeded"] as? Bool == true {
+        // After a refill that left no program, the visit goes on to a program,
+        // then to resume: judged on a status read after the command, not before.
+        var status = pump.cachedStatus
+        if v["succeeded"] as? Bool == true, let (_, age) = status, PumpService.nowMs() - age < r.updatedMs {
+            if case .success = await pump.refreshStatus() { status = pump.cachedStatus }
+        }
+        if let s = status?.0, v["succeeded"] as? Bool == true {
             if r.kind == "refill", s.programCRC == 0 { v["next_program"] = true }
             if r.kind == "program", s.state == .suspended { v["next_resume"] = true }
         }

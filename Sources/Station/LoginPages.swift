@@ -16,7 +16,10 @@ struct LoginPages: StationPages {
     }
 
     func form(_ req: Request, _ ctx: StationContext, error: String? = nil, status: HTTPResponse.Status = .ok, name: String = "") -> Response {
-        let token = SessionStore.randomToken()
+        // The token the browser holds already stays: a second tab, or a
+        // request the browser makes by itself, must not void the form on screen.
+        let held = req.cookies[Station.loginCookie]?.value
+        let token = held.map { $0.utf8.count == 64 && $0.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } } == true ? held ?? "" : SessionStore.randomToken()
         var values: [String: Any] = ["login_token": token, "name": name]
         if let error { values["error"] = error }
         if req.uri.queryParameters.get("expired") != nil { values["notice"] = "Your session expired (15 minutes without use, or 12 hours in all). Sign in again." }

@@ -33,19 +33,11 @@ struct RefillPages: StationPages {
     }
 
     func posted(_ ctx: StationContext) async -> Response {
-        let f = ctx.form
-        let body: JSONValue = .object([
-            "drug": .string(f.text("drug")),
-            "concentration": .object(["value": .string(f.text("concentration")), "unit": .string(f.text("concentration_unit"))]),
-            "reservoir": .object(["value": .string(f.text("reservoir_ml")), "unit": .string("mL")]),
-            "low_alarm": .object(["value": .string(f.text("low_alarm_ml")), "unit": .string("mL")]),
-        ])
-        let refill: Refill
-        do throws(APIError) { refill = try RequestBodies.refill(body) } catch {
-            var e = error
-            e.field = e.field.map { ["reservoir": "reservoir_ml", "low_alarm": "low_alarm_ml"][$0.split(separator: ".").first.map(String.init) ?? $0] ?? $0 }
-            return form(ctx, error: e)
+        do throws(APIError) {
+            let (refill, request) = try FormReading.refill(ctx.form)
+            return await Writes(station: station).review(.refill(refill), request: request.serialized, ctx)
+        } catch {
+            return form(ctx, error: error)
         }
-        return await Writes(station: station).review(.refill(refill), request: body.serialized, ctx)
     }
 }

@@ -31,7 +31,9 @@ struct StationGuard: RouterMiddleware {
             return station.pages.refusal(status: .misdirectedRequest, title: "Refused: wrong address", message: "This station answers only at \(station.address). Open that address.", context: context)
         }
         let path = request.uri.path
-        if path.hasPrefix("/assets/") { return try await next(request, context) }
+        // Assets, and the icon a browser asks for by itself, need no session:
+        // a redirect to sign in would answer them with the sign-in page.
+        if path.hasPrefix("/assets/") || path == "/favicon.ico" { return try await next(request, context) }
         if request.method == .post {
             let buffer: ByteBuffer
             do { buffer = try await request.collectBody(upTo: context.maxUploadSize) } catch {
