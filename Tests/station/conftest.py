@@ -104,8 +104,8 @@ class Pumpd:
         raise RuntimeError(f"pumpd's station did not answer GET /login within {seconds} s:\n{self.log_tail()}")
 
     def add_user(self, name, role, password):
-        r = subprocess.run([os.path.join(BIN, "pumpctl"), "--socket", self.sock, "users", "add", name,
-                            "--role", role, "--password-stdin"],
+        r = subprocess.run([os.path.join(BIN, "pumpctl"), "users", "add", name, "--role", role,
+                            "--password-stdin", "--socket", self.sock],
                            input=password + "\n", capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, f"pumpctl users add {name}: {r.returncode}\n{r.stdout}\n{r.stderr}"
 
@@ -240,10 +240,9 @@ def expiring_pumpd():
     d.stop()
 
 
-@pytest.fixture()
-def browser():
-    """A fresh headless chromium per test: no cookie of one test reaches the
-    next (cookies ignore the port, and both pumpds are on 127.0.0.1)."""
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless chromium for the whole run (starting one costs about a second)."""
     os.makedirs(SCREENSHOTS, exist_ok=True)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -256,6 +255,16 @@ def browser():
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
+
+
+@pytest.fixture()
+def browser(chromium):
+    """The browser with no cookie at all: no session of one test reaches the
+    next (cookies ignore the port, and both pumpds are on 127.0.0.1)."""
+    chromium.get("about:blank")
+    chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    assert chromium.get_cookies() == []
+    yield chromium
 
 
 def pytest_report_header(config):
