@@ -529,7 +529,11 @@ def test_post_without_csrf_is_refused(pumpd, browser):
     assert len(pumpd.events("BOLUS_CANCELLED")) == cancelled
     assert audit_count(pumpd, "cancel_bolus") == done, "a POST without CSRF cancelled a bolus"
     assert pumpd.sim()["implant"]["bolus"] is not None
-    stop_bolus_through_socket(pumpd)
+    # The control: the same request with the page's own token goes through.
+    go(browser, pumpd, "/bolus")
+    code, headers, page = raw.post("/bolus/cancel", {"csrf": csrf_tokens(browser.page_source)[0]})
+    assert code == 303 and re.search(r"/commands/[^/]+$", headers.get("location", "")), (code, headers, page[:500])
+    assert len(pumpd.events("BOLUS_CANCELLED")) == cancelled + 1
     # The session itself still works.
     go(browser, pumpd, "/pump")
     assert here(browser) == "/pump"
@@ -537,7 +541,7 @@ def test_post_without_csrf_is_refused(pumpd, browser):
 
 def test_viewer_sees_no_write_forms_and_is_refused(pumpd, browser):
     login_ok(browser, pumpd, "viewer")
-    for path, forms in (("/pump", [".ack-form"]), ("/bolus", ["#bolus-form", "#cancel-bolus-form"]),
+    for path, forms in (("/pump", []), ("/bolus", ["#bolus-form", "#cancel-bolus-form"]),
                         ("/refill", ["#refill-form"]), ("/program", [])):
         go(browser, pumpd, path, f"viewer{path.replace('/', '-')}")
         for css in forms:
@@ -559,10 +563,43 @@ def test_viewer_sees_no_write_forms_and_is_refused(pumpd, browser):
     stop_bolus_through_socket(pumpd)
 
 
-def test_nurse_logs_in(pumpd, browser):
+def test_nurse_may_not_make_a_clinicians_write(pumpd, browser):
     login_ok(browser, pumpd, "nurse")
-    go(browser, pumpd, "/pump")
-    assert text(browser, "#pump-state")
+    go(browser, pumpd, "/bolus", "nurse-bolus")
+    assert not els(browser, "#bolus-form") and not els(browser, "#cancel-bolus-form")
+    start_bolus_through_socket(pumpd)
+    cancelled = len(pumpd.events("BOLUS_CANCELLED"))
+    code, page = js_post(browser, "/bolus/cancel", {"csrf": csrf_tokens(browser.page_source)[0]})
+    assert code == 403, (code, page[:800])
+    assert re.search(r"<h1[^>]*>[^<]*Refused", page), page[:800]
+    assert "nurse" in page
+    assert len(pumpd.events("BOLUS_CANCELLED")) == cancelled
+    assert pumpd.sim()["implant"]["bolus"] is not None
+    stop_bolus_through_socket(pumpd)
+
+
+def forget_cookies(driver):
+    driver.get("about:blank")
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+
+
+def test_alarm_acknowledge_form_by_role(pumpd, browser):
+    # clock_not_set stops nothing (ICD §10); nurses and clinicians may acknowledge alarms, viewers may not.
+    pumpd.sim_control({"raise_alarm": 5})
+    try:
+        for name, may in (("clin", True), ("nurse", True), ("viewer", False)):
+            forget_cookies(browser)
+            login_ok(browser, pumpd, name)
+            deadline = time.monotonic() + 15
+            while not els(browser, "#alarms li") and time.monotonic() < deadline:
+                time.sleep(1)
+                go(browser, pumpd, "/pump")
+            shot(browser, f"pump-alarm-{name}")
+            items = els(browser, "#alarms li")
+            assert items, f"the raised alarm is not listed for {name} within 15 s: {text(browser, '#alarms')!r}"
+            assert bool(els(browser, "#alarms li .ack-form")) == may, f"{name}: .ack-form shown {not may}"
+    finally:
+        pumpd.sim_control({"clear_alarm": 5})
 
 
 def test_cookie_flags(pumpd, browser):
