@@ -256,6 +256,9 @@ def test_refill_with_a_new_drug(pumpd, browser):
     assert state == "succeeded", body(browser)[:800]
     assert "clin (clinician)" in command_who(browser)
     assert "REFILL" in text(browser, "#attempts"), text(browser, "#attempts")
+    assert els(browser, "#next-step"), (
+        f"no #next-step after a refill that cleared the program (the device's program: "
+        f"{pumpd.sim()['implant']['program']})")
     nxt = el(browser, "#next-step")
     link = nxt if nxt.tag_name == "a" else nxt.find_element(By.CSS_SELECTOR, "a")
     assert urllib.parse.urlsplit(link.get_attribute("href")).path == "/program/edit"
