@@ -18,7 +18,7 @@ public enum FormReading {
         ])
         do throws(APIError) { return (try RequestBodies.bolus(body), body) } catch {
             var e = error
-            e.field = e.field.map { $0.hasPrefix("dose") ? "dose" : "duration_min" }
+            e.field = e.field.map { f in f.hasPrefix("dose") ? (f.hasSuffix(".unit") ? "dose_unit" : "dose") : "duration_min" }
             throw e
         }
     }
@@ -35,6 +35,7 @@ public enum FormReading {
             var e = error
             let names = ["reservoir": "reservoir_ml", "low_alarm": "low_alarm_ml"]
             e.field = e.field.map { f in
+                if f == "concentration.unit" { return "concentration_unit" }
                 let head = f.split(separator: ".").first.map(String.init) ?? f
                 return names[head] ?? head
             }

@@ -91,19 +91,22 @@ struct ProgramDraft {
         }
     }
 
-    /// "steps[1].rate" → "rate_1": the form's name for an API field.
+    /// "steps[1].rate" → "rate_1": the form's name for an API field (a
+    /// quantity's unit is its own field in the form).
     static func formField(_ api: String) -> String {
         if api.hasPrefix("steps["), let close = api.firstIndex(of: "]") {
             let n = api[api.index(api.startIndex, offsetBy: 6)..<close]
             let rest = api[api.index(after: close)...]
-            return rest.hasPrefix(".start_min") ? "start_\(n)" : "rate_\(n)"
+            if rest.hasPrefix(".start_min") { return "start_\(n)" }
+            return rest.hasSuffix(".unit") ? "unit_\(n)" : "rate_\(n)"
         }
-        switch api {
-        case "patient_bolus.dose": return "pb_dose"
-        case "patient_bolus.lockout": return "pb_lockout_min"
-        case "patient_bolus.max_per_day": return "pb_max_per_day"
-        default: return api
+        if api.hasPrefix("patient_bolus") {
+            if api.hasPrefix("patient_bolus.lockout") { return "pb_lockout_min" }
+            if api.hasPrefix("patient_bolus.max_per_day") { return "pb_max_per_day" }
+            return api.hasSuffix(".unit") ? "pb_unit" : "pb_dose"
         }
+        if api.hasPrefix("steps") { return "steps" }
+        return api.split(separator: ".").first.map(String.init) ?? api
     }
 
     /// "08:30" (daily) or "Tue 08:30" (weekly) → minutes from the period's start.

@@ -25,6 +25,9 @@ struct SignInTests {
                 login = c.value
                 token = try #require(StationRig.csrf(StationRig.text(r)))
                 #expect(r.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
+                #expect(r.headers[HTTPField.Name("X-Frame-Options") ?? .age] == "DENY")
+                #expect(r.headers[HTTPField.Name("Referrer-Policy") ?? .age] == "no-referrer")
+                #expect(r.headers[.cacheControl] == "no-store")
                 #expect(StationRig.text(r).contains("id=\"simulator-banner\""))
             }
             var headers = StationRig.formHeaders

@@ -68,6 +68,9 @@ struct StationPartsTests {
         #expect(ProgramDraft.formField("steps[3].rate") == "rate_3")
         #expect(ProgramDraft.formField("steps[0].start_min") == "start_0")
         #expect(ProgramDraft.formField("patient_bolus.lockout") == "pb_lockout_min")
+        #expect(ProgramDraft.formField("steps[1].rate.unit") == "unit_1")
+        #expect(ProgramDraft.formField("patient_bolus.dose.unit") == "pb_unit")
+        #expect(ProgramDraft.formField("patient_bolus.dose.value") == "pb_dose")
     }
 
     @Test("the throttle locks a name at the fifth failure within 15 minutes, and only that name, until the lock ends")
