@@ -66,7 +66,7 @@ enum Charts {
         svg += "<text class=\"axis-title\" x=\"\(left + Int(plotW) / 2)\" y=\"\(height - 4)\" text-anchor=\"middle\">days from now</text>"
         if let low = lines.first?.lowAlarm {
             svg += "<line class=\"low-alarm\" x1=\"\(left)\" y1=\"\(f(y(low.raw)))\" x2=\"\(width - right)\" y2=\"\(f(y(low.raw)))\"/>"
-            svg += "<text class=\"axis low-alarm-label\" x=\"\(width - right)\" y=\"\(f(y(low.raw) - 4))\" text-anchor=\"end\">low-reservoir alarm \(Display.volume(low))</text>"
+            svg += "<text class=\"axis low-alarm-label\" x=\"\(left + 6)\" y=\"\(f(y(low.raw) - 4))\">low-reservoir alarm \(Display.volume(low))</text>"
         }
         for (i, line) in lines.enumerated() {
             var points = [(x(now), y(line.start.raw))]
@@ -78,7 +78,7 @@ enum Charts {
             }
             let d = points.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f($0.element.0)),\(f($0.element.1))" }.joined(separator: " ")
             svg += "<path class=\"\(line.cssClass)\" d=\"\(d)\"/>"
-            svg += "<text class=\"legend \(line.cssClass)-label\" x=\"\(left + 8)\" y=\"\(top_ + 14 + 16 * i)\">\(line.name)</text>"
+            svg += "<text class=\"legend \(line.cssClass)-label\" x=\"\(width - right - 8)\" y=\"\(top_ + 14 + 16 * i)\" text-anchor=\"end\">\(line.name)\(line.cssClass == "current" ? " (dashed)" : "")</text>"
         }
         return svg + "</svg>"
     }

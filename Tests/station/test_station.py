@@ -34,7 +34,19 @@ UNSETTLED_STATES = ("uncertain", "pending")
 # ------------------------------------------------------------------ helpers
 
 def shot(driver, name):
-    driver.save_screenshot(os.path.join(SCREENSHOTS, f"{name}.png"))
+    """The whole page as PNG (Chrome's DevTools capture beyond the window), or the window if that is refused."""
+    path = os.path.join(SCREENSHOTS, f"{name}.png")
+    try:
+        import base64
+        size = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];")
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size[0], "height": min(size[1], 6000), "scale": 1}})
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+    except Exception:  # noqa: BLE001 - a screenshot is a record, never a test failure
+        driver.save_screenshot(path)
 
 
 def status(driver):
