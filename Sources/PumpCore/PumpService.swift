@@ -328,6 +328,16 @@ public final class PumpService: Sendable {
         }
     }
 
+    /// The program `status` says is active, for showing it: one pumpd pushed
+    /// (found by its CRC in the trail's plans, no link traffic), else read
+    /// from the pump. The checks before a write never use this: they read the pump.
+    public func shownProgram(_ status: Status) async -> ProgramRecord? {
+        guard status.programCRC != 0 else { return nil }
+        if let p = programs.byCRC(store: store)?[status.programCRC] { return p }
+        if case .success(let p) = await readProgram() { return p }
+        return nil
+    }
+
     // MARK: identity
 
     /// What is known of the link and the pump now.

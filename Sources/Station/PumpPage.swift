@@ -55,8 +55,7 @@ struct PumpPage: StationPages {
         v["alarms"] = AlarmBit.allCases.filter { s.alarms.contains($0) }.map { bit -> [String: Any] in
             ["bit": Int(bit.rawValue), "name": bit.name.replacingOccurrences(of: "_", with: " "), "stops": bit.stopsPump]
         }
-        var program: ProgramRecord?
-        if s.programCRC != 0, case .success(let p) = await pump.readProgram() { program = p }
+        let program = await pump.shownProgram(s)
         v["has_program"] = program != nil
         let projection = Projection.project(
             program: program, reservoir: s.reservoir, lowAlarm: s.lowAlarm, concentration: s.concentration,
