@@ -115,7 +115,7 @@ let package = Package(
             dependencies: [
                 "PumpCore", "Accounts", "API", "Audit", "DoseSafety", "Messages", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -128,6 +128,7 @@ let package = Package(
             dependencies: [
                 "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -150,9 +151,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The station's HTTPS (BoringSSL through swift-nio-ssl), for the pumpd
+        // executable only: the libraries and the fuzz targets build without it.
+        .target(
+            name: "StationTLS",
+            dependencies: [
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+            ]),
         .executableTarget(
             name: "pumpd",
-            dependencies: ["Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Daemon", "StationTLS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "pumpsim",

@@ -4,6 +4,7 @@ import Credentials
 import DoseSafety
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import PumpCore
 import Serial
@@ -20,7 +21,11 @@ public enum PumpDaemon {
         public var exitCode: Int32
     }
 
-    public static func run(_ config: DaemonConfig) async throws {
+    /// Makes the station's HTTPS server from its certificate and key files
+    /// (the pumpd executable passes `StationTLS.server`; nil: no TLS built in).
+    public typealias StationTLSMaker = @Sendable (_ certificate: String, _ key: String) throws -> HTTPServerBuilder
+
+    public static func run(_ config: DaemonConfig, stationTLS: StationTLSMaker? = nil) async throws {
         umask(0o027)
         raiseOpenFileLimit()
         var config = config
@@ -134,12 +139,22 @@ public enum PumpDaemon {
         var station: Station?
         if let address = config.station {
             do {
+                var server = HTTPServerBuilder.http1()
+                var secure = false
+                if let cert = config.stationTLSCert, let key = config.stationTLSKey {
+                    guard let stationTLS else {
+                        throw StartFailure(description: "this pumpd was built without TLS for the station; leave out --station-tls-cert and --station-tls-key", exitCode: 78)
+                    }
+                    server = try stationTLS(cert, key)
+                    secure = true
+                }
                 station = try Station(
                     pump: pump, accounts: accounts,
                     settings: .init(
-                        host: address.host, port: address.port, idleSeconds: config.stationIdleSeconds,
-                        tls: config.stationTLSCert.flatMap { c in config.stationTLSKey.map { (c, $0) } }),
+                        host: address.host, port: address.port, idleSeconds: config.stationIdleSeconds, server: server, secure: secure),
                     logger: logger)
+            } catch let f as StartFailure {
+                throw f
             } catch {
                 throw StartFailure(description: "cannot set up the station: \(error)", exitCode: 78)
             }

@@ -13,7 +13,7 @@ struct StationService: Service {
     func run() async throws {
         let address = station.address, logger = self.logger, scheme = station.scheme
         do {
-            let app = try station.application {
+            let app = station.application {
                 logger.notice("station listening", metadata: ["open": "\(scheme)://\(address)/", "kind": "station"])
             }
             try await app.run()

@@ -2,10 +2,9 @@ import Accounts
 import Audit
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HTTPTypes
-import HummingbirdTLS
 import Logging
-import NIOSSL
 import NIOPosix
 import Messages
 import PumpCore
@@ -19,13 +18,17 @@ public final class Station: Sendable {
         public var host: String
         public var port: Int
         public var idleSeconds: Int64
-        /// PEM files of the certificate (chain) and its private key: the station then speaks HTTPS only.
-        public var tls: (certificate: String, key: String)?
-        public init(host: String, port: Int, idleSeconds: Int64 = 15 * 60, tls: (certificate: String, key: String)? = nil) {
+        /// The HTTP server: plain HTTP/1.1, or HTTPS made by the caller
+        /// (`StationTLS`, which only the pumpd executable links).
+        public var server: HTTPServerBuilder
+        /// Whether `server` speaks TLS: cookies are then Secure.
+        public var secure: Bool
+        public init(host: String, port: Int, idleSeconds: Int64 = 15 * 60, server: HTTPServerBuilder = .http1(), secure: Bool = false) {
             self.host = host
             self.port = port
             self.idleSeconds = idleSeconds
-            self.tls = tls
+            self.server = server
+            self.secure = secure
         }
     }
 
@@ -42,25 +45,9 @@ public final class Station: Sendable {
     /// Where the station listens, as a browser writes it ("127.0.0.1:8080").
     public var address: String { "\(settings.host.contains(":") ? "[\(settings.host)]" : settings.host):\(settings.port)" }
 
-    /// The server's TLS setup, read once at start (a bad file stops pumpd there, not at the first visit).
-    let tlsConfiguration: TLSConfiguration?
-    public var scheme: String { tlsConfiguration == nil ? "http" : "https" }
+    public var scheme: String { settings.secure ? "https" : "http" }
 
     public init(pump: PumpService, accounts: AccountStore, settings: Settings, logger: Logger) throws {
-        if let tls = settings.tls {
-            do {
-                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
-                guard !chain.isEmpty else { throw StationProblem("no certificate in \(tls.certificate)") }
-                let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
-                var c = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-                c.minimumTLSVersion = .tlsv12
-                tlsConfiguration = c
-            } catch {
-                throw StationProblem("cannot read the station's TLS certificate \(tls.certificate) or key \(tls.key) (PEM files): \(error)")
-            }
-        } else {
-            tlsConfiguration = nil
-        }
         self.pump = pump
         self.accounts = accounts
         self.settings = settings
@@ -70,7 +57,7 @@ public final class Station: Sendable {
     }
 
     /// The HTTP server, a service for pumpd's ServiceGroup.
-    public func application(onRunning: @escaping @Sendable () async -> Void) throws -> Application<RouterResponder<StationContext>> {
+    public func application(onRunning: @escaping @Sendable () async -> Void) -> Application<RouterResponder<StationContext>> {
         let router = Router(context: StationContext.self)
         router.add(middleware: StationGuard(station: self))
         for pages: any StationPages in [
@@ -82,7 +69,7 @@ public final class Station: Sendable {
         }
         return Application(
             router: router,
-            server: try tlsConfiguration.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+            server: settings.server,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "pumpd-station"),
             onServerRunning: { _ in await onRunning() },
             logger: logger)
@@ -94,7 +81,7 @@ public final class Station: Sendable {
     func hostAllowed(_ host: String?) -> Bool {
         // Over HTTPS a rebound name fails the certificate check in the browser,
         // and a station open to the network is reached by names it cannot know.
-        if tlsConfiguration != nil { return true }
+        if settings.secure { return true }
         guard let host = host?.lowercased() else { return false }
         let port = ":\(settings.port)"
         let names = [address, "localhost", "127.0.0.1", "[::1]"]
@@ -141,7 +128,7 @@ public final class Station: Sendable {
 
     /// A cookie's attributes: never readable by script, never sent by another
     /// site, and over HTTPS never sent in clear text.
-    func cookieAttributes(path: String) -> String { "HttpOnly; SameSite=Strict; Path=\(path)\(tlsConfiguration == nil ? "" : "; Secure")" }
+    func cookieAttributes(path: String) -> String { "HttpOnly; SameSite=Strict; Path=\(path)\(settings.secure ? "; Secure" : "")" }
 
     func sessionCookieValue(_ id: String) -> String { "\(Self.sessionCookie)=\(id); \(cookieAttributes(path: "/"))" }
 

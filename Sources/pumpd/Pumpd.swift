@@ -1,5 +1,6 @@
 import ArgumentParser
 import Daemon
+import StationTLS
 import Foundation
 
 @main
@@ -139,7 +140,7 @@ struct Pumpd: AsyncParsableCommand {
             throw ExitCode(78)
         }
         do {
-            try await PumpDaemon.run(c)
+            try await PumpDaemon.run(c, stationTLS: { try StationTLS.server(certificate: $0, key: $1) })
         } catch let f as PumpDaemon.StartFailure {
             FileHandle.standardError.write(Data("pumpd: \(f.description)\n".utf8))
             throw ExitCode(f.exitCode)

@@ -84,7 +84,10 @@ struct SignInTests {
             let s = try #require(try await StationRig.signIn(client, "clin"))
             var headers = StationRig.formHeaders
             headers[.cookie] = "\(Station.sessionCookie)=\(s.cookie)"
-            for fields in [[("csrf", "0" + s.csrf.dropFirst())], []] as [[(String, String)]] {
+            // Another token of the same shape: its first digit changed (a fixed "0" would be the
+            // session's own token one time in sixteen).
+            let other = (s.csrf.first == "0" ? "1" : "0") + s.csrf.dropFirst()
+            for fields in [[("csrf", other)], []] as [[(String, String)]] {
                 try await client.execute(uri: "/pump/suspend", method: .post, headers: headers, body: StationRig.form(fields)) { r in
                     #expect(r.status == .forbidden)
                     #expect(StationRig.text(r).contains("CSRF"))

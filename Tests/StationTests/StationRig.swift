@@ -38,7 +38,7 @@ struct StationRig {
         station = try Station(pump: pump, accounts: accounts, settings: .init(host: "127.0.0.1", port: 8080, idleSeconds: idleSeconds), logger: logger)
     }
 
-    func application() throws -> some ApplicationProtocol { try station.application {} }
+    func application() -> some ApplicationProtocol { station.application {} }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
 

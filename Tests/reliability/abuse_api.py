@@ -110,13 +110,15 @@ MIB = 1 << 20
 # (`unused_override`); 422 when the pump refuses (`device_refused`, e.g. resume
 # with no program) or when the Idempotency-Key was used for another request
 # (`idempotency_key_reused`: schemathesis draws the same keys for different
-# requests). So the check runs with 400 and 422 added, and this script checks
+# requests), and `bad_password` for a password of at most 72 characters but
+# more than 72 bytes of UTF-8 (bcrypt's limit, which a schema's maxLength,
+# counted in characters, cannot state). So the check runs with 400 and 422 added, and this script checks
 # that every such refusal of positive data carries one of these codes and no
 # other (a parse-level code such as `bad_json` or `unknown_field` for
 # schema-valid data is a disagreement between the schema and pumpd).
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
 POSITIVE_REFUSALS = {
-    400: {"bad_quantity", "out_of_range", "device_limit", "hard_limit", "unused_override"},
+    400: {"bad_quantity", "out_of_range", "device_limit", "hard_limit", "unused_override", "bad_password"},
     422: {"device_refused", "idempotency_key_reused"},
 }
 SCHEMA_CHECKS = ("status_code_conformance", "content_type_conformance",
