@@ -19,6 +19,15 @@ struct Pumpd: AsyncParsableCommand {
               pumpctl status
               curl --unix-socket /run/pumpd/pumpd.sock http://pumpd/v1/status
 
+            The clinician's station, web pages for the people who program the pump, is \
+            served on --station (default http://127.0.0.1:8080/; off to disable). People \
+            sign in with accounts made by root or an --admin-uid with `pumpctl users add \
+            NAME --role clinician|nurse|viewer`; a role decides what each may do, at the \
+            station and on the socket alike (socket peers: --clinician-uid/-group, \
+            --nurse-uid/-group, the rest viewers). Off loopback the station needs TLS \
+            (--station-tls-cert, --station-tls-key). On the simulator, --demo-account \
+            makes a demo clinician and prints its password once.
+
             Every write is a command recorded in the audit store (DATA_DIR/audit.sqlite) \
             before it goes on the wire and after its outcome is known. A command whose \
             answer was lost is "uncertain" until the pump's event log settles it, and \
