@@ -21,7 +21,6 @@ import urllib.parse
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import ACCOUNTS, ROOT, SCREENSHOTS, Raw, csrf_tokens
@@ -95,11 +94,23 @@ def go(driver, d, path, name=None):
 
 
 def click_and_wait(driver, css):
-    """Clicks a submit button and waits for the page it leads to."""
-    old = el(driver, "html")
+    """Clicks a submit button and waits for the page it leads to.
+
+    The old page is marked with a random value in its window; the next page
+    has none. (Waiting for the old <html> element to go stale raced the
+    navigation: Chrome may answer "Node with given id does not belong to the
+    document" instead of "stale element" while the new document loads.)"""
+    mark = driver.execute_script("window.__stationMark = Math.random().toString(); return window.__stationMark;")
     el(driver, css).click()
-    WebDriverWait(driver, 90).until(EC.staleness_of(old))
-    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def arrived(d):
+        try:
+            return (d.execute_script("return window.__stationMark === undefined ? null : window.__stationMark;") != mark
+                    and d.execute_script("return document.readyState") == "complete")
+        except WebDriverException:
+            return False  # the navigation is under way
+
+    WebDriverWait(driver, 90).until(arrived)
 
 
 def fill(driver, name, value, within=None):
