@@ -7,19 +7,31 @@ import Testing
 /// pumpd running without it.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct StationProcessTests {
-    /// A TCP port nobody listens on now (the kernel's choice for port 0).
-    static func freePort() throws -> Int {
+    /// A socket bound to a port of the kernel's choice on 127.0.0.1, listening
+    /// if asked, and the port; the caller closes it.
+    static func bound(listening: Bool) throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         a.sin_addr.s_addr = inet_addr("127.0.0.1")
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &a) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 && (!listening || listen(fd, 1) == 0)
+            }
         }
-        guard ok else { throw POSIXError(.EADDRNOTAVAIL) }
-        return Int(UInt16(bigEndian: a.sin_port))
+        guard ok else {
+            close(fd)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        return (fd, Int(UInt16(bigEndian: a.sin_port)))
+    }
+
+    /// A TCP port nobody listens on now.
+    static func freePort() throws -> Int {
+        let b = try bound(listening: false)
+        close(b.fd)
+        return b.port
     }
 
     static func run(_ command: String, _ args: [String]) throws -> (status: Int32, out: String) {
@@ -72,16 +84,8 @@ struct StationProcessTests {
 
     @Test("a station port another program holds: pumpd serves its API without the station, and says so")
     func portTaken() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try Self.bound(listening: true)
         defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 && listen(fd, 1) == 0 }
-        }
-        let port = Int(UInt16(bigEndian: a.sin_port))
         let d = try DaemonProcess(["--station", "127.0.0.1:\(port)"])
         #expect(d.call("GET", "/v1/health").status == 200)
         // The station starts beside the API: its failure may be logged just after the socket answers.
