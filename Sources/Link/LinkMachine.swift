@@ -35,6 +35,8 @@ public struct LinkMachine: Sendable {
         var number: Int
         var lastSeq: UInt16 = 0
         var deviceMaxPayload: UInt16
+        /// The implant the device reported in range at HELLO.
+        var implant: SerialNumber
     }
 
     enum Purpose: Sendable, Hashable {
@@ -46,6 +48,8 @@ public struct LinkMachine: Sendable {
     struct Job: Sendable {
         var purpose: Purpose
         var request: Request
+        /// The implant a state-changing request is meant for (nil: any).
+        var implant: SerialNumber? = nil
     }
 
     struct InFlight: Sendable {
@@ -161,8 +165,11 @@ public struct LinkMachine: Sendable {
     }
 
     /// Submits a request. It goes out when the link is free; its outcome
-    /// comes back as `.complete(id, …)`.
-    public mutating func submit(_ request: Request, id: RequestID, now: Int64) -> [LinkAction] {
+    /// comes back as `.complete(id, …)`. A state-changing request with an
+    /// `implant` goes out only in a session whose HELLO reported that
+    /// implant: a request answered NO_SESSION is sent again in a new session,
+    /// and the programmer head may by then be over another patient's pump.
+    public mutating func submit(_ request: Request, id: RequestID, now: Int64, implant: SerialNumber? = nil) -> [LinkAction] {
         do {
             try request.validate()
         } catch {
@@ -176,7 +183,7 @@ public struct LinkMachine: Sendable {
         case .closed, .waiting: return [.complete(id, .notSent(.linkDown))]
         case .greeting, .ready: break
         }
-        queue.append(Job(purpose: .user(id), request: request))
+        queue.append(Job(purpose: .user(id), request: request, implant: implant))
         return pump(now: now)
     }
 
@@ -327,7 +334,8 @@ public struct LinkMachine: Sendable {
             return [.security("HELLO answer out of range")] + down("HELLO answer out of range", now: now)
         }
         sessionCount += 1
-        session = Session(key: key, tag: nonce.sessionTag, number: sessionCount, deviceMaxPayload: reply.maxPayload)
+        session = Session(
+            key: key, tag: nonce.sessionTag, number: sessionCount, deviceMaxPayload: reply.maxPayload, implant: reply.implantSerial)
         lastAnswer = nil
         phase = .ready
         backoffMs = config.reconnectMinMs
@@ -349,6 +357,9 @@ public struct LinkMachine: Sendable {
             job = queue.removeFirst()
             if case .user(let id) = job.purpose, job.request.opcode.changesState, let blocking = unreconciled.first {
                 return [.complete(id, .notSent(.unreconciled(blocking.id)))] + pump(now: now)
+            }
+            if case .user(let id) = job.purpose, job.request.opcode.changesState, let expected = job.implant, expected != s.implant {
+                return [.complete(id, .notSent(.implantChanged(expected: expected, found: s.implant)))] + pump(now: now)
             }
         } else if now - lastSentMs >= config.keepaliveMs {
             job = Job(purpose: .keepalive, request: .ping)

@@ -33,6 +33,9 @@ public enum NotSentReason: Sendable, Hashable, CustomStringConvertible {
     /// The owner could not record the attempt durably before its first
     /// byte (see `LinkAction.sending`), so it was withdrawn unsent.
     case notRecorded
+    /// The session's implant is not the one the request was meant for
+    /// (another pump is under the programmer head): nothing was sent.
+    case implantChanged(expected: SerialNumber, found: SerialNumber)
 
     public var description: String {
         switch self {
@@ -41,6 +44,8 @@ public enum NotSentReason: Sendable, Hashable, CustomStringConvertible {
         case .busy: "the device kept answering BUSY"
         case .invalid(let e): "invalid request: \(e)"
         case .notRecorded: "the attempt could not be recorded before sending, so it was not sent"
+        case .implantChanged(let expected, let found):
+            "the implant in session is \(found.escaped), not \(expected.escaped), which the request was meant for, so it was not sent"
         }
     }
 }

@@ -92,7 +92,7 @@ public final class SerialLink: Sendable {
 
     /// Sends `request` and waits for its outcome. `id` names it in the
     /// outcome and in reconciliation notices; by default the link picks one.
-    public func send(_ request: Request, id: RequestID? = nil) async -> LinkOutcome {
+    public func send(_ request: Request, id: RequestID? = nil, implant: SerialNumber? = nil) async -> LinkOutcome {
         await withCheckedContinuation { (c: CheckedContinuation<LinkOutcome, Never>) in
             let now = Self.nowMs()
             let (actions, port) = state.withLock { s -> ([LinkAction], (any SerialPort)?) in
@@ -101,7 +101,7 @@ public final class SerialLink: Sendable {
                 let rid = id ?? s.nextID
                 if id == nil { s.nextID += 1 }
                 s.waiting[rid] = c
-                return (s.machine.submit(request, id: rid, now: now), s.port)
+                return (s.machine.submit(request, id: rid, now: now, implant: implant), s.port)
             }
             perform(actions, port: port)
         }
