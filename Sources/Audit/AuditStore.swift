@@ -42,14 +42,23 @@ public final class AuditStore: Sendable {
         }
     }
 
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, owner-only: it
+    /// holds patients' names and identifiers besides the trail.
     public init(path: String) throws {
+        let fd = open(path, O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if fd >= 0 {
+            fchmod(fd, 0o600)
+            close(fd)
+        }
+        // Otherwise SQLite's own open below says why, in its words.
         var config = Configuration()
         config.prepareDatabase { db in
             // FULL: a committed transaction survives power loss, not only a crash.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         pool = try DatabasePool(path: path, configuration: config)
+        // Never through a link (pumpd refuses links in its data dir before this; this holds without that check).
+        for suffix in ["-wal", "-shm"] { fchmodat(AT_FDCWD, path + suffix, 0o600, AT_SYMLINK_NOFOLLOW) }
         try Self.migrator.migrate(pool)
     }
 
@@ -108,6 +117,43 @@ public final class AuditStore: Sendable {
                 t.add(column: "account", .text)
                 t.add(column: "role", .text)
             }
+        }
+        m.registerMigration("v5: patients, visits, and the patient and visit of every command and event") { db in
+            try db.create(table: "patient") { t in
+                t.column("id", .text).primaryKey()
+                t.column("implantSerial", .text).notNull().unique()
+                t.column("name", .text).notNull()
+                t.column("identifier", .text).notNull()
+                t.column("implantDate", .text)
+                t.column("pumpModel", .text)
+                t.column("catheterLengthMm", .integer)
+                t.column("catheterNanolitresPerCm", .integer)
+                t.column("catheterVolumeNl", .integer)
+                t.column("createdMs", .integer).notNull()
+                t.column("updatedMs", .integer).notNull()
+                t.column("changedBy", .text).notNull()
+            }
+            try db.create(table: "visit") { t in
+                t.column("id", .text).primaryKey()
+                t.column("patientId", .text).notNull()
+                t.column("implantSerial", .text).notNull()
+                t.column("startedMs", .integer).notNull()
+                t.column("startedBy", .text).notNull()
+                t.column("before", .text).notNull()
+                t.column("startFindings", .text).notNull()
+                t.column("endedMs", .integer)
+                t.column("endedBy", .text)
+                t.column("after", .text)
+                t.column("acknowledgement", .text)
+            }
+            try db.create(index: "visit_started", on: "visit", columns: ["startedMs"])
+            try db.alter(table: "command") { t in
+                t.add(column: "patientId", .text)
+                t.add(column: "visitId", .text)
+                t.add(column: "review", .text)
+            }
+            try db.create(index: "command_visit", on: "command", columns: ["visitId", "createdMs"])
+            try db.alter(table: "event") { t in t.add(column: "patientId", .text) }
         }
         return m
     }
@@ -255,7 +301,7 @@ public final class AuditStore: Sendable {
     /// Every column of a command but its plan.
     static let listedColumns = [
         "id", "createdMs", "updatedMs", "uid", "gid", "pid", "account", "role", "idempotencyKey", "kind", "request", "state", "attempts",
-        "deviceStatus", "outcome", "legacyOutcome", "note",
+        "deviceStatus", "outcome", "legacyOutcome", "note", "patientId", "visitId",
     ]
 
     /// Where a page of the audit listing starts: strictly after this

@@ -63,6 +63,9 @@ public enum CommandOutcome: Sendable, Hashable, Codable {
         case notRecorded(step: Opcode, dataDir: String)
         /// pumpd stopped before it went on the wire (settled at the next start).
         case stoppedBeforeSending
+        /// The implant in session is not the one the open visit confirmed
+        /// (`visitId`), or not the one the command was checked against.
+        case wrongPatient(expected: String, found: String, visitId: String?)
     }
 
     /// Why a read the checks need failed.

@@ -88,10 +88,19 @@ public struct CommandRecord: Codable, Sendable, Hashable, FetchableRecord, Persi
     public var legacyOutcome: String?
     /// A sentence for people reading the trail.
     public var note: String?
+    /// The patient record of the implant it was for (nil: none known, or a row from before schema v5).
+    public var patientId: String?
+    /// The visit it was sent in, if one was open.
+    public var visitId: String?
+    /// The review the command passed or failed, as the person saw it (programs, boluses, refills).
+    public var review: Review?
 
     public init(
-        id: String, createdMs: Int64, requester: Requester, idempotencyKey: String?, kind: String, request: String, plan: Plan? = nil
+        id: String, createdMs: Int64, requester: Requester, idempotencyKey: String?, kind: String, request: String, plan: Plan? = nil,
+        patientId: String? = nil, visitId: String? = nil
     ) {
+        self.patientId = patientId
+        self.visitId = visitId
         self.id = id
         self.createdMs = createdMs
         updatedMs = createdMs
@@ -139,8 +148,14 @@ public struct EventRow: Codable, Sendable, Hashable, FetchableRecord, Persistabl
     public var value1: Int64
     public var value2: Int64
     public var receivedMs: Int64
+    /// The patient record of the implant in session when it was mirrored.
+    public var patientId: String?
 
-    public init(index: Int64, time: Int64, code: Int, name: String?, originSeq: Int, originSession: Int64, value1: Int64, value2: Int64, receivedMs: Int64) {
+    public init(
+        index: Int64, time: Int64, code: Int, name: String?, originSeq: Int, originSession: Int64, value1: Int64, value2: Int64, receivedMs: Int64,
+        patientId: String? = nil
+    ) {
+        self.patientId = patientId
         self.index = index
         self.time = time
         self.code = code

@@ -10,7 +10,10 @@ public enum Role: String, Codable, Sendable, CaseIterable, Hashable {
     case viewer
 
     /// The commands (audit kinds) a nurse may run besides reading.
-    static let nurseKinds: Set<String> = ["alarm_ack", "clock_sync"]
+    static let nurseKinds: Set<String> = [
+        "alarm_ack", "clock_sync", "visit_start", "visit_confirm", "visit_end", "mri_check", "patient_add", "patient_update",
+        "patient_read",
+    ]
 
     /// Whether this role may run a command of `kind` (`Plan.kind`, or a local
     /// action such as "capture_start"). Unknown kinds are a clinician's only.
@@ -26,7 +29,7 @@ public enum Role: String, Codable, Sendable, CaseIterable, Hashable {
     public var allows: String {
         switch self {
         case .clinician: "every command"
-        case .nurse: "reading, acknowledging alarms and setting the pump's clock"
+        case .nurse: "reading, acknowledging alarms, setting the pump's clock, patients' records, visits and post-MRI checks"
         case .viewer: "reading only"
         }
     }

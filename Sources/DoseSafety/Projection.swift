@@ -4,7 +4,7 @@ import Messages
 /// the pump runs `program` from `now` on, the patient uses every bolus the
 /// program allows, and a running bolus finishes first. The same integer
 /// arithmetic as the device (ICD §10): nothing here is a floating-point guess.
-public struct Projection: Sendable, Hashable {
+public struct Projection: Sendable, Hashable, Codable {
     /// UTC seconds, or nil when the level is never reached (nothing flows) or already passed.
     public var lowAt: Int64?
     public var emptyAt: Int64?

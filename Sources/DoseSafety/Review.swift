@@ -4,17 +4,17 @@ import Messages
 /// the daily doses, when the reservoir would reach its alarm level and run
 /// empty, and every limit the change hits, hard ones first. The same review
 /// runs inside each write, which refuses what it refuses.
-public struct Review: Sendable, Hashable {
+public struct Review: Sendable, Hashable, Codable {
     /// An amount of drug, and the unit its drug is usually written in ("mg" or "mcg"; nil: none loaded).
-    public struct Dose: Sendable, Hashable {
+    public struct Dose: Sendable, Hashable, Codable {
         public var nanograms: UInt64
         public var perDay: Bool
         public var usualUnit: String?
     }
 
     /// One program's side: the program, its doses and its projection.
-    public struct Side: Sendable, Hashable {
-        public struct Doses: Sendable, Hashable {
+    public struct Side: Sendable, Hashable, Codable {
+        public struct Doses: Sendable, Hashable, Codable {
             public var averageDaily: Dose
             public var highestStepRate: Dose
             public var busiestDay: Dose
@@ -27,14 +27,14 @@ public struct Review: Sendable, Hashable {
     }
 
     /// How the average daily dose moves: "start" when there was no program.
-    public struct DoseChange: Sendable, Hashable {
+    public struct DoseChange: Sendable, Hashable, Codable {
         public var direction: String
         public var amount: Dose
         public var percent: String?
     }
 
     /// The pump's contents on one side of a refill.
-    public struct Contents: Sendable, Hashable {
+    public struct Contents: Sendable, Hashable, Codable {
         public var drug: Drug?
         public var concentration: NanogramsPerMillilitre
         public var reservoir: Nanolitres
@@ -42,7 +42,7 @@ public struct Review: Sendable, Hashable {
         public var projection: Projection
     }
 
-    public enum Detail: Sendable, Hashable {
+    public enum Detail: Sendable, Hashable, Codable {
         case program(current: Side, proposed: Side, change: DoseChange)
         case bolus(
             dose: Dose, duration: Minutes, volume: Nanolitres?, bolusRunning: Dose, current: Projection, proposed: Projection)
@@ -102,7 +102,7 @@ public struct Review: Sendable, Hashable {
                 volume: Volumes.volume(of: b.dose, at: s.concentration),
                 bolusRunning: dose(s.bolusRemaining.raw, perDay: false),
                 current: Self.project(c.activeProgram, s), proposed: Self.project(c.activeProgram, s, extraBolus: b.dose))
-        case .refill(let r):
+        case .refill(let r, _):
             let usualNew = r.drug.flatMap { library?.entry($0)?.displayUnit }
             let keeps = s.loadedDrug == r.drug && s.concentration == r.concentration
             var after = s

@@ -3,7 +3,7 @@ import Wire
 /// The Status record (ICD §9.1, 56 bytes), fields as read. Codes the ICD
 /// defines are offered typed (`state`, `loadedDrug`, `alarmSet`); an
 /// out-of-range code is kept raw so it can be shown and refused by `validate()`.
-public struct Status: Sendable, Hashable {
+public struct Status: Sendable, Hashable, Codable {
     public var pumpStateCode: UInt8
     public var drugCode: UInt8
     public var alarms: AlarmSet

@@ -54,3 +54,16 @@ extension AlarmBit: Codable {
     public init(from decoder: any Decoder) throws { try self.init(storedNameFrom: decoder) }
     public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
 }
+
+extension Drug: Codable {
+    public init(from decoder: any Decoder) throws { try self.init(storedNameFrom: decoder) }
+    public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
+}
+
+extension AlarmSet: Codable {
+    public init(from decoder: any Decoder) throws { self.init(bits: try decoder.singleValueContainer().decode(UInt16.self)) }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(bits)
+    }
+}
