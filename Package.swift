@@ -84,6 +84,9 @@ let package = Package(
         // The HTTP API's data model, pure: quantities with units, request bodies,
         // answers and errors as JSON. No I/O; the daemon and pumpctl share it.
         .target(name: "API", dependencies: ["Messages", "DoseSafety", "JSON"]),
+        // The clinical visit's checks, pure: the clock and daylight saving at the
+        // start, the post-MRI check, and what must not end a visit quietly.
+        .target(name: "Visits", dependencies: ["Messages", "DoseSafety", "Audit"]),
         // Dose safety, pure: every dose rule. The device's limits and the drug library's
         // as checks, the history of increases, the review, schedule arithmetic and
         // reservoir projections. The default library ships inside the module;
@@ -103,7 +106,7 @@ let package = Package(
         .target(
             name: "PumpCore",
             dependencies: [
-                "Wire", "Messages", "Serial", "Link", "Audit", "DoseSafety", "Capture",
+                "Wire", "Messages", "Serial", "Link", "Audit", "DoseSafety", "Capture", "Visits",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
@@ -126,7 +129,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras",
+                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras", "Visits",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -67,6 +67,15 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case badPassword = "bad_password"
         case accountExists = "account_exists"
         case unknownAccount = "unknown_account"
+        case wrongPatient = "wrong_patient"
+        case noImplant = "no_implant"
+        case unknownPatient = "unknown_patient"
+        case implantTaken = "implant_taken"
+        case unknownVisit = "unknown_visit"
+        case visitOpen = "visit_open"
+        case visitEnded = "visit_ended"
+        case noVisit = "no_visit"
+        case acknowledgementRequired = "acknowledgement_required"
         case `internal`
     }
 
@@ -96,7 +105,8 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unsupportedMediaType: 415
         case .uncertainCommand, .noDrugLoaded, .notApplied, .overrideRequired, .bolusActive: 409
         case .captureRunning, .captureExists, .notCapturing, .accountExists: 409
-        case .unknownAccount: 404
+        case .wrongPatient, .noImplant, .implantTaken, .visitOpen, .visitEnded, .noVisit, .acknowledgementRequired: 409
+        case .unknownAccount, .unknownPatient, .unknownVisit: 404
         case .idempotencyKeyReused, .deviceRefused: 422
         case .deviceUnavailable, .shuttingDown: 503
         case .outcomeUncertain: 202

@@ -79,6 +79,8 @@ public enum QuantityJSON {
         case .concentration: unit = base >= 1_000_000 ? UnitTable.mgPerML : UnitTable.mcgPerML
         case .volume: unit = UnitTable.mL
         case .duration: unit = UnitTable.minutes
+        case .length: unit = UnitTable.cm
+        case .volumePerLength: unit = UnitTable.mLPerCm
         }
         return render(base, unit: unit)
     }

@@ -20,8 +20,28 @@ public enum RequestBodies {
 
     /// `POST /v1/refill`: `{"drug": "morphine", "concentration": {concentration},
     /// "reservoir": {volume}, "low_alarm": {volume}}`.
+    /// A refill as a write names it: the new contents and, optionally, the
+    /// volume drawn out of the reservoir first (reconciled in the review).
+    public struct RefillRequest: Sendable, Hashable {
+        public var refill: Refill
+        public var withdrawn: Nanolitres?
+    }
+
+    public static func refillRequest(_ v: JSONValue) throws(APIError) -> RefillRequest {
+        var f = try Fields(v)
+        let withdrawn = try f.optionalQuantity("withdrawn", .volume).map { Nanolitres($0) }
+        if let withdrawn, withdrawn > DeviceLimits.capacityIP40 {
+            throw APIError(400, .deviceLimit, "no implant holds more than 40 mL, so no more can be withdrawn", field: "withdrawn")
+        }
+        return RefillRequest(refill: try refill(&f), withdrawn: withdrawn)
+    }
+
     public static func refill(_ v: JSONValue) throws(APIError) -> Refill {
         var f = try Fields(v)
+        return try refill(&f)
+    }
+
+    static func refill(_ f: inout Fields) throws(APIError) -> Refill {
         let name = try f.string("drug")
         guard let drug = Drug(name: name) else {
             throw APIError(

@@ -10,6 +10,10 @@ public enum Dimension: String, Sendable, Hashable, CaseIterable {
     case concentration
     case volume
     case duration
+    /// A catheter's length.
+    case length
+    /// A catheter's volume per length.
+    case volumePerLength = "volume per length"
 
     /// The ICD's base unit for the dimension (none for per-hour rates: the
     /// ICD has no field that takes one, so they are only ever recognised to
@@ -22,6 +26,8 @@ public enum Dimension: String, Sendable, Hashable, CaseIterable {
         case .concentration: "ng/mL"
         case .volume: "nL"
         case .duration: "min"
+        case .length: "mm"
+        case .volumePerLength: "nL/cm"
         }
     }
 
@@ -50,6 +56,8 @@ public enum UnitTable {
     public static let mcgPerML = UnitSpec(symbol: "mcg/mL", dimension: .concentration, factor: 1_000, places: 3)
     public static let mL = UnitSpec(symbol: "mL", dimension: .volume, factor: 1_000_000, places: 6)
     public static let minutes = UnitSpec(symbol: "min", dimension: .duration, factor: 1, places: 0)
+    public static let cm = UnitSpec(symbol: "cm", dimension: .length, factor: 10, places: 1)
+    public static let mLPerCm = UnitSpec(symbol: "mL/cm", dimension: .volumePerLength, factor: 1_000_000, places: 6)
 
     public static let units: [UnitSpec] = [
         mg, mcg,
@@ -67,6 +75,11 @@ public enum UnitTable {
         UnitSpec(symbol: "nL", dimension: .volume, factor: 1, places: 0),
         minutes,
         UnitSpec(symbol: "h", dimension: .duration, factor: 60, places: 0),
+        cm,
+        UnitSpec(symbol: "mm", dimension: .length, factor: 1, places: 0),
+        mLPerCm,
+        UnitSpec(symbol: "uL/cm", dimension: .volumePerLength, factor: 1_000, places: 3),
+        UnitSpec(symbol: "nL/cm", dimension: .volumePerLength, factor: 1, places: 0),
     ]
 
     /// The unit spelt exactly `symbol`, compared byte for byte (a symbol is

@@ -28,7 +28,7 @@ enum LegacyPlans {
         switch kind {
         case "program": return (try? ProgramJSON.parse(v)).map(Plan.program)
         case "bolus": return (try? RequestBodies.bolus(v)).map(Plan.bolus)
-        case "refill": return (try? RequestBodies.refill(v)).map(Plan.refill)
+        case "refill": return (try? RequestBodies.refill(v)).map { Plan.refill($0) }
         case "cancel_bolus": return .cancelBolus
         case "suspend": return .suspend
         case "resume": return .resume

@@ -38,7 +38,7 @@ public struct DeviceLimitCheck: CommandCheck {
                 out.append(hard(v.field == "dose_ng" ? "device.bolus_volume" : "device.bolus_flow", v))
             }
             return out
-        case .refill(let r):
+        case .refill(let r, _):
             if let v = DeviceLimits.check(refill: r, capacity: s.capacity) { return [hard("device.refill", v)] }
             return []
         case .cancelBolus, .suspend, .resume, .clockSync, .ackAlarm:

@@ -14,7 +14,7 @@ public struct LibraryCheck: CommandCheck {
         switch plan {
         case .program(let p): return program(p, c)
         case .bolus(let b): return bolus(b, c)
-        case .refill(let r): return refill(r, c)
+        case .refill(let r, _): return refill(r, c)
         default: return []
         }
     }

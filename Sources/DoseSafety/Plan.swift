@@ -8,7 +8,9 @@ public enum Plan: Sendable, Hashable, Codable {
     case cancelBolus
     case suspend
     case resume
-    case refill(Refill)
+    /// `withdrawn`: the volume the clinician drew out of the reservoir
+    /// before filling it, reconciled against what the pump expected.
+    case refill(Refill, withdrawn: Nanolitres? = nil)
     case clockSync
     case ackAlarm(AlarmBit)
 

@@ -60,7 +60,10 @@ extension PumpService {
             return nil
         }
         let id = nextCommandID()
-        var rec = CommandRecord(id: id, createdMs: now, requester: r, idempotencyKey: nil, kind: kind, request: request)
+        let scope = visitScope()
+        var rec = CommandRecord(
+            id: id, createdMs: now, requester: r, idempotencyKey: nil, kind: kind, request: request, patientId: scope.patientId,
+            visitId: scope.visitId)
         rec.state = refusal.state
         rec.note = "refused (\(path)): \(refusal.sentence(commandID: id) ?? "")"
         rec.outcome = refusal
@@ -125,9 +128,13 @@ extension PumpService {
 
     /// Records an action that never goes on the wire (a capture started or
     /// stopped): who asked, what, and how it ended, in the same trail.
-    public func auditLocal(kind: String, request: String, by r: Requester, note: String, outcome: CommandOutcome) -> String? {
+    public func auditLocal(
+        kind: String, request: String, by r: Requester, note: String, outcome: CommandOutcome, patientId: String? = nil, visitId: String? = nil
+    ) -> String? {
         let id = nextCommandID()
-        var rec = CommandRecord(id: id, createdMs: Self.nowMs(), requester: r, idempotencyKey: nil, kind: kind, request: request)
+        var rec = CommandRecord(
+            id: id, createdMs: Self.nowMs(), requester: r, idempotencyKey: nil, kind: kind, request: request, patientId: patientId,
+            visitId: visitId)
         rec.state = outcome.state
         rec.note = note
         rec.outcome = outcome
@@ -170,9 +177,10 @@ extension PumpService {
             return CommandAnswer(reply: refused)
         }
         let id = nextCommandID()
+        let scope = visitScope()
         let record = CommandRecord(
             id: id, createdMs: Self.nowMs(), requester: requester, idempotencyKey: idempotencyKey, kind: order.plan.kind,
-            request: order.request, plan: order.plan)
+            request: order.request, plan: order.plan, patientId: scope.patientId, visitId: scope.visitId)
         do { try store.insert(record) } catch AuditStore.Failure.unavailable(let why) {
             metrics.add("pumpd_audit_unavailable_total")
             logger.error("write refused: the audit store cannot record it", metadata: ["kind": "\(order.plan.kind)", "uid": "\(requester.uid)", "why": "\(why)"])
@@ -196,6 +204,10 @@ extension PumpService {
         }
         guard link.isReady else {
             return refuse(.notSent(.noSession(snapshot.withLock { $0.linkNote })))
+        }
+        // The wrong-patient guard: with a visit open, only the implant it confirmed is written to.
+        if let confirmed = scope.visitImplant, scope.implant?.text != confirmed {
+            return refuse(.notSent(.wrongPatient(expected: confirmed, found: scope.implant?.escaped ?? "none", visitId: scope.visitId)))
         }
         let reviewed: Reviewed
         switch await prepare(order.plan, overrides: order.overrides) {
@@ -223,7 +235,13 @@ extension PumpService {
                 "command": "\(id)", "limit": "\(f.rule)", "who": "\(requester.name)", "reason": "\(o.reason)", "kind": "override",
             ])
         }
-        var answer = await execute(order.plan, id: id)
+        if let shown {
+            // The review the person confirmed, kept with the command before it goes out (the visit's report shows it).
+            do { try store.attachReview(id, shown) } catch {
+                logger.error("could not keep the command's review", metadata: ["command": "\(id)", "error": "\(error)"])
+            }
+        }
+        var answer = await execute(order.plan, id: id, implant: scope.visitImplant.map { SerialNumber($0) } ?? scope.implant)
         answer.review = shown
         let overridden = reviewed.findings.compactMap { f in f.override.map { "\(f.rule) (\"\($0.reason)\")" } }
         if !overridden.isEmpty, case .recorded(let r, _) = answer.reply, let note = r.note {
@@ -287,26 +305,28 @@ extension PumpService {
         return .success(Reviewed(findings: findings, review: Review(plan, context, findings: findings, library: library), unusedOverride: unused))
     }
 
-    func execute(_ plan: Plan, id: String) async -> CommandAnswer {
+    /// Sends the plan to `implant` only: a session with another implant
+    /// under the head gets nothing (`NotSentReason.implantChanged`).
+    func execute(_ plan: Plan, id: String, implant: SerialNumber?) async -> CommandAnswer {
         guard let rid = PendingCommands.requestID(id) else {
             return internalFailure(AuditStore.Failure.unknownCommand(id), id: id)
         }
+        func single(_ request: Request) async -> CommandAnswer { await self.single(request, id: id, rid: rid, implant: implant) }
         switch plan {
-        case .program(let record): return await pushProgram(record, id: id, rid: rid)
-        case .bolus(let b): return await single(.startBolus(b), id: id, rid: rid)
-        case .cancelBolus: return await single(.cancelBolus, id: id, rid: rid)
-        case .suspend: return await single(.suspend, id: id, rid: rid)
-        case .resume: return await single(.resume, id: id, rid: rid)
-        case .refill(let r): return await single(.refill(r), id: id, rid: rid)
-        case .clockSync:
-            return await single(.setClock(UnixTime(seconds: Self.nowMs() / 1000)), id: id, rid: rid)
-        case .ackAlarm(let bit): return await single(.ackAlarm(bit: bit.rawValue), id: id, rid: rid)
+        case .program(let record): return await pushProgram(record, id: id, rid: rid, implant: implant)
+        case .bolus(let b): return await single(.startBolus(b))
+        case .cancelBolus: return await single(.cancelBolus)
+        case .suspend: return await single(.suspend)
+        case .resume: return await single(.resume)
+        case .refill(let r, _): return await single(.refill(r))
+        case .clockSync: return await single(.setClock(UnixTime(seconds: Self.nowMs() / 1000)))
+        case .ackAlarm(let bit): return await single(.ackAlarm(bit: bit.rawValue))
         }
     }
 
     /// One state-changing request and its outcome.
-    func single(_ request: Request, id: String, rid: RequestID) async -> CommandAnswer {
-        let outcome = await link.send(request, id: rid)
+    func single(_ request: Request, id: String, rid: RequestID, implant: SerialNumber?) async -> CommandAnswer {
+        let outcome = await link.send(request, id: rid, implant: implant)
         switch outcome {
         case .answered(.ok, let payload):
             let answer: CommandOutcome.DeviceAnswer =
@@ -335,6 +355,7 @@ extension PumpService {
                 case .invalid(let p): .invalid("\(p)")
                 case .notRecorded: .notRecorded(step: step, dataDir: settings.dataDir)
                 case .linkDown, .busy: .linkRefused(step: step, why: "\(why)")
+                case .implantChanged(let expected, let found): .wrongPatient(expected: expected.escaped, found: found.escaped, visitId: nil)
                 }
             if case .notRecorded = reason { metrics.add("pumpd_audit_unavailable_total") }
             let note: String =
@@ -354,7 +375,7 @@ extension PumpService {
     }
 
     /// Validate → stage → commit → read back and compare byte for byte (ICD §6).
-    func pushProgram(_ record: ProgramRecord, id: String, rid: RequestID) async -> CommandAnswer {
+    func pushProgram(_ record: ProgramRecord, id: String, rid: RequestID, implant: SerialNumber?) async -> CommandAnswer {
         let stage = await link.send(.stageProgram(record))
         guard case .answered(.ok, .programCRC(let staged)) = stage else {
             if case .noAnswer = stage {
@@ -366,7 +387,7 @@ extension PumpService {
             let o = CommandOutcome.readbackMismatch(.staged(crc: staged, sent: record.crc))
             return finish(id, o, note: o.sentence(commandID: id) ?? "")
         }
-        let commit = await link.send(.commitProgram(programCRC: staged), id: rid)
+        let commit = await link.send(.commitProgram(programCRC: staged), id: rid, implant: implant)
         guard case .answered(.ok, .programCRC(let activeCRC)) = commit else { return settle(id, commit, step: .commitProgram) }
         let o: CommandOutcome
         switch await link.send(.getProgram) {

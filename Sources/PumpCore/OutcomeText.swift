@@ -45,6 +45,10 @@ extension CommandOutcome.NotSent {
         case .notRecorded(let step, let dataDir):
             "the audit store could not record \(step.name)'s attempt before it went out, so it was not sent and nothing changed. Free space in the data dir \(dataDir) (or make it writable); writes are taken again by themselves"
         case .stoppedBeforeSending: "never sent: pumpd stopped before the command went on the wire; nothing changed on the pump"
+        case .wrongPatient(let expected, let found, let visit?):
+            "the implant under the programmer head is \(found), but visit \(visit) confirmed the patient with implant \(expected): nothing was sent. Hold the head over that patient's pump; if the pump in session is truly this patient's (it was replaced), confirm it: pumpctl visit confirm \(visit) --implant \(found)"
+        case .wrongPatient(let expected, let found, nil):
+            "the implant in session changed from \(expected) to \(found) while the command waited (another pump is under the programmer head): nothing was sent. Check whose pump is under the head, then send it again"
         }
     }
 }

@@ -189,7 +189,7 @@ public final class PumpService: Sendable {
     func mirror(_ e: EventRecord) {
         let gap = snapshot.withLock { $0.pendingGap }
         do {
-            try store.append([Self.row(e)], allowGap: gap)
+            try store.append([Self.row(e, patientId: visitScope().patientId)], allowGap: gap)
         } catch {
             let resume = ((try? store.nextEventIndex()) ?? nil).map { UInt32(clamping: $0) } ?? e.index
             let first = snapshot.withLock { s -> Bool in
@@ -215,11 +215,11 @@ public final class PumpService: Sendable {
         statusWanted.bump()
     }
 
-    static func row(_ e: EventRecord) -> EventRow {
+    static func row(_ e: EventRecord, patientId: String? = nil) -> EventRow {
         EventRow(
             index: Int64(e.index), time: e.time.seconds, code: Int(e.code), name: e.event?.name,
             originSeq: Int(e.originSeq), originSession: Int64(e.originSession), value1: Int64(e.value1),
-            value2: Int64(e.value2), receivedMs: nowMs())
+            value2: Int64(e.value2), receivedMs: nowMs(), patientId: patientId)
     }
 
     func reconciled(_ rid: RequestID, _ attempt: Attempt, _ r: Reconciliation) {

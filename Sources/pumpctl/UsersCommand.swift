@@ -16,7 +16,8 @@ struct UsersCommand: ParsableCommand {
             with these accounts. A role decides what an account may do, at the station and in \
             the audit trail:
               clinician  every command: programs, boluses, refills, suspend and resume, overrides
-              nurse      reading, acknowledging alarms and setting the pump's clock
+              nurse      reading, acknowledging alarms, setting the pump's clock,
+                         patients' records, visits and post-MRI checks
               viewer     reading only
             Passwords are 12…72 characters; bcrypt keeps only a hash. Five failed sign-ins lock \
             a name for 15 minutes.

@@ -59,5 +59,9 @@ struct EventRoutes: RouteCollection {
     }
 
     /// A mirrored row as the API shows an event.
-    static func json(_ r: EventRow) -> JSONValue { Answers.event(PumpService.record(r)) }
+    static func json(_ r: EventRow) -> JSONValue {
+        guard case .object(var o) = Answers.event(PumpService.record(r)) else { return Answers.event(PumpService.record(r)) }
+        o["patient_id"] = r.patientId.map { .string($0) } ?? .null
+        return .object(o)
+    }
 }

@@ -25,6 +25,7 @@ extension CommandOutcome {
             case .stateUnread(let f): return f.apiError
             case .invalid: return APIError(400, .outOfRange, message)
             case .notRecorded: return APIError(503, .auditUnavailable, message, commandID: id)
+            case .wrongPatient: return APIError(409, .wrongPatient, message, commandID: id)
             }
         case .noAnswer: return APIError(503, .deviceUnavailable, message)
         case .uncertain: return APIError(202, .outcomeUncertain, message, commandID: id)
@@ -109,6 +110,8 @@ extension CommandRecord {
                 "name": .string(requester.name),
             ]),
             "idempotency_key": idempotencyKey.map { .string($0) } ?? .null,
+            "patient_id": patientId.map { .string($0) } ?? .null,
+            "visit_id": visitId.map { .string($0) } ?? .null,
         ]
         // Rows pumpd wrote itself; a refused request's excerpt may be any text.
         o["request"] = (try? JSONValue.parse(request, boundingStrings: false)) ?? .string(request)

@@ -7,10 +7,10 @@ struct RefillRoutes: RouteCollection {
 
     func addRoutes(to router: Router<PumpContext>) {
         router.post("/v1/refill/review") { req, _ in
-            try await api.review(req) { try RequestBodies.refill($0) }
+            try await api.review(req) { try RequestBodies.refillRequest($0) }
         }
         router.post("/v1/refill") { req, ctx in
-            try await api.dosingWrite(req, ctx, kind: "refill") { .refill(try RequestBodies.refill($0)) }
+            try await api.dosingWrite(req, ctx, kind: "refill") { try RequestBodies.refillRequest($0).plan }
         }
     }
 }

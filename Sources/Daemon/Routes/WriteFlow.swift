@@ -137,3 +137,4 @@ protocol PlanConvertible { var plan: Plan { get } }
 extension ProgramRecord: PlanConvertible { var plan: Plan { .program(self) } }
 extension BolusRequest: PlanConvertible { var plan: Plan { .bolus(self) } }
 extension Refill: PlanConvertible { var plan: Plan { .refill(self) } }
+extension RequestBodies.RefillRequest: PlanConvertible { var plan: Plan { .refill(refill, withdrawn: withdrawn) } }

@@ -1,0 +1,267 @@
+import Foundation
+import JSON
+import Testing
+
+/// The clinical visit end to end: pumpd and pumpsim over a pty, through the
+/// socket. The patient confirmed for the implant, the wrong-patient guard
+/// with a second implant under the head, the visit that may not end with
+/// the pump stopped, the clock and daylight-saving check, the post-MRI
+/// check and the report.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct VisitTests {
+    static let nobody = (uid: 65534, gid: 65534)
+    /// pumpsim's implant with seed 7 (DaemonProcess's default).
+    static let implant = "IP40-0000007"
+    static let patient = #"{"name":"Ada Example","identifier":"MRN-0042","implant_serial":"IP40-0000007","implant_date":"2024-03-01","pump_model":"IP-40","catheter":{"prometra_trimmed_length":{"value":"15","unit":"cm"}}}"#
+
+    static func string(_ v: JSONValue?) -> String? { if case .string(let s)? = v { s } else { nil } }
+    static func array(_ v: JSONValue?) -> [JSONValue] { if case .array(let a)? = v { a } else { [] } }
+
+    /// A patient record for the simulated implant and an open visit: the visit's id.
+    static func openVisit(_ d: DaemonProcess) throws -> String {
+        let p = d.call("POST", "/v1/patients", body: patient)
+        #expect(p.status == 201, "\(p.text)")
+        let v = d.call("POST", "/v1/visits", body: #"{"patient":"p1"}"#)
+        #expect(v.status == 201, "\(v.text)")
+        return try #require(string(v.json?["visit"]?["id"]))
+    }
+
+    @Test func aPatientRecordIsForCliniciansAndNursesAndNeverLogged() throws {
+        guard getuid() == 0 else { return }  // switching to nobody needs root (CI runs as root)
+        let d = try DaemonProcess(["--socket-group", "65534", "--clinician-uid", "0"])
+        let p = d.call("POST", "/v1/patients", body: Self.patient)
+        #expect(p.status == 201, "\(p.text)")
+        #expect(Self.string(p.json?["patient"]?["id"]) == "p1")
+        // Prometra's catheter: (110 − 15) cm × 0.0026 mL/cm = 0.247 mL.
+        #expect(Self.string(p.json?["patient"]?["catheter"]?["volume"]?["value"]) == "0.247")
+        #expect(Self.string(p.json?["patient"]?["catheter"]?["implanted_length"]?["value"]) == "95")
+
+        let viewer = d.call("GET", "/v1/patients", user: Self.nobody)
+        #expect(viewer.status == 403, "\(viewer.text)")
+        #expect(!viewer.text.contains("Ada"))
+        #expect(d.call("GET", "/v1/patients/p1", user: Self.nobody).status == 403)
+        #expect(d.call("POST", "/v1/visits", body: #"{"patient":"p1"}"#, user: Self.nobody).status == 403)
+
+        // One record per implant.
+        let again = d.call("POST", "/v1/patients", body: Self.patient)
+        #expect(again.status == 409 && again.errorCode == "implant_taken", "\(again.text)")
+        // Units are refused when they are not lengths.
+        let bad = d.call("POST", "/v1/patients", body: Self.patient.replacingOccurrences(of: "IP40-0000007", with: "IP40-9").replacingOccurrences(of: #""unit":"cm""#, with: #""unit":"mL""#))
+        #expect(bad.status == 400 && bad.errorField == "catheter.prometra_trimmed_length.unit", "\(bad.text)")
+
+        // Owner-only on disk; the name and identifier in no log line.
+        var st = stat()
+        #expect(stat(d.dataDir + "/audit.sqlite", &st) == 0 && st.st_mode & 0o777 == 0o600)
+        let log = (try? String(contentsOfFile: d.dataDir + "/pumpd.log", encoding: .utf8)) ?? ""
+        #expect(log.contains("patient record added"))
+        #expect(!log.contains("Ada Example") && !log.contains("MRN-0042"))
+
+        // A nurse reads it.
+        d.stop()
+        try d.start(extra: ["--nurse-uid", "65534"])
+        let nurse = d.call("GET", "/v1/patients/p1", user: Self.nobody)
+        #expect(nurse.status == 200, "\(nurse.text)")
+        #expect(Self.string(nurse.json?["patient"]?["name"]) == "Ada Example")
+    }
+
+    @Test func aVisitStartsOnlyForThePatientWhosePumpIsUnderTheHead() throws {
+        let d = try DaemonProcess()
+        #expect(d.call("POST", "/v1/patients", body: Self.patient).status == 201)
+        let other = Self.patient.replacingOccurrences(of: "IP40-0000007", with: "IP40-0000099").replacingOccurrences(of: "MRN-0042", with: "MRN-0099")
+        #expect(d.call("POST", "/v1/patients", body: other).status == 201)
+        let wrong = d.call("POST", "/v1/visits", body: #"{"patient":"p2"}"#)
+        #expect(wrong.status == 409 && wrong.errorCode == "wrong_patient", "\(wrong.text)")
+        #expect(wrong.text.contains("IP40-0000007") && wrong.text.contains("p1"))
+        #expect(d.call("POST", "/v1/visits", body: #"{"patient":"p9"}"#).errorCode == "unknown_patient")
+
+        let v = d.call("POST", "/v1/visits", body: #"{"patient":"p1"}"#)
+        #expect(v.status == 201, "\(v.text)")
+        #expect(Self.string(v.json?["visit"]?["implant_serial"]) == Self.implant)
+        #expect(v.json?["visit"]?["before"]?["status"] != nil)
+        let second = d.call("POST", "/v1/visits", body: #"{"patient":"p1"}"#)
+        #expect(second.status == 409 && second.errorCode == "visit_open", "\(second.text)")
+
+        // Every command and event carries the patient and the visit.
+        let r = d.call("POST", "/v1/refill", body: Bodies.refill)
+        #expect(r.status == 200, "\(r.text)")
+        #expect(Self.string(r.json?["command"]?["patient_id"]) == "p1")
+        #expect(Self.string(r.json?["command"]?["visit_id"]) == "v1")
+        let events = Self.array(d.call("GET", "/v1/events?since=0&limit=1000").json?["events"])
+        let refilled = events.last { Self.string($0["name"]) == "REFILLED" }
+        #expect(Self.string(refilled?["patient_id"]) == "p1", "\(events.suffix(3))")
+    }
+
+    /// Another pump under the head mid-visit: every write refused, nothing
+    /// sent, until the clinician confirms the implant in session.
+    @Test func theWrongPatientGuardHoldsEveryWriteUntilConfirmed() throws {
+        let d = try DaemonProcess()
+        let visit = try Self.openVisit(d)
+        #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
+        let swap = d.simControl(#"{"implant_serial":"IP40-SECOND"}"#)
+        #expect(swap.contains("ok") || swap.contains("true"), "\(swap)")
+        var seen = ""
+        for _ in 0..<100 {
+            seen = Self.string(d.call("GET", "/v1/device").json?["implant"]?["serial"]) ?? ""
+            if seen == "IP40-SECOND" { break }
+            usleep(100_000)
+        }
+        #expect(seen == "IP40-SECOND", "pumpd did not see the second implant")
+        let before = d.simEvents()
+        for (method, path, body) in [("POST", "/v1/suspend", nil), ("POST", "/v1/refill", Bodies.refill), ("PUT", "/v1/program", Bodies.daily)] as [(String, String, String?)] {
+            let w = d.call(method, path, body: body)
+            #expect(w.status == 409 && w.errorCode == "wrong_patient", "\(path): \(w.text)")
+            #expect(w.text.contains("IP40-SECOND") && w.text.contains(Self.implant))
+            #expect(w.json?["error"]?["command_id"] != nil)  // recorded: an attempt on the wrong pump is worth knowing
+        }
+        #expect(d.simEvents() == before)
+
+        // Confirming needs the serial actually in session.
+        let blind = d.call("POST", "/v1/visits/\(visit)/confirm", body: #"{"implant_serial":"IP40-0000007"}"#)
+        #expect(blind.status == 409 && blind.errorCode == "wrong_patient", "\(blind.text)")
+        let ok = d.call("POST", "/v1/visits/\(visit)/confirm", body: #"{"implant_serial":"IP40-SECOND"}"#)
+        #expect(ok.status == 200, "\(ok.text)")
+        #expect(Self.string(d.call("GET", "/v1/patients/p1").json?["patient"]?["implant_serial"]) == "IP40-SECOND")
+        #expect(d.call("POST", "/v1/suspend").status == 200)
+        let audit = Self.array(d.call("GET", "/v1/audit?limit=20").json?["commands"]).compactMap { Self.string($0["kind"]) }
+        #expect(audit.contains("visit_confirm"))
+    }
+
+    @Test func aVisitCannotQuietlyEndWithThePumpStopped() throws {
+        let d = try DaemonProcess()
+        let visit = try Self.openVisit(d)
+        #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
+        #expect(d.call("PUT", "/v1/program", body: Bodies.daily).status == 200)
+        // Refilled and programmed, but still suspended (a refill suspends, ICD §6).
+        let check = d.call("GET", "/v1/visits/\(visit)/end-check")
+        #expect(check.json?["acknowledgement_required"] == .bool(true), "\(check.text)")
+        let refused = d.call("POST", "/v1/visits/\(visit)/end")
+        #expect(refused.status == 409 && refused.errorCode == "acknowledgement_required", "\(refused.text)")
+        let codes = Self.array(refused.json?["conditions"]).compactMap { Self.string($0["code"]) }
+        #expect(codes == ["pump_suspended"], "\(refused.text)")
+        #expect(d.call("GET", "/v1/visits").json?["open"] != .null)
+
+        let blank = d.call("POST", "/v1/visits/\(visit)/end", body: #"{"acknowledge":{"reason":"  "}}"#)
+        #expect(blank.status == 400 && blank.errorField == "acknowledge.reason", "\(blank.text)")
+        let ended = d.call("POST", "/v1/visits/\(visit)/end", body: #"{"acknowledge":{"reason":"trial off the drug, by plan"}}"#)
+        #expect(ended.status == 200, "\(ended.text)")
+        #expect(Self.string(ended.json?["visit"]?["acknowledgement"]?["reason"]) == "trial off the drug, by plan")
+        #expect(d.call("GET", "/v1/visits").json?["open"] == .null)
+        let row = Self.array(d.call("GET", "/v1/audit?limit=5").json?["commands"]).first { Self.string($0["kind"]) == "visit_end" }
+        #expect(Self.string(row?["note"])?.contains("pump_suspended") == true)
+        #expect(Self.string(row?["note"])?.contains("trial off the drug") == true)
+        // Ended is ended.
+        #expect(d.call("POST", "/v1/visits/\(visit)/end").errorCode == "visit_ended")
+
+        // Resumed and running: a second visit ends without a word.
+        let v2 = d.call("POST", "/v1/visits", body: #"{"patient":"p1"}"#)
+        let id2 = try #require(Self.string(v2.json?["visit"]?["id"]))
+        #expect(d.call("POST", "/v1/resume").status == 200)
+        let quiet = d.call("POST", "/v1/visits/\(id2)/end")
+        #expect(quiet.status == 200, "\(quiet.text)")
+        #expect(quiet.json?["visit"]?["acknowledgement"] == .null)
+    }
+
+    /// Daylight saving: a daily program written on UTC+02:00 (Berlin's
+    /// summer) found in winter (UTC+01:00), and a pump clock an hour ahead.
+    @Test func theVisitStartChecksTheClockAndTheProgramsOffset() throws {
+        let d = try DaemonProcess(start: false)
+        try d.start(environment: ["TZ": "Europe/Berlin"])
+        #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
+        let summer = Bodies.daily.replacingOccurrences(of: #""utc_offset_min":60"#, with: #""utc_offset_min":120"#)
+        #expect(d.call("PUT", "/v1/program", body: summer).status == 200)
+        #expect(d.call("POST", "/v1/patients", body: Self.patient).status == 201)
+        let berlin = TimeZone(identifier: "Europe/Berlin")?.secondsFromGMT(for: Date()) ?? 0
+        let v = d.call("POST", "/v1/visits", body: #"{"patient":"p1"}"#)
+        #expect(v.status == 201, "\(v.text)")
+        let rules = Self.array(v.json?["visit"]?["start_findings"]).compactMap { Self.string($0["rule"]) }
+        let proposals = Self.array(v.json?["visit"]?["proposals"])
+        if berlin == 3600 {
+            #expect(rules == ["clock.utc_offset"], "\(v.text)")
+            let retimed = proposals.first { Self.string($0["kind"]) == "retimed_program" }
+            #expect(retimed?["program"]?["utc_offset_min"] == .int(60), "\(proposals)")
+            // The same steps, reviewed like any program: the review accepts it.
+            if let program = retimed?["program"] {
+                let review = d.call("POST", "/v1/program/review", body: program.serialized)
+                #expect(review.status == 200, "\(review.text)")
+            }
+        } else {
+            #expect(rules.isEmpty, "in Berlin's summer a +02:00 program is right: \(v.text)")
+        }
+        let end = d.call("POST", "/v1/visits/v1/end", body: #"{"acknowledge":{"reason":"test"}}"#)
+        #expect(end.status == 200, "\(end.text)")
+
+        // The pump's clock an hour ahead.
+        _ = d.simControl(#"{"advance_s":3600}"#)
+        let v2 = d.call("POST", "/v1/visits", body: #"{"patient":"p1"}"#)
+        let rules2 = Self.array(v2.json?["visit"]?["start_findings"]).compactMap { Self.string($0["rule"]) }
+        #expect(rules2.contains("clock.off"), "\(v2.text)")
+        #expect(Self.array(v2.json?["visit"]?["proposals"]).contains { Self.string($0["kind"]) == "clock_sync" })
+        #expect(v2.text.contains("1 h ahead of"), "\(v2.text)")
+    }
+
+    @Test func thePostMRICheckRecordsWhetherThePumpResumed() throws {
+        let d = try DaemonProcess()
+        _ = try Self.openVisit(d)
+        #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
+        #expect(d.call("PUT", "/v1/program", body: Bodies.daily).status == 200)
+        #expect(d.call("POST", "/v1/resume").status == 200)
+        _ = d.simControl(#"{"stall":true}"#)
+        let stalled = d.call("POST", "/v1/mri-check")
+        #expect(stalled.status == 200, "\(stalled.text)")
+        #expect(stalled.json?["mri_check"]?["resumed"] == .bool(false))
+        #expect(stalled.json?["mri_check"]?["stall_active"] == .bool(true))
+        #expect(Self.string(stalled.json?["mri_check"]?["message"])?.contains("NOT infusing") == true)
+        _ = d.simControl(#"{"stall":false}"#)
+        var resumed: DaemonProcess.Reply?
+        for _ in 0..<30 {
+            resumed = d.call("POST", "/v1/mri-check")
+            if resumed?.json?["mri_check"]?["resumed"] == .bool(true) { break }
+            usleep(200_000)
+        }
+        #expect(resumed?.json?["mri_check"]?["resumed"] == .bool(true), "\(resumed?.text ?? "")")
+        #expect(resumed?.json?["mri_check"]?["stalled"] == .bool(true), "the stall is in the day's events: \(resumed?.text ?? "")")
+        let rows = Self.array(d.call("GET", "/v1/audit?limit=10").json?["commands"]).filter { Self.string($0["kind"]) == "mri_check" }
+        #expect(rows.count >= 2)
+        #expect(rows.allSatisfy { Self.string($0["visit_id"]) == "v1" })
+    }
+
+    /// The report, field by field, after a visit with a refill and a program.
+    @Test func theReportHoldsTheVisit() throws {
+        let d = try DaemonProcess()
+        let visit = try Self.openVisit(d)
+        #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
+        #expect(d.call("PUT", "/v1/program", body: Bodies.daily).status == 200)
+        #expect(d.call("POST", "/v1/resume").status == 200)
+        #expect(d.call("POST", "/v1/visits/\(visit)/end").status == 200)
+        let r = d.call("GET", "/v1/visits/\(visit)/report")
+        #expect(r.status == 200, "\(r.text)")
+        let report = r.json?["report"]
+        #expect(Self.string(report?["patient"]?["name"]) == "Ada Example")
+        #expect(Self.string(report?["patient"]?["identifier"]) == "MRN-0042")
+        #expect(Self.string(report?["implant"]?["serial"]) == Self.implant)
+        #expect(Self.string(report?["implant"]?["model"]) == "IP-40")
+        #expect(report?["before"]?["program"] == .null)
+        #expect(Self.string(report?["after"]?["status"]?["pump_state"]) == "running", "\(report?["after"] ?? .null)")
+        #expect(Self.string(report?["after"]?["average_daily_dose"]?["unit"]) == "mg/day")
+        let kinds = Self.array(report?["commands"]).compactMap { Self.string($0["kind"]) }
+        #expect(kinds == ["visit_start", "refill", "program", "resume", "visit_end"], "\(kinds)")
+        for c in Self.array(report?["commands"]) {
+            #expect(Self.string(c["requested_by"]?["name"]) == "uid 0 (clinician)")
+            #expect(c["created"] != nil && c["state"] != nil)
+        }
+        let reviews = Self.array(report?["reviews"])
+        #expect(reviews.compactMap { Self.string($0["review"]?["kind"]) } == ["refill", "program"])
+        let program = reviews.last?["review"]
+        #expect(Self.string(program?["proposed"]?["average_daily_dose"]?["mg"]) != nil)
+        #expect(Self.string(program?["proposed"]?["average_daily_dose"]?["mcg"]) != nil)
+        #expect(Self.string(program?["change"]?["direction"]) == "start")
+        #expect(Self.string(report?["low_reservoir_at"]) != nil)
+        #expect(Self.string(report?["next_refill_at"]) != nil)
+        #expect(Self.string(report?["empty_at"]) != nil)
+        // The viewer sees no report: it names the patient.
+        guard getuid() == 0 else { return }
+        d.stop()
+        try d.start(extra: ["--socket-group", "65534", "--clinician-uid", "0"])
+        #expect(d.call("GET", "/v1/visits/\(visit)/report", user: Self.nobody).status == 403)
+    }
+}
