@@ -66,6 +66,8 @@ public struct LinkMachine: Sendable {
         var attempt: Attempt
         /// Events already seen that this request caused (its answer may still be lost).
         var caused: [EventRecord] = []
+        /// The implant of the session it was sent in.
+        var implant: SerialNumber?
     }
 
     struct Unreconciled: Sendable {
@@ -73,6 +75,8 @@ public struct LinkMachine: Sendable {
         var attempt: Attempt
         var sessionNumber: Int
         var events: [EventRecord]
+        /// The implant it was sent to; nil when not known (left by a previous run).
+        var implant: SerialNumber? = nil
     }
 
     public let config: LinkConfig
@@ -310,7 +314,7 @@ public struct LinkMachine: Sendable {
     mutating func abandon(_ f: InFlight) -> [LinkAction] {
         guard case .user(let id) = f.job.purpose else { return [] }
         if f.job.request.opcode.changesState {
-            unreconciled.append(Unreconciled(id: id, attempt: f.attempt, sessionNumber: sessionCount, events: f.caused))
+            unreconciled.append(Unreconciled(id: id, attempt: f.attempt, sessionNumber: sessionCount, events: f.caused, implant: f.implant))
             return [.complete(id, .uncertain(f.attempt))]
         }
         return [.complete(id, .noAnswer)]
@@ -373,7 +377,8 @@ public struct LinkMachine: Sendable {
         session = s
         lastSentMs = now
         let attempt = Attempt(sessionTag: s.tag, seq: seq, opcode: job.request.opcode)
-        inFlight = InFlight(job: job, seq: seq, wire: wire, sent: 1, deadline: now + config.timeout(forWireBytes: wire.count), attempt: attempt)
+        inFlight = InFlight(
+            job: job, seq: seq, wire: wire, sent: 1, deadline: now + config.timeout(forWireBytes: wire.count), attempt: attempt, implant: s.implant)
         if case .user(let id) = job.purpose, job.request.opcode.changesState {
             return [.sending(id, attempt), .write(wire)]
         }
@@ -535,7 +540,10 @@ public struct LinkMachine: Sendable {
         guard let s = session else { return [] }
         var out: [LinkAction] = []
         unreconciled.removeAll { u in
-            guard u.sessionNumber < s.number else { return false }
+            // Only the log of the implant it went to can tell: another pump's
+            // log lacks its events whether or not it ran, so it stays uncertain
+            // (and blocks every write) until that implant is back under the head.
+            guard u.sessionNumber < s.number, u.implant == nil || u.implant == s.implant else { return false }
             out.append(.reconciled(u.id, u.attempt, u.events.isEmpty ? .notApplied : .applied(u.events)))
             return true
         }
