@@ -199,6 +199,8 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: ["API", "JSON", "Messages", "TestSupport"]),
         // Every dose rule on typed values alone: schedules, projections, the history, the verdicts.
         .testTarget(name: "DoseSafetyTests", dependencies: ["DoseSafety", "Messages"]),
+        // The visit's checks on typed values alone: the clock and daylight saving, the MRI check, the end.
+        .testTarget(name: "VisitsTests", dependencies: ["Visits", "Audit", "DoseSafety", "Messages"]),
         // A clinician's request, as the API reads it, to the review's verdict: table-driven.
         .testTarget(name: "ReviewTests", dependencies: ["API", "DoseSafety", "JSON", "Messages"]),
         // pumpd's pure parts, alone: the log ring and file, the chunk-size scanner, the limits.
