@@ -66,7 +66,8 @@ struct PumpCtl: ParsableCommand {
             StatusCommand.self, DeviceCommand.self, ProgramCommand.self, BolusCommand.self, CancelBolusCommand.self,
             SuspendCommand.self, ResumeCommand.self, RefillCommand.self, ClockCommand.self, AlarmsCommand.self,
             EventsCommand.self, AuditCommand.self, LogsCommand.self, CommandCommand.self, DrugsCommand.self,
-            FrameCommand.self, CaptureCommand.self, PortsCommand.self, UsersCommand.self,
+            FrameCommand.self, CaptureCommand.self, PortsCommand.self, UsersCommand.self, PatientCommand.self, VisitCommand.self,
+            MRICheckCommand.self,
         ]
     )
 }

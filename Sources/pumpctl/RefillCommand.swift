@@ -19,7 +19,7 @@ struct RefillCommand: ParsableCommand {
             --override RULE --reason TEXT (else exit 5). You are asked to confirm unless --yes.
 
               pumpctl refill --drug morphine --concentration 10mg/mL --reservoir 40mL \\
-                  --low-alarm 4mL
+                  --low-alarm 4mL --withdrawn 3.1mL
               pumpctl refill --drug morphine --concentration 20mg/mL --reservoir 40mL \\
                   --low-alarm 4mL --override refill.concentration_change \\
                   --reason "vial label checked: 20 mg/mL, the new regimen"
@@ -46,10 +46,16 @@ struct RefillCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Raise low_reservoir when the volume falls to this, such as 4mL.", valueName: "quantity"))
     var lowAlarm: String
 
+    @Option(name: .long, help: ArgumentHelp("The volume drawn out of the reservoir before filling it, such as 3.2mL: reconciled against what the pump expected.", valueName: "quantity"))
+    var withdrawn: String?
+
     @Flag(name: .long, help: "Do not ask for confirmation (for scripts).")
     var yes = false
 
-    func validate() throws { _ = try quantities() }
+    func validate() throws {
+        _ = try quantities()
+        if let withdrawn { _ = try QuantityOption.parse(withdrawn, .volume, option: "--withdrawn") }
+    }
 
     func quantities() throws -> (concentration: QuantityText, reservoir: QuantityText, low: QuantityText) {
         (
@@ -61,7 +67,9 @@ struct RefillCommand: ParsableCommand {
 
     func run() throws {
         let q = try quantities()
-        let body: JSONValue = .object(["drug": .string(drug), "concentration": q.concentration.json, "reservoir": q.reservoir.json, "low_alarm": q.low.json])
+        var fields: JSONObject = ["drug": .string(drug), "concentration": q.concentration.json, "reservoir": q.reservoir.json, "low_alarm": q.low.json]
+        if let withdrawn { fields["withdrawn"] = try QuantityOption.parse(withdrawn, .volume, option: "--withdrawn").json }
+        let body: JSONValue = .object(fields)
         try ReviewedWrite(kind: .refill, pumpd: daemon.pumpd, overrides: overrides, body: body).run(yes: yes) { r, overriding in
             let p = r["proposed"] ?? .null
             let conc = p["concentration_text"]?.text ?? q.concentration.description
