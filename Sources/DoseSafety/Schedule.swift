@@ -35,6 +35,24 @@ public enum Schedule {
         NanogramsPerDay(periodDoseTimes1440(p) / UInt64(period(p)))
     }
 
+    /// `averageDailyDose` of a record nobody has validated (§9.2): nil where
+    /// that one would trap, when starts do not increase within the period or
+    /// a sum passes 64 bits.
+    public static func checkedAverageDailyDose(_ p: ProgramRecord) -> NanogramsPerDay? {
+        let period = UInt64(period(p))
+        var sum: UInt64 = 0
+        for (i, step) in p.steps.enumerated() {
+            let start = UInt64(step.startMin)
+            let end = i + 1 < p.steps.count ? UInt64(p.steps[i + 1].startMin) : period
+            guard start <= end, end <= period else { return nil }
+            let (part, overflow1) = step.rate.raw.multipliedReportingOverflow(by: end - start)
+            let (total, overflow2) = sum.addingReportingOverflow(part)
+            guard !overflow1, !overflow2 else { return nil }
+            sum = total
+        }
+        return NanogramsPerDay(sum / period)
+    }
+
     /// The highest rate any step runs at (ng/day): the dose a day would
     /// bring if that step ran all day. A weekly schedule with one high step
     /// is judged by that step, not hidden in the week's average.

@@ -31,6 +31,22 @@ struct ScheduleTests {
         #expect(Schedule.highestRate(p).raw == 9_000_000)
     }
 
+    @Test("the checked average agrees with the plain one on valid programs and is nil where that one would trap")
+    func checkedAverageDailyDose() {
+        for p in [record(.daily, [(0, 24), (480, 30)]), record(.weekly, [(0, 20), (8640, 90)]), record(.continuous, [(0, 0)])] {
+            #expect(Schedule.checkedAverageDailyDose(p) == Schedule.averageDailyDose(p))
+        }
+        func raw(_ mode: Program.Mode, _ steps: [(UInt16, UInt64)]) -> ProgramRecord {
+            ProgramRecord(
+                mode: mode.rawValue, stepCount: UInt8(steps.count), utcOffsetMin: 0, patientBolus: .zero, patientLockout: .zero,
+                patientMaxPerDay: 0, steps: steps.map { .init(startMin: $0.0, rate: NanogramsPerDay($0.1)) })
+        }
+        #expect(Schedule.checkedAverageDailyDose(raw(.daily, [(600, 1), (0, 1)])) == nil)  // starts going backwards
+        #expect(Schedule.checkedAverageDailyDose(raw(.daily, [(0, 1), (2000, 1)])) == nil)  // a start past the day
+        #expect(Schedule.checkedAverageDailyDose(raw(.daily, [(0, .max)])) == nil)  // rate × minutes past 64 bits
+        #expect(Schedule.checkedAverageDailyDose(raw(.weekly, [(0, UInt64(UInt32.max))])) == NanogramsPerDay(UInt64(UInt32.max)))
+    }
+
     @Test func minuteOfPeriod() {
         // 2026-11-23 was a Monday: 00:30 UTC is minute 30 of the week, and 01:30 local at UTC+60.
         let weekly = record(.weekly, [(0, 10)], utcOffsetMin: 60)
