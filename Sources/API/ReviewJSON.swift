@@ -48,6 +48,7 @@ extension Review {
             break
         }
         o["findings"] = .array(findings.map(\.json))
+        if let clearance { o["clearance"] = clearance.json }
         o["assumptions"] = .string(Self.assumptions)
         return .object(o)
     }

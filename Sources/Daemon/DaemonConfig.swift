@@ -49,6 +49,10 @@ public struct DaemonConfig: Sendable, Hashable {
     public var nurseGroups: [String] = []
     /// On the simulator only: (re)make the account "demo" as a clinician with a new random password, printed once.
     public var demoAccount = false
+    /// A refill's withdrawn volume may differ from the pump's count by this much (nil: the project's default, 2 mL, sourced).
+    public var refillTolerance: UInt64?
+    /// The pump's internal path volume, for the dead volume after a drug change (nil: not set, counted as 0).
+    public var pumpPathVolume: UInt64?
 
     public init() {}
 
@@ -64,8 +68,8 @@ public struct DaemonConfig: Sendable, Hashable {
 
     public static let keys = [
         "admin_uids", "baud", "capture", "clinician_groups", "clinician_uids", "data_dir", "device", "drug_library", "key_file",
-        "log_files", "log_level", "log_max_bytes", "nurse_groups", "nurse_uids", "simulator_arguments", "simulator_path", "socket", "socket_group",
-        "station", "station_tls_cert", "station_tls_key", "status_poll_seconds",
+        "log_files", "log_level", "log_max_bytes", "nurse_groups", "nurse_uids", "pump_path_volume", "refill_tolerance", "simulator_arguments",
+        "simulator_path", "socket", "socket_group", "station", "station_tls_cert", "station_tls_key", "status_poll_seconds",
     ]
 
     /// A config file holds a few settings; anything larger is not one.
@@ -152,6 +156,8 @@ public struct DaemonConfig: Sendable, Hashable {
         case "simulator_path": simulatorPath = try Setting.path(string(v, Setting.Takes.path))
         case "capture": captureFile = try Setting.path(string(v, Setting.Takes.path))
         case "drug_library": drugLibrary = try Setting.path(string(v, Setting.Takes.path))
+        case "refill_tolerance": refillTolerance = try Setting.volume(v, upTo: 40_000_000)
+        case "pump_path_volume": pumpPathVolume = try Setting.volume(v, upTo: 5_000_000)
         case "simulator_arguments":
             let takes = "a list of strings (arguments for pumpsim)"
             simulatorArguments = try list(v, takes).map { (item) throws(Setting.Refusal) in try Setting.argument(string(item, takes)) }

@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import Messages
 import PumpCore
 import Serial
 import ServiceLifecycle
@@ -125,10 +126,14 @@ public enum PumpDaemon {
         }
         let settings = PumpSettings(
             dataDir: config.dataDir, baud: Baud(rawValue: config.baud) ?? .default, statusPollSeconds: config.statusPollSeconds,
-            captureFile: config.captureFile, isSimulator: config.isSimulator)
+            captureFile: config.captureFile, isSimulator: config.isSimulator, pumpPathVolume: Nanolitres(config.pumpPathVolume ?? 0))
+        let reconciliation =
+            config.refillTolerance.map {
+                ReconciliationCheck(tolerance: Nanolitres($0), toleranceSource: "\(DecimalText.render($0, places: 6)) mL, the clinic's refill_tolerance in pumpd's config")
+            } ?? ReconciliationCheck()
         let pump = try PumpService(
             settings: settings, devicePath: devicePath, pairingKey: key, store: store, metrics: metrics,
-            logger: logger, validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]),
+            logger: logger, validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library), reconciliation]),
             library: library)
 
         let accounts: AccountStore

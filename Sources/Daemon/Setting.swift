@@ -1,6 +1,8 @@
+import API
 import Foundation
 import Glibc
 import JSON
+import Messages
 import Serial
 
 /// The rule for each of pumpd's settings, applied the same way whether the
@@ -118,6 +120,18 @@ public enum Setting {
     public static func logMaxBytes(_ n: Int64) throws(Refusal) -> Int { try bounded(n, logMaxBytes, Takes.logMaxBytes) }
     public static func logFiles(_ n: Int64) throws(Refusal) -> Int { try bounded(n, logFiles, Takes.logFiles) }
     public static func statusPollSeconds(_ n: Int64) throws(Refusal) -> Int { try bounded(n, statusPollSeconds, Takes.statusPollSeconds) }
+
+    /// A volume with its unit, as the API writes one: {"value": "2", "unit": "mL"}; in nL.
+    public static func volume(_ v: JSONValue, upTo limit: UInt64) throws(Refusal) -> UInt64 {
+        let takes = "a volume with its unit, such as {\"value\": \"2\", \"unit\": \"mL\"}, at most \(DecimalText.render(limit, places: 6)) mL"
+        do throws(APIError) {
+            let nl = try QuantityJSON.parse(v, field: "", dimension: .volume)
+            guard nl <= limit else { throw APIError(400, .outOfRange, "too large") }
+            return nl
+        } catch {
+            throw Refusal(takes: takes, got: shown(v))
+        }
+    }
 
     public static func argument(_ s: String) throws(Refusal) -> String {
         guard !s.utf8.contains(0) else { throw Refusal(takes: Takes.argument, got: shown(s)) }

@@ -10,9 +10,9 @@ import Messages
 /// (ICD §10 arithmetic, rounded down); patient boluses, which also push the
 /// dead volume, are left out. All in integers, every product in 128 bits:
 /// an input too large to compute with is a hard finding, never a trap.
-public struct CatheterClearance: Sendable, Hashable {
+public struct CatheterClearance: Sendable, Hashable, Codable {
     /// One fill and the program written for it.
-    public struct Side: Sendable, Hashable {
+    public struct Side: Sendable, Hashable, Codable {
         public var drug: Drug?
         public var concentration: NanogramsPerMillilitre
         /// The program's average daily dose; nil without a program.

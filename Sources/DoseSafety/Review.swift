@@ -61,6 +61,10 @@ public struct Review: Sendable, Hashable, Codable {
     public var detail: Detail
     /// Hard findings first, then soft, then information.
     public var findings: [Finding]
+    /// After a refill that changed the drug or its concentration (within a
+    /// visit, whose start recorded the old fill): how the old drug in the
+    /// catheter clears at the proposed program, and the bridge bolus.
+    public var clearance: CatheterClearance?
 
     public static let assumptions =
         "projections assume the pump runs the program from the device's time now, the patient takes every bolus the program allows each day, and a running bolus finishes first"

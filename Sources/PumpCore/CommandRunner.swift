@@ -296,13 +296,31 @@ extension PumpService {
         let context = CheckContext(
             status: status, activeProgram: active, nowMs: status.deviceTime.milliseconds, lastIncreaseMs: lastIncrease)
         var findings = validation.findings(plan, context)
+        // After a drug change in this visit: the old drug in the catheter, and the bridge bolus.
+        var clearance: CatheterClearance?
+        switch plan {
+        case .program(let p):
+            let (c, f) = drugChangeClearance(proposed: p, status: status)
+            clearance = c
+            findings += f
+        case .bolus(let b):
+            // The bridge bolus the visit proposed: its review says what leaves the catheter (the old fill).
+            if let p = active, let c = drugChangeClearance(proposed: p, status: status).0, c.bridge?.bolus == b,
+                let said = c.findings.first(where: { $0.rule == CatheterClearance.Rule.bridgeBolus })
+            {
+                findings.append(said)
+            }
+        default: break
+        }
         var unused: Validation.UnusedOverride?
         do {
             findings = try Validation.apply(overrides, to: findings)
         } catch {
             unused = error
         }
-        return .success(Reviewed(findings: findings, review: Review(plan, context, findings: findings, library: library), unusedOverride: unused))
+        var review = Review(plan, context, findings: findings, library: library)
+        review.clearance = clearance
+        return .success(Reviewed(findings: findings, review: review, unusedOverride: unused))
     }
 
     /// Sends the plan to `implant` only: a session with another implant

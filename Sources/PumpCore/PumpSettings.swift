@@ -1,3 +1,5 @@
+import DoseSafety
+import Messages
 import Serial
 
 /// What the pump core needs of pumpd's configuration (the rest is the
@@ -12,13 +14,21 @@ public struct PumpSettings: Sendable, Hashable {
     public var captureFile: String?
     /// Whether the device is pumpsim (said in every device answer).
     public var isSimulator: Bool
+    /// The volume of the pump's internal path from the reservoir to the
+    /// catheter port: it holds the old drug after a drug change as the
+    /// catheter does. No public source gives it for the pumps here, so it is
+    /// the clinic's setting (`pump_path_volume`); 0 until set, and said so.
+    public var pumpPathVolume: Nanolitres
 
-    public init(dataDir: String, baud: Baud, statusPollSeconds: Int, captureFile: String?, isSimulator: Bool) {
+    public init(
+        dataDir: String, baud: Baud, statusPollSeconds: Int, captureFile: String?, isSimulator: Bool, pumpPathVolume: Nanolitres = .zero
+    ) {
         self.dataDir = dataDir
         self.baud = baud
         self.statusPollSeconds = statusPollSeconds
         self.captureFile = captureFile
         self.isSimulator = isSimulator
+        self.pumpPathVolume = pumpPathVolume
     }
 
     /// Where `POST /v1/capture` puts its files.

@@ -334,3 +334,49 @@ extension PumpService {
 extension VisitRefusal {
     var sentence: String { message }
 }
+
+extension PumpService {
+    /// How the old drug in the catheter clears under `proposed`, when the
+    /// open visit began with another drug or concentration than the pump
+    /// holds now; with the findings to add to the review (one saying the
+    /// catheter's volume is missing from the record, when it is).
+    func drugChangeClearance(proposed: ProgramRecord, status: Status) -> (CatheterClearance?, [Finding]) {
+        guard let visit = openVisit() else { return (nil, []) }
+        let before = visit.before.status
+        guard before.loadedDrug != nil, before.loadedDrug != status.loadedDrug || before.concentration != status.concentration else { return (nil, []) }
+        guard let patient = ((try? store.patient(visit.patientId)) ?? nil), let catheter = patient.catheter, let volume = catheter.volume else {
+            return (nil, [Finding(
+                severity: .info, rule: "drug_change.catheter_unknown", field: nil,
+                message: "the drug or its concentration changed in this visit, but patient \(visit.patientId)'s record has no catheter volume, so how long the old drug takes to clear, and at what dose, cannot be said. Add the catheter to the record (pumpctl patient, or the station's patient page)",
+                source: "the catheter's volume from the patient's record")])
+        }
+        let c = CatheterClearance.assess(
+            oldDrug: before.loadedDrug, oldConcentration: before.concentration, oldProgram: visit.before.program,
+            newDrug: status.loadedDrug, newConcentration: status.concentration, proposed: proposed, catheterVolume: volume,
+            catheterVolumeSource: catheter.volumeSource, pumpPathVolume: settings.pumpPathVolume,
+            usualUnit: { [library] d in d.flatMap { library?.entry($0)?.displayUnit } })
+        return (c, c?.findings ?? [])
+    }
+
+    /// The bridge bolus for the program the pump runs now, after a drug change in the visit.
+    public func bridgeBolus(visitId: String, by who: Requester) async throws(VisitRefusal) -> CatheterClearance? {
+        try readable(by: who)
+        let visit = try openVisit(visitId)
+        guard (try? implantInSession()) == visit.implantSerial else {
+            throw VisitRefusal(code: .wrongPatient, message: "the pump under the head is not visit \(visitId)'s patient's")
+        }
+        let now = try await pumpState()
+        guard let program = now.program else { return nil }  // no program yet: nothing pushes the old drug out
+        return drugChangeClearance(proposed: program, status: now.status).0
+    }
+}
+
+extension PatientRecord {
+    /// The catheter as DoseSafety reckons with it (nil when the record has none).
+    public var catheter: Catheter? {
+        guard catheterVolumeNl != nil || (catheterLengthMm != nil && catheterNanolitresPerCm != nil) else { return nil }
+        return Catheter(
+            implantedLengthMm: catheterLengthMm.map { UInt32(clamping: $0) }, nanolitresPerCm: catheterNanolitresPerCm.map { UInt32(clamping: $0) },
+            totalVolume: catheterVolumeNl.map { Nanolitres(UInt64(clamping: $0)) })
+    }
+}

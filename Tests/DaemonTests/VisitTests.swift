@@ -264,4 +264,66 @@ struct VisitTests {
         try d.start(extra: ["--socket-group", "65534", "--clinician-uid", "0"])
         #expect(d.call("GET", "/v1/visits/\(visit)/report", user: Self.nobody).status == 403)
     }
+
+    /// The volume withdrawn at a refill against what the pump counted.
+    @Test func aRefillIsReconciledAgainstWhatThePumpCounted() throws {
+        let d = try DaemonProcess()
+        #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)  // the first fill: nothing to withdraw
+        let visit = try Self.openVisit(d)
+        func refill(withdrawn: String, extra: String = "") -> String {
+            Bodies.refill.replacingOccurrences(of: #""drug":"morphine""#, with: #""drug":"morphine","withdrawn":{"value":"\#(withdrawn)","unit":"mL"}\#(extra)"#)
+        }
+        let within = d.call("POST", "/v1/refill/review", body: refill(withdrawn: "39.5"))
+        #expect(within.status == 200, "\(within.text)")
+        #expect(within.text.contains("refill.reconciled"), "\(within.text)")
+        let short = d.call("POST", "/v1/refill", body: refill(withdrawn: "31"))
+        #expect(short.status == 409 && short.errorCode == "override_required", "\(short.text)")
+        #expect(short.text.contains("refill.volume_discrepancy") && short.text.contains("pocket fill"), "\(short.text)")
+        let reason = #","overrides":[{"limit":"refill.volume_discrepancy","reason":"needle position checked, aspirated 9 mL from the pocket, reported"}]"#
+        let overridden = d.call("POST", "/v1/refill", body: refill(withdrawn: "31", extra: reason))
+        #expect(overridden.status == 200, "\(overridden.text)")
+        let report = d.call("GET", "/v1/visits/\(visit)/report").json?["report"]
+        let reconciliations = Self.array(report?["reconciliations"])
+        #expect(reconciliations.count == 1)
+        #expect(Self.string(reconciliations.first?["finding"]?["rule"]) == "refill.volume_discrepancy")
+        let overrides = Self.array(report?["overrides"])
+        #expect(Self.string(overrides.first?["reason"])?.contains("aspirated 9 mL") == true, "\(overrides)")
+    }
+
+    /// A concentration change: the old fill in the catheter, and the bridge bolus.
+    @Test func aDrugChangeSaysHowTheCatheterClearsAndProposesABridge() throws {
+        let d = try DaemonProcess()
+        let continuous = #"{"mode":"continuous","steps":[{"start_min":0,"rate":{"value":"5","unit":"mg/day"}}]}"#
+        #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
+        #expect(d.call("PUT", "/v1/program", body: continuous).status == 200)
+        #expect(d.call("POST", "/v1/resume").status == 200)
+        let visit = try Self.openVisit(d)  // the catheter: Prometra trimmed 15 cm, 0.247 mL
+        let stronger = Bodies.refill.replacingOccurrences(of: #""value":"10","unit":"mg/mL""#, with: #""value":"15","unit":"mg/mL""#)
+            .replacingOccurrences(of: #""drug":"morphine""#, with: #""drug":"morphine","withdrawn":{"value":"40","unit":"mL"},"overrides":[{"limit":"refill.concentration_change","reason":"new regimen: 15 mg/mL"}]"#)
+        let r = d.call("POST", "/v1/refill", body: stronger)
+        #expect(r.status == 200, "\(r.text)")
+        // The same 5 mg/day at 15 mg/mL moves 0.333333 mL/day, where 10 mg/mL moved 0.5: the old
+        // fill arrives at 3.33333 mg/day until the 0.247 mL have passed. The bridge bolus adds
+        // 0.5 − 0.333333 mL/day for 0.247 ÷ 0.5 days (712 min): 0.082333 mL, 1.235 mg at 15 mg/mL.
+        let review = d.call("POST", "/v1/program/review", body: continuous)
+        #expect(review.status == 200, "\(review.text)")
+        let clearance = review.json?["clearance"]
+        #expect(Self.string(clearance?["dead_volume"]?["value"]) == "0.247", "\(review.text)")
+        #expect(clearance?["old_drug_meanwhile"]?["base_value"] == .int(3_333_330), "\(clearance ?? .null)")
+        #expect(clearance?["bridge_bolus"]?["body"]?["duration"]?["base_value"] == .int(712), "\(clearance ?? .null)")
+        #expect(clearance?["bridge_bolus"] != .null)
+        let rules = Self.array(review.json?["findings"]).compactMap { Self.string($0["rule"]) }
+        #expect(rules.contains("drug_change.dead_volume") && rules.contains("drug_change.bridge_bolus"), "\(rules)")
+        #expect(d.call("PUT", "/v1/program", body: continuous).status == 200)
+        #expect(d.call("POST", "/v1/resume").status == 200)
+
+        let bridge = d.call("GET", "/v1/visits/\(visit)/bridge-bolus")
+        #expect(bridge.status == 200, "\(bridge.text)")
+        let body = try #require(bridge.json?["clearance"]?["bridge_bolus"]?["body"])
+        let bolus = d.call("POST", "/v1/bolus/review", body: body.serialized)
+        #expect(bolus.status == 200, "\(bolus.text)")
+        #expect(bolus.text.contains("drug_change.bridge_bolus"), "the bolus review says what leaves the catheter: \(bolus.text)")
+        let sent = d.call("POST", "/v1/bolus", body: body.serialized)
+        #expect(sent.status == 200, "\(sent.text)")
+    }
 }

@@ -1,5 +1,6 @@
 import API
 import Audit
+import DoseSafety
 import Hummingbird
 import JSON
 import Messages
@@ -137,9 +138,9 @@ struct PatientFields {
         return out
     }
 
-    /// Prometra's catheter (issue 16): 110 cm long before trimming, 0.0026 mL/cm.
-    static let prometraLengthMm: UInt64 = 1100
-    static let prometraNanolitresPerCm: UInt64 = 2600
+    /// Prometra's catheter: 110 cm long before trimming, 0.0026 mL/cm (`Catheter.prometraSource`).
+    static let prometraLengthMm = UInt64(Catheter.prometraLengthMm)
+    static let prometraNanolitresPerCm = UInt64(Catheter.prometraNanolitresPerCm)
 
     static func isDate(_ s: String) -> Bool {
         let b = Array(s.utf8)

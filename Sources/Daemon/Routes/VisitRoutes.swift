@@ -20,6 +20,7 @@ struct VisitRoutes: RouteCollection {
         router.get("/v1/visits/{id}/end-check") { _, ctx in try await endCheck(ctx) }
         router.post("/v1/visits/{id}/end") { req, ctx in try await end(req, ctx) }
         router.get("/v1/visits/{id}/report") { _, ctx in try await report(ctx) }
+        router.get("/v1/visits/{id}/bridge-bolus") { _, ctx in try await bridge(ctx) }
         router.post("/v1/mri-check") { req, ctx in try await mri(req, ctx) }
     }
 
@@ -113,6 +114,25 @@ struct VisitRoutes: RouteCollection {
         let r: VisitReport
         do throws(VisitRefusal) { r = try await pump.visitReport(id, by: who) } catch { throw error.apiError }
         return JSONValue.object(["report": VisitJSON.report(r)]).response()
+    }
+
+    /// After a drug change: how the old drug clears under the program the pump
+    /// runs now, and the bridge bolus that keeps its old dose meanwhile (its
+    /// `body` goes to /v1/bolus/review and /v1/bolus like any bolus).
+    func bridge(_ ctx: PumpContext) async throws -> Response {
+        let who = try api.peer(ctx)
+        let id = ctx.parameters.get("id") ?? ""
+        do throws(VisitRefusal) {
+            let c = try await pump.bridgeBolus(visitId: id, by: who)
+            return JSONValue.object([
+                "clearance": c?.json ?? .null,
+                "findings": .array((c?.findings ?? []).map(\.json)),
+                "message": .string(
+                    c == nil
+                        ? "nothing to clear: the drug and its concentration are as the visit found them, the pump has no program yet, or the patient's record has no catheter volume"
+                        : c?.bridge == nil ? "no bridge bolus: see the findings for why and what to do" : "review the bridge bolus's body with POST /v1/bolus/review, then send it with POST /v1/bolus"),
+            ]).response()
+        } catch { throw error.apiError }
     }
 
     func mri(_ req: Request, _ ctx: PumpContext) async throws -> Response {
