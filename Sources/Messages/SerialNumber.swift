@@ -71,7 +71,8 @@ public struct SerialNumber: Sendable, Hashable, CustomStringConvertible, Express
 
     public var description: String { escaped }
 
-    static func isPrintable(_ b: UInt8) -> Bool { b >= 0x20 && b < 0x7F }
+    /// The bytes a serial may hold before its padding: printable ASCII, 0x20…0x7E.
+    public static func isPrintable(_ b: UInt8) -> Bool { b >= 0x20 && b < 0x7F }
 
     static func hexValue(_ b: UInt8) -> UInt8? {
         switch b {

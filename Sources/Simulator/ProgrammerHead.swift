@@ -97,6 +97,26 @@ public struct ProgrammerHead: Sendable {
 
     /// The head lost power (unplugged): its session is gone (§4).
     public mutating func powerCycle() {
+        endSession()
+    }
+
+    /// The head is now held over another implant, as a PH-1 moved to another
+    /// patient's pump: the implant answers to `serial` (1…12 printable ASCII,
+    /// checked by the caller) and is otherwise the same simulated pump, since
+    /// only its identity matters to a host. The session ends: the new implant
+    /// never shared its key, so every request gets NO_SESSION until the next
+    /// HELLO, whose answer names the new serial. Events the implant logged
+    /// before the swap go out first, under the session they belong to.
+    public mutating func swapImplant(serial: String, nowMs: Int64, wallMs: Int64? = nil) -> [[UInt8]] {
+        let out = advance(to: nowMs, wallMs: wallMs)
+        implant.serial = serial
+        endSession()
+        return out
+    }
+
+    /// The session is over without a HELLO (expired, power lost, another
+    /// implant): requests get NO_SESSION, unauthenticated, until the next HELLO (§4).
+    mutating func endSession() {
         session = nil
     }
 
@@ -123,7 +143,7 @@ public struct ProgrammerHead: Sendable {
 
         // 1. mac and session
         guard var s = openSession(wallMs: wallMs) else {
-            session = nil
+            endSession()
             return [answer(f, .noSession, key: nil)]
         }
         guard (try? f.authenticate(with: s.key)) != nil else { return [answer(f, .authFailed, key: nil)] }

@@ -19,6 +19,8 @@ enum ControlCommand: Equatable {
     case patientBolus
     case raiseAlarm(AlarmBit)
     case clearAlarm(AlarmBit)
+    /// Another implant under the head: its serial, checked against ICD §6.
+    case implantSerial(String)
     case state
 
     /// The keys, in the order `pumpsim --help` lists them, with what each takes.
@@ -36,6 +38,7 @@ enum ControlCommand: Equatable {
         ("patient_bolus", "true"),
         ("raise_alarm", "an alarm bit 0…6"),
         ("clear_alarm", "an alarm bit 0…6"),
+        ("implant_serial", "a serial of 1…12 printable ASCII characters (ICD §6), e.g. \"IP40-SECOND\""),
         ("state", "true"),
     ]
 
@@ -135,11 +138,30 @@ enum ControlCommand: Equatable {
         case "patient_bolus": command = flag() == true ? .patientBolus : nil
         case "raise_alarm": command = bit().map { .raiseAlarm($0) }
         case "clear_alarm": command = bit().map { .clearAlarm($0) }
+        case "implant_serial":
+            guard case .string(let serial) = value else { return refuse() }
+            if let problem = serialProblem(serial) { return refuse(problem) }
+            // What HELLO will send must read back as this very text.
+            command = SerialNumber(serial).text == serial ? .implantSerial(serial) : nil
         case "state": command = flag() == true ? .state : nil
         default: command = nil
         }
         guard let command else { return refuse() }
         return .success(command)
+    }
+
+    /// Why `text` cannot be an implant's serial, or nil: ICD §6 sends it as
+    /// printable ASCII in 12 bytes padded with 0x00, and an implant has one.
+    static func serialProblem(_ text: String) -> String? {
+        if text.isEmpty { return "empty; an implant always has a serial" }
+        let scalars = text.unicodeScalars.enumerated()
+        if let bad = scalars.first(where: { UInt8(exactly: $0.element.value).map(SerialNumber.isPrintable) != true }) {
+            let hex = String(bad.element.value, radix: 16, uppercase: true)
+            return "character \(bad.offset + 1) is U+\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex), not printable ASCII 0x20…0x7E"
+        }
+        let length = text.utf8.count
+        if length > SerialNumber.width { return "\(length) characters; the ICD's field holds \(SerialNumber.width)" }
+        return nil
     }
 
     /// A value as JSON, cut at 64 bytes so that a huge value makes no huge answer.

@@ -130,6 +130,7 @@ extension SimulatorRunner where Head == ProgrammerHead {
             if let why = t.head.implant.patientBolus() { return "no patient bolus: \(why)" }
         case .raiseAlarm(let b): t.head.implant.raise(b)
         case .clearAlarm(let b): t.head.implant.clear(b)
+        case .implantSerial(let serial): t.enqueue(t.head.swapImplant(serial: serial, nowMs: t.clock.nowMs, wallMs: wallMs))
         case .state:
             t.enqueue(t.head.advance(to: t.clock.nowMs, wallMs: wallMs))
             answer["state"] = StateDump.json(

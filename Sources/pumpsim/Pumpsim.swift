@@ -38,6 +38,12 @@ struct Pumpsim: ParsableCommand {
               {"advance_s":S}          jump simulated time S seconds ahead (e.g. 0.5; at most ten years)
               {"patient_bolus":true}   the patient presses the handheld's button
               {"raise_alarm":B}        raise alarm bit B (0…6); {"clear_alarm":B} clears it
+              {"implant_serial":"S"}   another patient's pump under the head, serial S
+                                       (1…12 printable ASCII): the session ends, and
+                                       requests get NO_SESSION until a HELLO, which
+                                       names S. Only the identity changes (reservoir,
+                                       drug, program and log stay): enough to test a
+                                       host's wrong-patient check
               {"state":true}           the whole simulated pump as JSON
             N is a count 0…1000000. At most \(ControlServer.maxClients) clients at a time; a \
             client with more than 1 MiB of answers unread is disconnected.

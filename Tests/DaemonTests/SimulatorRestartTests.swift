@@ -66,6 +66,22 @@ struct SimulatorRestartTests {
         #expect(d.call("GET", "/metrics").text.contains("# HELP pumpd_simulator_restarts_total "))
     }
 
+    @Test("another implant under the embedded pumpsim's head: pumpd meets NO_SESSION, says HELLO again by itself, and /v1/device names the new serial")
+    func anotherImplant() throws {
+        let d = try DaemonProcess()
+        func serial() -> JSONValue? { d.call("GET", "/v1/device").json?["implant"]?["serial"] }
+        #expect(serial() == .string("IP40-0000007"))
+        #expect(d.simControl(#"{"implant_serial":"IP40-SECOND"}"#) == "{\"ok\":true}\n")
+        // Nothing but pumpd's own traffic (its keepalive PING, every 8 s at
+        // the latest) meets the ended session: /v1/device sends no request.
+        let took = Self.within(15) { serial() == .string("IP40-SECOND") }
+        #expect(took != nil, "/v1/device still names \(String(describing: serial())) 15 s after the swap")
+        #expect(d.call("GET", "/v1/health").json?["link"] == .string("up"))
+        var last = DaemonProcess.Reply(status: -1, text: "", headers: "")
+        #expect(Self.within(10) { last = d.call("GET", "/v1/status?refresh=true"); return last.status == 200 } != nil, "no status read in the new session: \(last.text)")
+        print("implant swap: /v1/device named the new serial after \(took.map { "\($0)" } ?? "never")")
+    }
+
     @Test("stopping pumpd leaves no pumpsim behind and starts none")
     func noRestartOnShutdown() throws {
         let d = try DaemonProcess()

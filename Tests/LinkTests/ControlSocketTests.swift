@@ -214,7 +214,7 @@ struct ControlSocketTests {
     func refusals() throws {
         let sim = try SimulatorProcess()
         let c = try ControlClient(sim.controlPath)
-        let known = "telemetry, drop_requests, drop_responses, drop_only, corrupt_next, noise, unplug, stall, busy, advance_s, patient_bolus, raise_alarm, clear_alarm, state"
+        let known = "telemetry, drop_requests, drop_responses, drop_only, corrupt_next, noise, unplug, stall, busy, advance_s, patient_bolus, raise_alarm, clear_alarm, implant_serial, state"
         let cases: [(String, String)] = [
             ("state", #"{"ok":false,"error":"not JSON (invalid JSON at byte 0: unexpected character); send one JSON object per line, e.g. {\"state\":true} or {\"drop_responses\":1,\"corrupt_next\":1}","refused":[]}"#),
             (#"{"unplug":1e3}"#, #"{"ok":false,"error":"not JSON (invalid JSON at byte 11: exponents are not accepted; write the number out in full); send one JSON object per line, e.g. {\"state\":true} or {\"drop_responses\":1,\"corrupt_next\":1}","refused":[]}"#),
@@ -228,6 +228,11 @@ struct ControlSocketTests {
             (#"{"noise":"zz"}"#, #"{"ok":false,"error":"noise takes a hex string of bytes, e.g. \"ff00\"; got \"zz\" (not pairs of hex digits)","refused":["noise"]}"#),
             (#"{"raise_alarm":9}"#, #"{"ok":false,"error":"raise_alarm takes an alarm bit 0…6; got 9","refused":["raise_alarm"]}"#),
             (#"{"state":false}"#, #"{"ok":false,"error":"state takes true; got false","refused":["state"]}"#),
+            (#"{"implant_serial":""}"#, #"{"ok":false,"error":"implant_serial takes a serial of 1…12 printable ASCII characters (ICD §6), e.g. \"IP40-SECOND\"; got \"\" (empty; an implant always has a serial)","refused":["implant_serial"]}"#),
+            (#"{"implant_serial":"IP40-SECOND-2"}"#, #"{"ok":false,"error":"implant_serial takes a serial of 1…12 printable ASCII characters (ICD §6), e.g. \"IP40-SECOND\"; got \"IP40-SECOND-2\" (13 characters; the ICD's field holds 12)","refused":["implant_serial"]}"#),
+            (#"{"implant_serial":"IP40\u0000"}"#, #"{"ok":false,"error":"implant_serial takes a serial of 1…12 printable ASCII characters (ICD §6), e.g. \"IP40-SECOND\"; got \"IP40\\u0000\" (character 5 is U+0000, not printable ASCII 0x20…0x7E)","refused":["implant_serial"]}"#),
+            (#"{"implant_serial":"IP40-É"}"#, #"{"ok":false,"error":"implant_serial takes a serial of 1…12 printable ASCII characters (ICD §6), e.g. \"IP40-SECOND\"; got \"IP40-É\" (character 6 is U+00C9, not printable ASCII 0x20…0x7E)","refused":["implant_serial"]}"#),
+            (#"{"implant_serial":40}"#, #"{"ok":false,"error":"implant_serial takes a serial of 1…12 printable ASCII characters (ICD §6), e.g. \"IP40-SECOND\"; got 40","refused":["implant_serial"]}"#),
         ]
         for (line, answer) in cases {
             #expect(c.ask(line) == answer, "\(line)")

@@ -91,6 +91,40 @@ struct SessionTests {
         #expect(h.status(h.request(.ping).response) == .ok)
     }
 
+    @Test("another implant under the head ends the session: NO_SESSION, unauthenticated, until a HELLO that names its serial")
+    func implantSwap() throws {
+        var h = HostDriver()
+        h.hello()
+        _ = h.refill()  // seq 1, cached
+        let oldKey = try #require(h.key)
+        let before = h.getStatus()  // seq 2
+        // An event logged before the swap goes out first, under the old session's key.
+        h.head.implant.raise(.lowReservoir)
+        let sent = h.head.swapImplant(serial: "IP40-SECOND", nowMs: h.now)
+            .flatMap { h.toHost.feed($0) }.compactMap { if case .frame(let f) = $0 { f } else { nil } }
+        #expect(sent.count == 1 && sent.first?.kind == .event)
+        #expect(sent.first.map { (try? $0.authenticate(with: oldKey)) != nil } == true)
+        #expect(h.head.session == nil)
+
+        // The old session's requests, new, retransmitted or state-changing, are not accepted.
+        let events = h.head.implant.log.head
+        for (request, seq) in [(Request.ping, UInt16(3)), (.getStatus, 2), (.suspend, 3)] {
+            let r = h.request(request, seq: seq).response
+            #expect(h.status(r) == .noSession, "\(request.opcode.name) seq \(seq)")
+            #expect(r.isUnauthenticated)
+            #expect(r.seq == seq)
+        }
+        #expect(h.head.implant.log.head == events)
+
+        let (_, reply) = h.hello()
+        #expect(reply?.implantSerial == "IP40-SECOND")
+        #expect(reply?.implantModel == 40)
+        #expect((try? reply?.validate()) != nil)
+        // Only the identity changed: the pump behind it is as it was.
+        let after = h.getStatus()
+        #expect(after.reservoir == before.reservoir && after.loadedDrug == before.loadedDrug && after.eventHead == events)
+    }
+
     @Test("a HELLO refused for its parameters leaves the session as it was")
     func badHello() {
         var h = HostDriver()
