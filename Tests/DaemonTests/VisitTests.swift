@@ -323,7 +323,10 @@ struct VisitTests {
         let bolus = d.call("POST", "/v1/bolus/review", body: body.serialized)
         #expect(bolus.status == 200, "\(bolus.text)")
         #expect(bolus.text.contains("drug_change.bridge_bolus"), "the bolus review says what leaves the catheter: \(bolus.text)")
-        let sent = d.call("POST", "/v1/bolus", body: body.serialized)
+        // Above the library's soft bolus maximum in the pump's terms (the new fill): passed with a reason, as any.
+        guard case .object(var o) = body else { return }
+        o["overrides"] = .array([.object(["limit": .string("clinician_bolus.soft_max"), "reason": .string("bridge bolus after 10 → 15 mg/mL: 0.82 mg of the old fill reaches the patient")])])
+        let sent = d.call("POST", "/v1/bolus", body: JSONValue.object(o).serialized)
         #expect(sent.status == 200, "\(sent.text)")
     }
 }
