@@ -329,4 +329,47 @@ struct VisitTests {
         let sent = d.call("POST", "/v1/bolus", body: JSONValue.object(o).serialized)
         #expect(sent.status == 200, "\(sent.text)")
     }
+
+    /// `pumpctl visit report --pdf`: printed by chromium from pumpd's HTML, read back as text.
+    @Test func theReportPrintsToAPDFThatReadsBack() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), FileManager.default.isExecutableFile(atPath: "/usr/bin/pdftotext") else {
+            Issue.record("chromium and pdftotext are needed (scripts/install-deps installs both)")
+            return
+        }
+        let d = try DaemonProcess()
+        let visit = try Self.openVisit(d)
+        #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
+        #expect(d.call("PUT", "/v1/program", body: Bodies.daily).status == 200)
+        #expect(d.call("POST", "/v1/resume").status == 200)
+        #expect(d.call("POST", "/v1/visits/\(visit)/end").status == 200)
+        let html = d.call("GET", "/v1/visits/\(visit)/report", headers: ["Accept: text/html"])
+        #expect(html.status == 200 && html.text.hasPrefix("<!DOCTYPE html>"), "\(html.text.prefix(200))")
+        #expect(html.headers.lowercased().contains("content-type: text/html"))
+
+        let pdf = d.folder + "/report.pdf"
+        let pumpctl = Process()
+        pumpctl.executableURL = DaemonProcess.binary.deletingLastPathComponent().appendingPathComponent("pumpctl")
+        pumpctl.arguments = ["visit", "report", visit, "--pdf", pdf, "--socket", d.socket]
+        try pumpctl.run()
+        pumpctl.waitUntilExit()
+        #expect(pumpctl.terminationStatus == 0)
+        let text = Process()
+        text.executableURL = URL(fileURLWithPath: "/usr/bin/pdftotext")
+        text.arguments = ["-layout", pdf, "-"]
+        let out = Pipe()
+        text.standardOutput = out
+        try text.run()
+        let read = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        text.waitUntilExit()
+        for expected in ["Ada Example", "MRN-0042", Self.implant, visit, "refill", "program", "resume", "mg/day", "mcg/day"] {
+            #expect(read.contains(expected), "the PDF lacks \(expected): \(read.prefix(600))")
+        }
+        let report = d.call("GET", "/v1/visits/\(visit)/report").json?["report"]
+        for c in Self.array(report?["commands"]) {
+            if let id = Self.string(c["id"]) { #expect(read.contains(id), "the PDF lacks command \(id)") }
+        }
+        if let next = Self.string(report?["next_refill_at"]) {
+            #expect(read.contains(String(next.prefix(10))), "the PDF lacks the next refill date \(next)")
+        }
+    }
 }
