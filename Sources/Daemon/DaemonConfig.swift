@@ -156,8 +156,8 @@ public struct DaemonConfig: Sendable, Hashable {
         case "simulator_path": simulatorPath = try Setting.path(string(v, Setting.Takes.path))
         case "capture": captureFile = try Setting.path(string(v, Setting.Takes.path))
         case "drug_library": drugLibrary = try Setting.path(string(v, Setting.Takes.path))
-        case "refill_tolerance": refillTolerance = try Setting.volume(v, upTo: 40_000_000)
-        case "pump_path_volume": pumpPathVolume = try Setting.volume(v, upTo: 5_000_000)
+        case "refill_tolerance": refillTolerance = try Setting.volume(v, upTo: 40_000_000, got: Self.kind(v))
+        case "pump_path_volume": pumpPathVolume = try Setting.volume(v, upTo: 5_000_000, got: Self.kind(v))
         case "simulator_arguments":
             let takes = "a list of strings (arguments for pumpsim)"
             simulatorArguments = try list(v, takes).map { (item) throws(Setting.Refusal) in try Setting.argument(string(item, takes)) }

@@ -122,14 +122,14 @@ public enum Setting {
     public static func statusPollSeconds(_ n: Int64) throws(Refusal) -> Int { try bounded(n, statusPollSeconds, Takes.statusPollSeconds) }
 
     /// A volume with its unit, as the API writes one: {"value": "2", "unit": "mL"}; in nL.
-    public static func volume(_ v: JSONValue, upTo limit: UInt64) throws(Refusal) -> UInt64 {
+    public static func volume(_ v: JSONValue, upTo limit: UInt64, got: String) throws(Refusal) -> UInt64 {
         let takes = "a volume with its unit, such as {\"value\": \"2\", \"unit\": \"mL\"}, at most \(DecimalText.render(limit, places: 6)) mL"
         do throws(APIError) {
             let nl = try QuantityJSON.parse(v, field: "", dimension: .volume)
             guard nl <= limit else { throw APIError(400, .outOfRange, "too large") }
             return nl
         } catch {
-            throw Refusal(takes: takes, got: shown(v))
+            throw Refusal(takes: takes, got: got)
         }
     }
 

@@ -56,6 +56,12 @@ struct Pumpd: AsyncParsableCommand {
               log_max_bytes: 4096 … 1073741824    log_files: 1 … 100
               status_poll_seconds: 1 … 3600
               simulator_arguments: a list of strings
+              refill_tolerance: a volume, {"value": "1.5", "unit": "mL"}, up to 40 mL: how far a
+                refill's withdrawn volume may differ from the pump's count before it needs a
+                reason (default 2 mL, ASRA 2017)
+              pump_path_volume: a volume up to 5 mL: the pump's internal path from reservoir to
+                catheter, added to the catheter's dead volume after a drug change (default 0,
+                said in every such review: no public source gives it)
             deploy/pumpd.json is an example.
 
             The data dir must belong to pumpd's user and be writable by nobody else \

@@ -80,6 +80,11 @@ import Testing
         ("{\"log_files\": 5,\n \"status_poll_seconds\": 10.5}", ["line 2", "\"status_poll_seconds\"", "whole numbers"]),
         (#"{"log_files": 1e2}"#, ["\"log_files\"", "whole numbers"]),
         (#"{"log_files": 99999999999999999999}"#, ["\"log_files\"", "64-bit"]),
+        // Volumes carry their unit, as in the API, and are bounded.
+        (#"{"refill_tolerance": 2}"#, ["\"refill_tolerance\"", "a volume with its unit", "2 (a number)"]),
+        (#"{"refill_tolerance": {"value": "2", "unit": "mg"}}"#, ["\"refill_tolerance\"", "a volume with its unit"]),
+        (#"{"refill_tolerance": {"value": "41", "unit": "mL"}}"#, ["\"refill_tolerance\"", "at most 40 mL"]),
+        (#"{"pump_path_volume": {"value": "0.5", "unit": "mL", "extra": 1}}"#, ["\"pump_path_volume\"", "at most 5 mL"]),
         ("[]", ["one JSON object"]),
         ("", ["not valid JSON"]),
     ])
@@ -87,6 +92,13 @@ import Testing
         let message = try #require(refusal(text), "accepted: \(text)")
         #expect(message.hasPrefix("config file /etc/pumpd/pumpd.json"), "\(message)")
         for part in says { #expect(message.contains(part), "\(message) does not say \(part)") }
+    }
+
+    @Test func volumesAreReadWithTheirUnits() throws {
+        let c = try parse(#"{"refill_tolerance": {"value": "1.5", "unit": "mL"}, "pump_path_volume": {"value": "200", "unit": "uL"}}"#)
+        #expect(c.refillTolerance == 1_500_000)
+        #expect(c.pumpPathVolume == 200_000)
+        #expect(try parse("{}").refillTolerance == nil)
     }
 
     @Test func bordersAreAccepted() throws {
