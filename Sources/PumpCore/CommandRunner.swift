@@ -296,6 +296,14 @@ extension PumpService {
         let context = CheckContext(
             status: status, activeProgram: active, nowMs: status.deviceTime.milliseconds, lastIncreaseMs: lastIncrease)
         var findings = validation.findings(plan, context)
+        // A review read from another pump than the visit's patient's is no review of theirs.
+        let scope = visitScope()
+        if let confirmed = scope.visitImplant, scope.implant?.text != confirmed {
+            findings.insert(Finding(
+                severity: .hard, rule: "visit.wrong_patient", field: nil,
+                message: "the pump under the programmer head is \(scope.implant?.escaped ?? "none"), not \(confirmed), the one visit \(scope.visitId ?? "") confirmed for its patient: this review reads another patient's pump. Hold the head over the patient's pump, or confirm the implant in session as theirs",
+                source: "the wrong-patient guard (the open visit's confirmed implant)"), at: 0)
+        }
         // After a drug change in this visit: the old drug in the catheter, and the bridge bolus.
         var clearance: CatheterClearance?
         switch plan {

@@ -114,6 +114,10 @@ struct VisitTests {
             #expect(w.json?["error"]?["command_id"] != nil)  // recorded: an attempt on the wrong pump is worth knowing
         }
         #expect(d.simEvents() == before)
+        // A review reads the pump under the head: it says it is another patient's, and refuses.
+        let review = d.call("POST", "/v1/program/review", body: Bodies.daily)
+        #expect(review.json?["verdict"] == .string("refused"), "\(review.text)")
+        #expect(review.text.contains("visit.wrong_patient"))
 
         // Confirming needs the serial actually in session.
         let blind = d.call("POST", "/v1/visits/\(visit)/confirm", body: #"{"implant_serial":"IP40-0000007"}"#)
