@@ -31,7 +31,8 @@ import Darwin
 ///   record. A refused one is a 400 naming its field.
 /// - Bolus and refill bodies: a parsed one is a request that passes the ICD's
 ///   parameter checks and round-trips through its payload; a refill is within
-///   the device limits of the largest implant.
+///   the device limits of the largest implant; a refill with a withdrawn
+///   volume is the same refill, and the volume fits the largest reservoir.
 /// - Overrides: what parses keeps the documented bounds, and its JSON parses
 ///   back to the same list.
 /// - Alarms: a parsed alarm is found again by its bit number and its name.
@@ -70,6 +71,7 @@ public func fuzzAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         checkProgram(body)
         checkBolus(body)
         checkRefill(body)
+        checkRefillRequest(body)
         checkEmpty(body)
     }
     return 0
@@ -308,6 +310,22 @@ func checkRefill(_ v: JSONValue) {
     require((try? request.validate()) != nil, "REFILL refuses a parsed refill: \(v.serialized)")
     require((try? Request.decode(opcode: .refill, payload: request.encodePayload())) == request, "refill does not round-trip")
     require(DeviceLimits.check(refill: refill, capacity: DeviceLimits.capacityIP40) == nil, "a parsed refill breaks a device limit: \(v.serialized)")
+}
+
+/// The write's form: the same refill, and the withdrawn volume when given (at most the largest reservoir).
+func checkRefillRequest(_ v: JSONValue) {
+    let r: RequestBodies.RefillRequest
+    do { r = try RequestBodies.refillRequest(v) } catch {
+        checkRefusal(error, v)
+        return
+    }
+    var without = v
+    if case .object(var o) = v {
+        o["withdrawn"] = nil
+        without = .object(o)
+    }
+    require((try? RequestBodies.refill(without)) == r.refill, "refillRequest and refill disagree on \(v.serialized)")
+    if let w = r.withdrawn { require(w <= DeviceLimits.capacityIP40, "a withdrawn volume over 40 mL was accepted: \(v.serialized)") }
 }
 
 func checkEmpty(_ v: JSONValue) {
