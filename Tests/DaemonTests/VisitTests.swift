@@ -64,6 +64,32 @@ struct VisitTests {
         #expect(Self.string(nurse.json?["patient"]?["name"]) == "Ada Example")
     }
 
+    /// A length or volume per cm beside a total volume is held to its range:
+    /// one past Int64 once stopped pumpd (a trapping conversion).
+    @Test func aCatheterLengthBesideATotalIsJudgedNotTrapped() throws {
+        let d = try DaemonProcess()
+        let beside = [
+            ("implanted_length", #"{"value":"999999999999999999","unit":"cm"}"#),
+            ("volume_per_length", #"{"value":"9999999999999","unit":"mL/cm"}"#),
+            ("implanted_length", #"{"value":"301","unit":"cm"}"#),
+        ]
+        for (field, quantity) in beside {
+            let body = Self.patient.replacingOccurrences(
+                of: #"{"prometra_trimmed_length":{"value":"15","unit":"cm"}}"#,
+                with: #"{"total_volume":{"value":"0.25","unit":"mL"},"\#(field)":\#(quantity)}"#)
+            let r = d.call("POST", "/v1/patients", body: body)
+            #expect(r.status == 400 && r.errorCode == "out_of_range" && r.errorField == "catheter.\(field)", "\(r.text)")
+        }
+        #expect(d.call("GET", "/v1/health").status == 200, "pumpd stopped")
+        #expect(Self.array(d.call("GET", "/v1/patients").json?["patients"]).count == 0, "nothing added")
+        let kept = d.call("POST", "/v1/patients", body: Self.patient.replacingOccurrences(
+            of: #"{"prometra_trimmed_length":{"value":"15","unit":"cm"}}"#,
+            with: #"{"total_volume":{"value":"0.25","unit":"mL"},"implanted_length":{"value":"95","unit":"cm"}}"#))
+        #expect(kept.status == 201, "\(kept.text)")
+        #expect(Self.string(kept.json?["patient"]?["catheter"]?["implanted_length"]?["value"]) == "95")
+        #expect(Self.string(kept.json?["patient"]?["catheter"]?["volume"]?["value"]) == "0.25")
+    }
+
     @Test func aVisitStartsOnlyForThePatientWhosePumpIsUnderTheHead() throws {
         let d = try DaemonProcess()
         #expect(d.call("POST", "/v1/patients", body: Self.patient).status == 201)
