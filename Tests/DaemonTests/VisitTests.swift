@@ -90,6 +90,28 @@ struct VisitTests {
         #expect(Self.string(kept.json?["patient"]?["catheter"]?["volume"]?["value"]) == "0.25")
     }
 
+    /// What anyone sends (a serial, a patient's or visit's id) is a value in
+    /// the trail's request, never fields of its own.
+    @Test func theTrailKeepsSentTextAsValues() throws {
+        let d = try DaemonProcess()
+        let serial = #"A","b":"c"#
+        let p = d.call("POST", "/v1/patients", body: Self.patient.replacingOccurrences(of: #""IP40-0000007""#, with: #""A\",\"b\":\"c""#))
+        #expect(p.status == 201, "\(p.text)")
+        #expect(Self.string(p.json?["patient"]?["implant_serial"]) == serial)
+        let rows = Self.array(d.call("GET", "/v1/audit?limit=5").json?["commands"])
+        let added = rows.first { Self.string($0["kind"]) == "patient_add" }
+        #expect(added?["request"] == .object(["patient": .string("p1"), "implant_serial": .string(serial)]), "\(added?["request"] ?? .null)")
+        guard getuid() == 0 else { return }  // a viewer's refused start is audited with what it sent
+        d.stop()
+        try d.start(extra: ["--socket-group", "65534", "--clinician-uid", "0"])
+        let forged = #"p1\",\"forged\":true,\"x\":\""#
+        let v = d.call("POST", "/v1/visits", body: #"{"patient":"\#(forged)"}"#, user: Self.nobody)
+        #expect(v.status == 403, "\(v.text)")
+        let id = try #require(Self.string(v.json?["error"]?["command_id"]))
+        let row = d.call("GET", "/v1/commands/\(id)").json?["command"]
+        #expect(row?["request"] == .object(["patient": .string(#"p1","forged":true,"x":""#)]), "\(row?["request"] ?? .null)")
+    }
+
     @Test func aVisitStartsOnlyForThePatientWhosePumpIsUnderTheHead() throws {
         let d = try DaemonProcess()
         #expect(d.call("POST", "/v1/patients", body: Self.patient).status == 201)
