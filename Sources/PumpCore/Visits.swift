@@ -61,7 +61,7 @@ extension PumpService {
             throw refusal(error)
         }
         _ = auditLocal(
-            kind: "patient_add", request: #"{"patient":"\#(p.id)","implant_serial":"\#(p.implantSerial)"}"#, by: who,
+            kind: "patient_add", request: Self.requestText(["patient": p.id, "implant_serial": p.implantSerial]), by: who,
             note: "patient record \(p.id) added for implant \(p.implantSerial)", outcome: .succeeded(.done), patientId: p.id)
         logger.notice("patient record added", metadata: ["patient": "\(p.id)", "by": "\(who.name)"])
         return p
@@ -69,7 +69,7 @@ extension PumpService {
 
     /// Replaces a patient's record: `change` gets the current one.
     public func updatePatient(_ id: String, by who: Requester, _ change: (inout PatientRecord) -> Void) throws(VisitRefusal) -> PatientRecord {
-        try allowed("patient_update", by: who, request: #"{"patient":"\#(id)"}"#)
+        try allowed("patient_update", by: who, request: Self.requestText(["patient": id]))
         guard var p = ((try? store.patient(id)) ?? nil) else { throw VisitRefusal(code: .unknownPatient, message: "no patient record \(id); list them with pumpctl patient list") }
         change(&p)
         p.id = id
@@ -77,7 +77,7 @@ extension PumpService {
         p.changedBy = who.name
         do { try store.updatePatient(p) } catch { throw refusal(error) }
         _ = auditLocal(
-            kind: "patient_update", request: #"{"patient":"\#(p.id)","implant_serial":"\#(p.implantSerial)"}"#, by: who,
+            kind: "patient_update", request: Self.requestText(["patient": p.id, "implant_serial": p.implantSerial]), by: who,
             note: "patient record \(p.id) changed", outcome: .succeeded(.done), patientId: p.id)
         return p
     }
@@ -114,7 +114,7 @@ extension PumpService {
     /// session, whose record must name it; reads the pump as found and
     /// checks its clock and the program's UTC offset against the station's time zone.
     public func startVisit(patientId: String, by who: Requester) async throws(VisitRefusal) -> VisitStart {
-        let request = #"{"patient":"\#(patientId)"}"#
+        let request = Self.requestText(["patient": patientId])
         try allowed("visit_start", by: who, request: request)
         guard let patient = ((try? store.patient(patientId)) ?? nil) else {
             throw VisitRefusal(code: .unknownPatient, message: "no patient record \(patientId); add one with pumpctl patient add, or list them with pumpctl patient list", field: "patient")
@@ -155,7 +155,7 @@ extension PumpService {
     /// writes go to it. `implant` must name the implant in session, so the
     /// confirmation is never given blind.
     public func confirmImplant(visitId: String, implant stated: String, by who: Requester) throws(VisitRefusal) -> VisitRecord {
-        let request = #"{"visit":"\#(visitId)","implant_serial":"\#(stated)"}"#
+        let request = Self.requestText(["visit": visitId, "implant_serial": stated])
         try allowed("visit_confirm", by: who, request: request)
         var visit = try openVisit(visitId)
         let implant = try implantInSession()
@@ -202,7 +202,7 @@ extension PumpService {
     /// program, below the dose it had, or with an uncertain command, the
     /// end needs `reason` (recorded with the conditions it acknowledges).
     public func endVisit(visitId: String, reason: String?, by who: Requester) async throws(VisitRefusal) -> VisitRecord {
-        let request = #"{"visit":"\#(visitId)"\#(reason == nil ? "" : #","acknowledged":true"#)}"#
+        let request = Self.requestText(["visit": visitId], acknowledged: reason != nil)
         try allowed("visit_end", by: who, request: request)
         let (conditions, after) = try await endConditions(visitId: visitId)
         var ack: VisitRecord.Acknowledgement?
@@ -313,6 +313,30 @@ extension PumpService {
             }
         }
         return VisitRecord.PumpState(status: status, program: program, atMs: Self.nowMs())
+    }
+
+    /// A request as the trail keeps it: JSON text whose values are escaped,
+    /// so an id or serial sent by anyone cannot add fields to the record.
+    static func requestText(_ fields: KeyValuePairs<String, String>, acknowledged: Bool = false) -> String {
+        var parts = fields.map { "\"\($0.key)\":\(jsonString($0.value))" }
+        if acknowledged { parts.append(#""acknowledged":true"#) }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    /// `s` as a JSON string: quotes, backslashes and control characters escaped.
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
     }
 
     func refusal(_ error: any Error) -> VisitRefusal {

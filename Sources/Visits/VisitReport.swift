@@ -47,8 +47,8 @@ public struct VisitReport: Sendable {
                 program: last?.program, reservoir: s.reservoir, lowAlarm: Self.refillReserve, concentration: s.concentration,
                 bolusRemaining: s.bolusRemaining, now: s.deviceTime)
             projection = p
-            nextRefillAt = [p.lowAt, reserve.lowAt].compactMap { $0 }.min()
-                ?? ((p.lowAlready || reserve.lowAlready) ? s.deviceTime.seconds : nil)
+            // A mark passed already makes the refill due now, even while the other is still ahead.
+            nextRefillAt = (p.lowAlready || reserve.lowAlready) ? s.deviceTime.seconds : [p.lowAt, reserve.lowAt].compactMap { $0 }.min()
         }
     }
 

@@ -64,6 +64,54 @@ struct VisitTests {
         #expect(Self.string(nurse.json?["patient"]?["name"]) == "Ada Example")
     }
 
+    /// A length or volume per cm beside a total volume is held to its range:
+    /// one past Int64 once stopped pumpd (a trapping conversion).
+    @Test func aCatheterLengthBesideATotalIsJudgedNotTrapped() throws {
+        let d = try DaemonProcess()
+        let beside = [
+            ("implanted_length", #"{"value":"999999999999999999","unit":"cm"}"#),
+            ("volume_per_length", #"{"value":"9999999999999","unit":"mL/cm"}"#),
+            ("implanted_length", #"{"value":"301","unit":"cm"}"#),
+        ]
+        for (field, quantity) in beside {
+            let body = Self.patient.replacingOccurrences(
+                of: #"{"prometra_trimmed_length":{"value":"15","unit":"cm"}}"#,
+                with: #"{"total_volume":{"value":"0.25","unit":"mL"},"\#(field)":\#(quantity)}"#)
+            let r = d.call("POST", "/v1/patients", body: body)
+            #expect(r.status == 400 && r.errorCode == "out_of_range" && r.errorField == "catheter.\(field)", "\(r.text)")
+        }
+        #expect(d.call("GET", "/v1/health").status == 200, "pumpd stopped")
+        #expect(Self.array(d.call("GET", "/v1/patients").json?["patients"]).count == 0, "nothing added")
+        let kept = d.call("POST", "/v1/patients", body: Self.patient.replacingOccurrences(
+            of: #"{"prometra_trimmed_length":{"value":"15","unit":"cm"}}"#,
+            with: #"{"total_volume":{"value":"0.25","unit":"mL"},"implanted_length":{"value":"95","unit":"cm"}}"#))
+        #expect(kept.status == 201, "\(kept.text)")
+        #expect(Self.string(kept.json?["patient"]?["catheter"]?["implanted_length"]?["value"]) == "95")
+        #expect(Self.string(kept.json?["patient"]?["catheter"]?["volume"]?["value"]) == "0.25")
+    }
+
+    /// What anyone sends (a serial, a patient's or visit's id) is a value in
+    /// the trail's request, never fields of its own.
+    @Test func theTrailKeepsSentTextAsValues() throws {
+        let d = try DaemonProcess()
+        let serial = #"A","b":"c"#
+        let p = d.call("POST", "/v1/patients", body: Self.patient.replacingOccurrences(of: #""IP40-0000007""#, with: #""A\",\"b\":\"c""#))
+        #expect(p.status == 201, "\(p.text)")
+        #expect(Self.string(p.json?["patient"]?["implant_serial"]) == serial)
+        let rows = Self.array(d.call("GET", "/v1/audit?limit=5").json?["commands"])
+        let added = rows.first { Self.string($0["kind"]) == "patient_add" }
+        #expect(added?["request"] == .object(["patient": .string("p1"), "implant_serial": .string(serial)]), "\(added?["request"] ?? .null)")
+        guard getuid() == 0 else { return }  // a viewer's refused start is audited with what it sent
+        d.stop()
+        try d.start(extra: ["--socket-group", "65534", "--clinician-uid", "0"])
+        let forged = #"p1\",\"forged\":true,\"x\":\""#
+        let v = d.call("POST", "/v1/visits", body: #"{"patient":"\#(forged)"}"#, user: Self.nobody)
+        #expect(v.status == 403, "\(v.text)")
+        let id = try #require(Self.string(v.json?["error"]?["command_id"]))
+        let row = d.call("GET", "/v1/commands/\(id)").json?["command"]
+        #expect(row?["request"] == .object(["patient": .string(#"p1","forged":true,"x":""#)]), "\(row?["request"] ?? .null)")
+    }
+
     @Test func aVisitStartsOnlyForThePatientWhosePumpIsUnderTheHead() throws {
         let d = try DaemonProcess()
         #expect(d.call("POST", "/v1/patients", body: Self.patient).status == 201)

@@ -38,6 +38,16 @@ losing exactly its own frames (`drop_only` START_BOLUS), once with its
 answers lost (settled `applied`) and once with its requests lost (settled
 `not_applied`).
 
+Patients and visits: records added, changed and refused (missing fields,
+catheter units and ranges, one record per implant), a visit started for
+the implant in session and refused for another patient's, its end-check, a
+refill with the volume withdrawn inside it, the wrong-patient guard (a
+session with no implant in range: writes 409 `wrong_patient`, nothing
+sent), an end refused 409 `acknowledgement_required` while the pump is
+suspended and then acknowledged, the report, a second visit that ends
+quietly, the post-MRI check (with a motor stall), and, as root, a
+viewer's 403 on every patient and visit endpoint.
+
 Needs PyYAML, jsonschema and openapi-spec-validator
 (pip install -r Tests/api/requirements.txt); installs nothing itself.
 Prints one line per check and "N passed, N failed, N skipped"; exits 1 if any
@@ -384,11 +394,11 @@ class Checker:
                         continue
                     problems += [f"line {i}: {p}" for p in self.spec.schema_errors(schema, value)]
                 problems += self.header_problems(resp, a, None)
-            elif ctype == "text/plain":
+            elif ctype in ("text/plain", "text/html"):
                 try:
                     a.body.decode("utf-8")
                 except UnicodeDecodeError:
-                    problems.append("text/plain body is not UTF-8")
+                    problems.append(f"{ctype} body is not UTF-8")
         elif a.body:
             problems.append(f"a body where none is documented: {a.body[:100]!r}")
         return problems
@@ -605,6 +615,7 @@ def run(c, sock, control, no_faults):
     captures(c)
     users(c)
     dose_safety(c, sock)
+    visits(c, sock, None if no_faults else control)
 
     if no_faults:
         c.skip("faults: 202, 409 uncertain_command / not_applied, 422 and 503 from the device", "--no-faults")
@@ -1437,6 +1448,350 @@ def dose_safety(c, sock):
     S("program after the refill", "PUT", "/v1/program", 200, body=PROGRAM_LOW, state="succeeded")
     S("a write with nothing to review carries no review", "POST", "/v1/clock/sync", 200,
       extra=lambda a: [] if "review" not in a.json() else [f"review {a.json().get('review')}"])
+
+
+PATIENT = {
+    "name": "Ada Example",
+    "identifier": "MRN-0042",
+    "implant_date": "2024-03-01",
+    "pump_model": "IP-40",
+    "catheter": {"prometra_trimmed_length": {"value": "15", "unit": "cm"}},
+}
+ACK = {"acknowledge": {"reason": "left suspended on purpose: the drug is restarted at tomorrow's visit"}}
+
+
+def located(prefix, key):
+    """An `extra`: Location names the new record (`prefix` + its id under `key`)."""
+    def extra(a):
+        want = prefix + str(a.json()[key]["id"])
+        return [] if a.headers.get("location") == want else [f"Location {a.headers.get('location')!r}, expected {want!r}"]
+    return extra
+
+
+def condition_codes(conditions):
+    return sorted(x["code"] for x in conditions)
+
+
+def visits(c, sock, control):
+    """Patients and visits: the records and their refusals, a visit from
+    start to report, the wrong-patient guard, the end that needs an
+    acknowledgement, the post-MRI check, and a viewer's 403."""
+    S = c.check
+    implant = (call(sock, "GET", "/v1/device").json().get("implant") or {}).get("serial")
+    if not c.report(bool(implant), "an implant in session for the visits", f"implant {implant!r}"):
+        return
+    mine = dict(PATIENT, implant_serial=implant)
+    S("no patients yet", "GET", "/v1/patients", 200, extra=lambda a: [] if a.json()["patients"] == [] else ["records already"])
+
+    # A record refused: nothing added.
+    cath = lambda **k: dict(mine, catheter=k)
+    bad_patients = [
+        ("name missing", {k: v for k, v in mine.items() if k != "name"}, "missing_field", "name", False),
+        ("implant_serial missing", {k: v for k, v in mine.items() if k != "implant_serial"}, "missing_field", "implant_serial", False),
+        ("name only spaces", dict(mine, name="   "), "out_of_range", "name", None),
+        ("name a number", dict(mine, name=5), "wrong_type", "name", False),
+        ("implant_serial of 13", dict(mine, implant_serial="IP40-00000007"), "out_of_range", "implant_serial", False),
+        ("implant_date 2024-13-01", dict(mine, implant_date="2024-13-01"), "out_of_range", "implant_date", False),
+        ("pump_model with a tab", dict(mine, pump_model="IP\t40"), "out_of_range", "pump_model", False),
+        ("unknown field", dict(mine, ward="B"), "unknown_field", "ward", False),
+        ("catheter length in mL", cath(prometra_trimmed_length={"value": "15", "unit": "mL"}), "wrong_unit",
+         "catheter.prometra_trimmed_length.unit", False),
+        ("catheter volume per length in mL", cath(implanted_length={"value": "95", "unit": "cm"},
+                                                  volume_per_length={"value": "0.0026", "unit": "mL"}),
+         "wrong_unit", "catheter.volume_per_length.unit", False),
+        ("catheter volume per length per hour", cath(implanted_length={"value": "95", "unit": "cm"},
+                                                     volume_per_length={"value": "1", "unit": "mg/h"}),
+         "wrong_unit", "catheter.volume_per_length.unit", False),
+        ("catheter length in inches", cath(prometra_trimmed_length={"value": "6", "unit": "in"}), "unknown_unit",
+         "catheter.prometra_trimmed_length.unit", False),
+        ("catheter length 0.05 cm", cath(implanted_length={"value": "0.05", "unit": "cm"},
+                                         volume_per_length={"value": "2.6", "unit": "uL/cm"}),
+         "bad_quantity", "catheter.implanted_length.value", None),
+        ("catheter length a bare number", cath(implanted_length=95, volume_per_length={"value": "2.6", "unit": "uL/cm"}),
+         "bare_number", "catheter.implanted_length", False),
+        ("catheter length alone", cath(implanted_length={"value": "95", "unit": "cm"}), "missing_field", "catheter", False),
+        ("catheter empty", cath(), "missing_field", "catheter", False),
+        ("Prometra's with a length", cath(prometra_trimmed_length={"value": "15", "unit": "cm"},
+                                          implanted_length={"value": "95", "unit": "cm"}),
+         "bad_request", "catheter", None),
+        ("Prometra's trimmed 110 cm", cath(prometra_trimmed_length={"value": "110", "unit": "cm"}), "out_of_range",
+         "catheter.prometra_trimmed_length", None),
+        ("catheter 301 cm", cath(implanted_length={"value": "301", "unit": "cm"}, volume_per_length={"value": "2.6", "unit": "uL/cm"}),
+         "out_of_range", "catheter.implanted_length", None),
+        ("catheter 2 mL/cm", cath(implanted_length={"value": "95", "unit": "cm"}, volume_per_length={"value": "2", "unit": "mL/cm"}),
+         "out_of_range", "catheter.volume_per_length", None),
+        ("catheter total 11 mL", cath(total_volume={"value": "11", "unit": "mL"}), "out_of_range", "catheter.total_volume", None),
+        # The length and volume per cm beside a total are judged too (a length past 2^63 nm once stopped pumpd).
+        ("catheter total with a length of 10^17 cm", cath(total_volume={"value": "0.25", "unit": "mL"},
+                                                          implanted_length={"value": "999999999999999999", "unit": "cm"}),
+         "out_of_range", "catheter.implanted_length", None),
+        ("catheter total with 9999999999999 mL/cm", cath(total_volume={"value": "0.25", "unit": "mL"},
+                                                         volume_per_length={"value": "9999999999999", "unit": "mL/cm"}),
+         "out_of_range", "catheter.volume_per_length", None),
+        ("body an array", [mine], "wrong_type", None, False),
+    ]
+    for what, body, code, field, valid in bad_patients:
+        S(f"patient refused: {what}", "POST", "/v1/patients", 400, body=body, code=code, field=field, request_valid=valid)
+    S("patient refused: no body", "POST", "/v1/patients", 400, code="bad_json")
+    S("patient refused: text/plain", "POST", "/v1/patients", 415, raw=json.dumps(mine).encode(),
+      headers={"Content-Type": "text/plain"}, code="unsupported_media_type")
+    S("health after the refusals", "GET", "/v1/health", 200)
+
+    # Prometra's catheter: (110 − 15) cm × 0.0026 mL/cm = 0.247 mL.
+    a = S("patient for the implant in session", "POST", "/v1/patients", 201, body=mine, request_valid=True,
+          extra=both(located("/v1/patients/", "patient"), lambda a: [] if (
+              a.json()["patient"]["implant_serial"] == implant
+              and a.json()["patient"]["catheter"]["implanted_length"] == {"value": "95", "unit": "cm", "base_value": 950, "base_unit": "mm"}
+              and a.json()["patient"]["catheter"]["volume_per_length"]["base_value"] == 2600
+              and a.json()["patient"]["catheter"]["volume"]["value"] == "0.247"
+              and a.json()["patient"]["catheter"]["total_volume"] is None) else [f"patient {a.json()['patient']}"]))
+    if a is None or a.status != 201:
+        return
+    pid = a.json()["patient"]["id"]
+    S("a second record for the same implant", "POST", "/v1/patients", 409, body=dict(mine, identifier="MRN-0043"),
+      code="implant_taken", field="implant_serial", request_valid=True)
+    # Another patient's pump, its catheter by length and volume per cm: 50 cm × 2.6 uL/cm = 0.13 mL.
+    other = {"name": "Bo Other", "identifier": "MRN-0099", "implant_serial": "IP40-OTHER01",
+             "catheter": {"implanted_length": {"value": "500", "unit": "mm"}, "volume_per_length": {"value": "2.6", "unit": "uL/cm"}}}
+    b = S("patient for another implant", "POST", "/v1/patients", 201, body=other, request_valid=True,
+          extra=lambda a: [] if a.json()["patient"]["catheter"]["volume"]["value"] == "0.13"
+          and a.json()["patient"]["implant_date"] is None and a.json()["patient"]["pump_model"] is None
+          else [f"patient {a.json()['patient']}"])
+    oid = b.json()["patient"]["id"] if b is not None and b.status == 201 else "p2"
+    S("patients", "GET", "/v1/patients", 200,
+      extra=lambda a: [] if [p["id"] for p in a.json()["patients"]] == [pid, oid] else [f"{a.json()['patients']}"])
+    S("one patient, no drug history yet", "GET", f"/v1/patients/{pid}", 200,
+      extra=lambda a: [] if a.json()["patient"]["drug_history"] == [] else [f"{a.json()['patient']['drug_history']}"])
+    S("unknown patient", "GET", "/v1/patients/p999", 404, code="unknown_patient")
+    S("change a record", "PUT", f"/v1/patients/{oid}", 200, request_valid=True,
+      body={"pump_model": "IP-20", "catheter": {"total_volume": {"value": "0.2", "unit": "mL"}}},
+      extra=lambda a: [] if a.json()["patient"]["pump_model"] == "IP-20" and a.json()["patient"]["catheter"]["volume"]["value"] == "0.2"
+      and a.json()["patient"]["catheter"]["implanted_length"] is None else [f"{a.json()['patient']}"])
+    S("change nothing", "PUT", f"/v1/patients/{oid}", 200, body={}, request_valid=True)
+    S("change to an implant another record names", "PUT", f"/v1/patients/{oid}", 409, body={"implant_serial": implant},
+      code="implant_taken", field="implant_serial", request_valid=True)
+    S("change an unknown record", "PUT", "/v1/patients/p999", 404, body={"name": "X"}, code="unknown_patient", request_valid=True)
+    S("change with a bad date", "PUT", f"/v1/patients/{oid}", 400, body={"implant_date": "1.3.2024"}, code="out_of_range",
+      field="implant_date", request_valid=False)
+    S("change with no body", "PUT", f"/v1/patients/{oid}", 400, code="bad_json")
+
+    # A visit: only for the patient whose pump is under the head.
+    S("no visit open", "GET", "/v1/visits", 200, extra=lambda a: [] if a.json() == {"open": None, "visits": []} else [f"{a.json()}"])
+    S("visit for another patient's pump", "POST", "/v1/visits", 409, body={"patient": oid}, code="wrong_patient", field="patient",
+      request_valid=True, extra=lambda a: [] if implant in a.error()["message"] and pid in a.error()["message"] else [a.error()["message"]])
+    S("visit for an unknown patient", "POST", "/v1/visits", 404, body={"patient": "p999"}, code="unknown_patient", field="patient",
+      request_valid=True)
+    S("visit, patient missing", "POST", "/v1/visits", 400, body={}, code="missing_field", field="patient", request_valid=False)
+    S("visit, patient a number", "POST", "/v1/visits", 400, body={"patient": 1}, code="wrong_type", field="patient", request_valid=False)
+    S("visit, unknown field", "POST", "/v1/visits", 400, body={"patient": pid, "implant": implant}, code="unknown_field",
+      request_valid=False)
+    v = S("visit", "POST", "/v1/visits", 201, body={"patient": pid}, request_valid=True,
+          extra=both(located("/v1/visits/", "visit"), lambda a: [] if (
+              a.json()["visit"]["open"] and a.json()["visit"]["patient_id"] == pid
+              and a.json()["visit"]["implant_serial"] == implant and a.json()["patient"]["id"] == pid
+              and len(a.json()["visit"]["proposals"]) == len(a.json()["visit"]["start_findings"])
+              and a.json()["visit"]["after"] is None and a.json()["visit"]["ended"] is None) else [f"{a.json()['visit']}"]))
+    if v is None or v.status != 201:
+        return
+    vid = v.json()["visit"]["id"]
+    for proposal in v.json()["visit"]["proposals"]:
+        if proposal["kind"] == "retimed_program":
+            S("the re-timed program proposed, reviewed", "POST", proposal["review_path"], 200, body=proposal["program"],
+              request_valid=True, extra=lambda a: [] if a.json()["change"]["direction"] == "none" else [f"{a.json()['change']}"])
+    S("a second visit while one is open", "POST", "/v1/visits", 409, body={"patient": pid}, code="visit_open", request_valid=True)
+    S("visits, one open", "GET", "/v1/visits", 200,
+      extra=lambda a: [] if a.json()["open"]["id"] == vid and [x["id"] for x in a.json()["visits"]] == [vid] else [f"{a.json()}"])
+    S("visits of the other patient", "GET", f"/v1/visits?patient={oid}&limit=5", 200,
+      extra=lambda a: [] if a.json()["visits"] == [] and a.json()["open"]["id"] == vid else [f"{a.json()}"])
+    S("visits limit 0", "GET", "/v1/visits?limit=0", 400, code="out_of_range", field="limit")
+    S("visits limit +5", "GET", "/v1/visits?limit=%2B5", 400, code="out_of_range", field="limit")
+    S("the visit", "GET", f"/v1/visits/{vid}", 200,
+      extra=lambda a: [] if [x["kind"] for x in a.json()["commands"]] == ["visit_start"]
+      and a.json()["commands"][0]["visit_id"] == vid and "proposals" not in a.json()["visit"] else [f"{a.json()['commands']}"])
+    S("unknown visit", "GET", "/v1/visits/v999", 404, code="unknown_visit")
+    S("end-check, the pump suspended", "GET", f"/v1/visits/{vid}/end-check", 200,
+      extra=lambda a: [] if a.json()["acknowledgement_required"] and "pump_suspended" in condition_codes(a.json()["conditions"])
+      else [f"{a.json()}"])
+    S("end-check of an unknown visit", "GET", "/v1/visits/v999/end-check", 404, code="unknown_visit")
+
+    # A refill in the visit, with the volume withdrawn first: carries the patient and the visit.
+    withdrawn = dict(REFILL, withdrawn={"value": "3.1", "unit": "mL"})
+    S("refill review with the volume withdrawn", "POST", "/v1/refill/review", 200, body=withdrawn, request_valid=True,
+      extra=judged("acceptable"))
+    r = S("refill with the volume withdrawn", "POST", "/v1/refill", 200, body=withdrawn, headers={"Idempotency-Key": (k := key())},
+          request_valid=True, state="succeeded",
+          extra=both(judged("acceptable", of=in_review), lambda a: [] if a.command()["patient_id"] == pid
+                     and a.command()["visit_id"] == vid and a.command()["request"]["withdrawn"] == withdrawn["withdrawn"]
+                     else [f"command {a.command()}"]))
+    S("refill replayed with another volume withdrawn", "POST", "/v1/refill", 422, headers={"Idempotency-Key": k},
+      body=dict(REFILL, withdrawn={"value": "3", "unit": "mL"}), code="idempotency_key_reused", request_valid=True,
+      cid=r.command_id() if r else None)
+    S("refill, withdrawn 41 mL", "POST", "/v1/refill", 400, body=dict(REFILL, withdrawn={"value": "41", "unit": "mL"}),
+      code="device_limit", field="withdrawn", request_valid=True)
+    S("refill, withdrawn in mg", "POST", "/v1/refill", 400, body=dict(REFILL, withdrawn={"value": "3", "unit": "mg"}),
+      code="wrong_unit", field="withdrawn.unit", request_valid=False)
+    refilled = lambda: [e for e in call(sock, "GET", "/v1/events?since=0&limit=1000").json()["events"] if e["name"] == "REFILLED"]
+    wait_for(lambda: refilled()[-1]["patient_id"] == pid, 10)
+    S("the refill's event names the patient", "GET", "/v1/events?since=0&limit=1000", 200,
+      extra=lambda a: [] if [e for e in a.json()["events"] if e["name"] == "REFILLED"][-1]["patient_id"] == pid
+      else [f"{[e for e in a.json()['events'] if e['name'] == 'REFILLED'][-1]}"])
+    S("the patient's drug history", "GET", f"/v1/patients/{pid}", 200,
+      extra=lambda a: [] if [h["command_id"] for h in a.json()["patient"]["drug_history"]] == [r.command_id()]
+      else [f"{a.json()['patient']['drug_history']}"])
+
+    # The wrong-patient guard: no implant in session (telemetry lost before a
+    # new session's HELLO) is not the visit's implant; every write refused, nothing sent.
+    if control is None:
+        c.skip("the wrong-patient guard", "no simulator control socket")
+    else:
+        sim(control, {"telemetry": False})
+        sim(control, {"unplug": 1})
+        wait_for(lambda: health(sock)["link"] == "down", 5)
+        if not wait_for(lambda: health(sock)["link"] == "up" and call(sock, "GET", "/v1/device").json()["implant"] is None, 30):
+            c.report(False, "a session with no implant in range", json.dumps(call(sock, "GET", "/v1/device").json()))
+        S("suspend with the visit's implant gone", "POST", "/v1/suspend", 409, code="wrong_patient", state="failed",
+          extra=lambda a: [] if a.error().get("command_id") == a.command_id() and not a.command()["frames"]
+          and implant in a.error()["message"] else [f"{a.json()}"])
+        S("refill with the visit's implant gone", "POST", "/v1/refill", 409, body=REFILL, code="wrong_patient", state="failed")
+        S("confirm with no implant in range", "POST", f"/v1/visits/{vid}/confirm", 409, body={"implant_serial": implant},
+          code="no_implant", request_valid=True)
+        S("end-check with no implant in range", "GET", f"/v1/visits/{vid}/end-check", 200,
+          extra=lambda a: [] if condition_codes(a.json()["conditions"]) == ["pump_unchecked"] else [f"{a.json()}"])
+        sim(control, {"telemetry": True})
+        sim(control, {"unplug": 1})
+        wait_for(lambda: health(sock)["link"] == "down", 5)
+        if not wait_for(lambda: settled(sock) and (call(sock, "GET", "/v1/device").json()["implant"] or {}).get("serial") == implant, 30):
+            c.report(False, "the visit's implant back in session", json.dumps(call(sock, "GET", "/v1/device").json()))
+    S("confirm an implant not in session", "POST", f"/v1/visits/{vid}/confirm", 409, body={"implant_serial": "IP40-NOTHERE"},
+      code="wrong_patient", field="implant_serial", request_valid=True)
+    S("confirm, implant_serial missing", "POST", f"/v1/visits/{vid}/confirm", 400, body={}, code="missing_field",
+      field="implant_serial", request_valid=False)
+    S("confirm the visit's own implant: nothing to change", "POST", f"/v1/visits/{vid}/confirm", 200, body={"implant_serial": implant},
+      request_valid=True, extra=lambda a: [] if a.json()["visit"]["implant_serial"] == implant else [f"{a.json()}"])
+    S("confirm an unknown visit", "POST", "/v1/visits/v999/confirm", 404, body={"implant_serial": implant}, code="unknown_visit")
+
+    # The post-MRI check, in the visit: the pump is suspended, so it does not infuse.
+    S("MRI check, the pump suspended", "POST", "/v1/mri-check", 200,
+      extra=lambda a: [] if not a.json()["mri_check"]["resumed"] and a.json()["mri_check"]["command_id"]
+      and command(sock, a.json()["mri_check"]["command_id"])["visit_id"] == vid else [f"{a.json()}"])
+    S("MRI check with {}", "POST", "/v1/mri-check", 200, body={}, request_valid=True)
+    S("MRI check with a field", "POST", "/v1/mri-check", 400, body={"scan": 1}, code="unknown_field", request_valid=False)
+
+    # The end: not quietly while the pump is suspended.
+    S("end, the pump left suspended", "POST", f"/v1/visits/{vid}/end", 409, code="acknowledgement_required", field="acknowledge",
+      extra=lambda a: [] if "pump_suspended" in condition_codes(a.json()["conditions"]) else [f"{a.json()}"])
+    S("end with {}, the pump left suspended", "POST", f"/v1/visits/{vid}/end", 409, body={}, code="acknowledgement_required",
+      request_valid=True)
+    S("still open", "GET", "/v1/visits", 200, extra=lambda a: [] if a.json()["open"] is not None else ["the visit ended"])
+    S("end, a reason of spaces", "POST", f"/v1/visits/{vid}/end", 400, body={"acknowledge": {"reason": "   "}},
+      code="out_of_range", field="acknowledge.reason", request_valid=False)
+    S("end, no reason", "POST", f"/v1/visits/{vid}/end", 400, body={"acknowledge": {}}, code="missing_field",
+      field="acknowledge.reason", request_valid=False)
+    S("end, a reason of 501", "POST", f"/v1/visits/{vid}/end", 400, body={"acknowledge": {"reason": "x" * 501}},
+      code="out_of_range", field="acknowledge.reason", request_valid=False)
+    S("end acknowledged", "POST", f"/v1/visits/{vid}/end", 200, body=ACK, request_valid=True,
+      extra=lambda a: [] if not a.json()["visit"]["open"] and a.json()["visit"]["after"] is not None
+      and a.json()["visit"]["acknowledgement"]["reason"] == ACK["acknowledge"]["reason"]
+      and "pump_suspended" in condition_codes(a.json()["visit"]["acknowledgement"]["conditions"]) else [f"{a.json()}"])
+    S("end again", "POST", f"/v1/visits/{vid}/end", 409, code="visit_ended")
+    S("end-check once ended", "GET", f"/v1/visits/{vid}/end-check", 409, code="visit_ended")
+    S("confirm once ended", "POST", f"/v1/visits/{vid}/confirm", 409, body={"implant_serial": implant}, code="visit_ended")
+    S("end an unknown visit", "POST", "/v1/visits/v999/end", 404, code="unknown_visit")
+
+    # The report, every field against the schema.
+    def report_holds(a):
+        rep, p = a.json()["report"], []
+        kinds = [x["kind"] for x in rep["commands"]]
+        if kinds[0] != "visit_start" or kinds[-1] != "visit_end" or "refill" not in kinds or "mri_check" not in kinds:
+            p.append(f"commands {kinds}")
+        if [x["review"]["kind"] for x in rep["reviews"]] != ["refill"]:
+            p.append(f"reviews {rep['reviews']}")
+        if rep["patient"]["name"] != PATIENT["name"] or rep["implant"] != {"serial": implant, "model": "IP-40", "implant_date": "2024-03-01"}:
+            p.append(f"patient {rep['patient']}, implant {rep['implant']}")
+        if rep["after"]["status"]["pump_state"] != "suspended" or rep["visit"]["acknowledgement"] is None:
+            p.append(f"after {rep['after']['status']['pump_state']}, acknowledgement {rep['visit']['acknowledgement']}")
+        if rep["next_refill_at"] is None or rep["next_refill_at"] != rep["low_reservoir_at"]:
+            # 40 mL with a 4 mL alarm: the alarm level comes before 3.0 mL left.
+            p.append(f"next refill {rep['next_refill_at']}, low reservoir {rep['low_reservoir_at']}")
+        return p
+    S("the report", "GET", f"/v1/visits/{vid}/report", 200, extra=report_holds)
+    S("the report, printable", "GET", f"/v1/visits/{vid}/report", 200, headers={"Accept": "text/html"})
+    S("the report of an unknown visit", "GET", "/v1/visits/v999/report", 404, code="unknown_visit")
+
+    # A second visit, the pump running at its end: it ends without a word.
+    v2 = S("a second visit", "POST", "/v1/visits", 201, body={"patient": pid},
+           extra=lambda a: [] if a.json()["visit"]["before"]["status"]["pump_state"] == "suspended" else [f"{a.json()['visit']['before']}"])
+    if v2 is not None and v2.status == 201:
+        vid2 = v2.json()["visit"]["id"]
+        S("resume in the second visit", "POST", "/v1/resume", 200, state="succeeded",
+          extra=lambda a: [] if a.command()["visit_id"] == vid2 else [f"visit_id {a.command()['visit_id']}"])
+        S("end-check, the pump running", "GET", f"/v1/visits/{vid2}/end-check", 200,
+          extra=lambda a: [] if a.json() == {"conditions": [], "acknowledgement_required": False} else [f"{a.json()}"])
+        S("end, quietly", "POST", f"/v1/visits/{vid2}/end", 200,
+          extra=lambda a: [] if a.json()["visit"]["acknowledgement"] is None
+          and a.json()["visit"]["after"]["status"]["pump_state"] == "running" else [f"{a.json()['visit']}"])
+        S("the second report", "GET", f"/v1/visits/{vid2}/report", 200,
+          extra=lambda a: [] if a.json()["report"]["low_reservoir_at"] and a.json()["report"]["empty_at"]
+          and a.json()["report"]["next_refill_at"] <= a.json()["report"]["low_reservoir_at"] else [f"{a.json()['report']}"])
+        S("visits, newest first", "GET", "/v1/visits", 200,
+          extra=lambda a: [] if a.json()["open"] is None and [x["id"] for x in a.json()["visits"]] == [vid2, vid] else [f"{a.json()}"])
+
+    # After an MRI scan, outside a visit: a motor stall, then the pump resumes once interrogated.
+    if control is not None:
+        sim(control, {"stall": True})
+        S("MRI check, still stalled", "POST", "/v1/mri-check", 200,
+          extra=lambda a: [] if a.json()["mri_check"]["stall_active"] and not a.json()["mri_check"]["resumed"]
+          and command(sock, a.json()["mri_check"]["command_id"])["visit_id"] is None else [f"{a.json()}"])
+        sim(control, {"stall": False})
+        call(sock, "POST", "/v1/alarms/motor_stall/ack")
+        wait_for(lambda: call(sock, "POST", "/v1/mri-check").json()["mri_check"]["resumed"], 10, step=0.3)
+        S("MRI check, resumed", "POST", "/v1/mri-check", 200,
+          extra=lambda a: [] if a.json()["mri_check"]["resumed"] and a.json()["mri_check"]["stalled"]
+          and a.json()["mri_check"]["evidence"] else [f"{a.json()}"])
+    S("the visits' records in the audit trail", "GET", "/v1/audit?limit=200", 200,
+      extra=lambda a: [] if {"patient_add", "patient_update", "visit_start", "visit_end", "mri_check"}
+      <= {x["kind"] for x in a.json()["commands"]} else [f"{sorted({x['kind'] for x in a.json()['commands']})}"])
+
+    viewer(c, sock, pid, vid)
+
+
+def viewer(c, sock, pid, vid):
+    """A viewer (uid 65534) gets 403 on every patient and visit endpoint and
+    never sees patient data; the changes it tried are audited."""
+    if os.geteuid() != 0:
+        c.skip("403 for a viewer on patients and visits (uid 65534)", "run as root to check it")
+        return
+    tries = [
+        ("GET", "/v1/patients", {}, False),
+        ("GET", f"/v1/patients/{pid}", {}, False),
+        ("POST", "/v1/patients", {"body": dict(PATIENT, implant_serial="IP40-VIEWER")}, True),
+        ("PUT", f"/v1/patients/{pid}", {"body": {"name": "Someone Else"}}, True),
+        ("GET", "/v1/visits", {}, False),
+        ("GET", f"/v1/visits/{vid}", {}, False),
+        ("POST", "/v1/visits", {"body": {"patient": pid}}, True),
+        ("GET", f"/v1/visits/{vid}/end-check", {}, False),
+        ("POST", f"/v1/visits/{vid}/end", {}, True),
+        ("GET", f"/v1/visits/{vid}/report", {}, False),
+        ("POST", "/v1/mri-check", {}, True),
+    ]
+    answers = as_nobody(sock, [(m, p, kw) for m, p, kw, _ in tries])
+    if isinstance(answers, str):
+        c.report(False, "patients and visits as uid 65534", answers)
+        return
+    for (method, path, kw, audited), a in zip(tries, answers):
+        problems = c.conforms(method, path, a) + c.expectations(a, 403, code="forbidden")
+        if PATIENT["name"].encode() in a.body or PATIENT["identifier"].encode() in a.body:
+            problems.append("the answer holds patient data")
+        cid = a.error().get("command_id")
+        if audited and not cid:
+            problems.append("no command_id: the refused change was not audited")
+        if not audited and cid:
+            problems.append(f"a refused read recorded as {cid}")
+        if audited and cid and not problems:
+            cmd = command(sock, cid)
+            if cmd["state"] != "failed" or cmd["requested_by"]["uid"] != NOBODY or cmd["requested_by"]["role"] != "viewer":
+                problems.append(f"audited as {cmd}")
+        c.report(not problems, f"{method} {path} -> viewer", "; ".join(problems) if problems else f"403{' ' + cid if cid else ''}")
 
 
 def faults(c, sock, control):

@@ -120,22 +120,36 @@ struct PatientFields {
                 guard total > 0, total <= 10_000_000 else {
                     throw APIError(400, .outOfRange, "a catheter's total volume is more than 0 and at most 10 mL", field: "catheter.total_volume")
                 }
-                out.catheter = (length.map { Int64($0) }, perCm.map { Int64($0) }, Int64(total))
+                // Beside a total, a length and volume per cm are optional but held to the same ranges.
+                var lengthMm: Int64?, nlPerCm: Int64?
+                if let length { lengthMm = try Self.implantedLength(length) }
+                if let perCm { nlPerCm = try Self.volumePerLength(perCm) }
+                out.catheter = (lengthMm, nlPerCm, Int64(total))
             } else {
                 guard let length, let perCm else {
                     throw APIError(400, .missingField, "give the catheter's implanted_length and volume_per_length (or its total_volume, or prometra_trimmed_length)", field: "catheter")
                 }
-                guard (1...3000).contains(length) else {
-                    throw APIError(400, .outOfRange, "an implanted length is 0.1…300 cm", field: "catheter.implanted_length")
-                }
-                guard (1...1_000_000).contains(perCm) else {
-                    throw APIError(400, .outOfRange, "a catheter's volume per length is more than 0 and at most 1 mL/cm", field: "catheter.volume_per_length")
-                }
-                out.catheter = (Int64(length), Int64(perCm), nil)
+                out.catheter = (try Self.implantedLength(length), try Self.volumePerLength(perCm), nil)
             }
         }
         try f.finish()
         return out
+    }
+
+    /// An implanted length in mm, 0.1…300 cm.
+    static func implantedLength(_ mm: UInt64) throws(APIError) -> Int64 {
+        guard (1...3000).contains(mm) else {
+            throw APIError(400, .outOfRange, "an implanted length is 0.1…300 cm", field: "catheter.implanted_length")
+        }
+        return Int64(mm)
+    }
+
+    /// A volume per length in nL/cm, more than 0 and at most 1 mL/cm.
+    static func volumePerLength(_ nlPerCm: UInt64) throws(APIError) -> Int64 {
+        guard (1...1_000_000).contains(nlPerCm) else {
+            throw APIError(400, .outOfRange, "a catheter's volume per length is more than 0 and at most 1 mL/cm", field: "catheter.volume_per_length")
+        }
+        return Int64(nlPerCm)
     }
 
     /// Prometra's catheter: 110 cm long before trimming, 0.0026 mL/cm (`Catheter.prometraSource`).
