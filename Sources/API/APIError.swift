@@ -74,7 +74,6 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case unknownVisit = "unknown_visit"
         case visitOpen = "visit_open"
         case visitEnded = "visit_ended"
-        case noVisit = "no_visit"
         case acknowledgementRequired = "acknowledgement_required"
         case `internal`
     }
@@ -105,7 +104,7 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unsupportedMediaType: 415
         case .uncertainCommand, .noDrugLoaded, .notApplied, .overrideRequired, .bolusActive: 409
         case .captureRunning, .captureExists, .notCapturing, .accountExists: 409
-        case .wrongPatient, .noImplant, .implantTaken, .visitOpen, .visitEnded, .noVisit, .acknowledgementRequired: 409
+        case .wrongPatient, .noImplant, .implantTaken, .visitOpen, .visitEnded, .acknowledgementRequired: 409
         case .unknownAccount, .unknownPatient, .unknownVisit: 404
         case .idempotencyKeyReused, .deviceRefused: 422
         case .deviceUnavailable, .shuttingDown: 503

@@ -86,14 +86,25 @@ extension AuditStore {
         }
     }
 
-    /// The open visit goes on with another implant, confirmed as its patient's.
-    public func confirmImplant(_ id: String, implant: String) throws -> VisitRecord {
+    /// The open visit goes on with another implant, confirmed as its
+    /// patient's: the patient's record and the visit change together, in one
+    /// transaction. Returns the visit and the implant it named before.
+    public func confirmImplant(_ id: String, implant: String, changedBy: String, nowMs: Int64) throws -> (VisitRecord, String) {
         try write { db in
             guard var v = try VisitRecord.fetchOne(db, key: id) else { throw PatientFailure.unknownVisit(id) }
             guard v.isOpen else { throw PatientFailure.visitEnded(id) }
+            guard var p = try PatientRecord.fetchOne(db, key: v.patientId) else { throw PatientFailure.unknownPatient(v.patientId) }
+            if let other = try PatientRecord.filter(Column("implantSerial") == implant && Column("id") != p.id).fetchOne(db) {
+                throw PatientFailure.implantTaken(byPatient: other.id)
+            }
+            let old = v.implantSerial
+            p.implantSerial = implant
+            p.updatedMs = nowMs
+            p.changedBy = changedBy
+            try p.update(db)
             v.implantSerial = implant
             try v.update(db)
-            return v
+            return (v, old)
         }
     }
 

@@ -18,7 +18,7 @@ public struct VisitScope: Sendable, Hashable {
 /// A visit operation refused, with what to do.
 public struct VisitRefusal: Error, Sendable {
     public enum Code: String, Sendable {
-        case forbidden, noImplant, unknownPatient, wrongPatient, implantTaken, visitOpen, unknownVisit, visitEnded, noVisit
+        case forbidden, noImplant, unknownPatient, wrongPatient, implantTaken, visitOpen, unknownVisit, visitEnded
         case acknowledgementRequired, deviceUnavailable, auditUnavailable, storeFailed
     }
     public var code: Code
@@ -26,6 +26,8 @@ public struct VisitRefusal: Error, Sendable {
     public var commandID: String?
     public var conditions: [VisitRecord.Condition] = []
     public var field: String?
+    /// The read that failed, when that is why: the edge answers it as any failed read (a device refusal is not "unavailable").
+    public var readFailure: CommandOutcome.ReadFailure?
 }
 
 /// The clinical visit in the core, for the API and the station alike:
@@ -164,17 +166,12 @@ extension PumpService {
         }
         if implant != visit.implantSerial {
             do {
-                guard var p = try store.patient(visit.patientId) else { throw AuditStore.PatientFailure.unknownPatient(visit.patientId) }
-                let old = p.implantSerial
-                p.implantSerial = implant
-                p.updatedMs = Self.nowMs()
-                p.changedBy = who.name
-                try store.updatePatient(p)
-                visit = try store.confirmImplant(visitId, implant: implant)
+                let old: String
+                (visit, old) = try store.confirmImplant(visitId, implant: implant, changedBy: who.name, nowMs: Self.nowMs())
                 _ = auditLocal(
                     kind: "visit_confirm", request: request, by: who,
-                    note: "the implant \(implant) confirmed as patient \(p.id)'s in visit \(visitId) (was \(old))",
-                    outcome: .succeeded(.done), patientId: p.id, visitId: visitId)
+                    note: "the implant \(implant) confirmed as patient \(visit.patientId)'s in visit \(visitId) (was \(old))",
+                    outcome: .succeeded(.done), patientId: visit.patientId, visitId: visitId)
             } catch {
                 throw refusal(error)
             }
@@ -235,7 +232,7 @@ extension PumpService {
         let status: Status
         switch await refreshStatus() {
         case .success(let s): status = s
-        case .failure(let f): throw VisitRefusal(code: .deviceUnavailable, message: f.sentence)
+        case .failure(let f): throw VisitRefusal(code: .deviceUnavailable, message: f.sentence, readFailure: f)
         }
         link.readEvents()
         let dayAgo = status.deviceTime.seconds - 86_400
@@ -266,7 +263,8 @@ extension PumpService {
         if visit.isOpen, (try? implantInSession()) == visit.implantSerial {
             last = try? await pumpState()
         }
-        return VisitReport(patient: patient, visit: visit, commands: commands, last: last ?? visit.before)
+        // No reading, no "after": the pump as found is never passed off as the pump as left.
+        return VisitReport(patient: patient, visit: visit, commands: commands, last: last)
     }
 
     // MARK: parts
@@ -303,13 +301,13 @@ extension PumpService {
         let status: Status
         switch await refreshStatus() {
         case .success(let s): status = s
-        case .failure(let f): throw VisitRefusal(code: .deviceUnavailable, message: f.sentence)
+        case .failure(let f): throw VisitRefusal(code: .deviceUnavailable, message: f.sentence, readFailure: f)
         }
         var program: ProgramRecord?
         if status.programCRC != 0 {
             switch await readProgram() {
             case .success(let p): program = p
-            case .failure(let f): throw VisitRefusal(code: .deviceUnavailable, message: f.sentence)
+            case .failure(let f): throw VisitRefusal(code: .deviceUnavailable, message: f.sentence, readFailure: f)
             }
         }
         return VisitRecord.PumpState(status: status, program: program, atMs: Self.nowMs())

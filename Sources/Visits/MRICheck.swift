@@ -42,7 +42,7 @@ public struct MRICheck: Sendable, Hashable, Codable {
         let active = status.alarms.contains(.motorStall)
         let state = status.state
         let resumed = !active && (state == .running || state == .bolusRunning)
-        let stateName = state?.name ?? "code \(status.pumpStateCode)"
+        let stateName = state?.name ?? "unknown(\(status.pumpStateCode))"  // as the status answers name it
         let sentence: String
         switch (resumed, stalled, active) {
         case (true, true, _):

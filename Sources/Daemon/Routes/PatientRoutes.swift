@@ -34,7 +34,7 @@ struct PatientRoutes: RouteCollection {
 
     func add(_ req: Request, _ ctx: PumpContext) async throws -> Response {
         var req = req
-        let who = try api.peer(ctx)
+        let who = try await api.authorized(&req, ctx, kind: "patient_add")  // the role first: a refused body is audited, not judged
         let fields = try PatientFields.parse(try APIRoutes.required(try await req.jsonBody(required: true)), partial: false)
         let p = try refusing { () throws(VisitRefusal) in
             try pump.addPatient(by: who) { id in
@@ -48,7 +48,7 @@ struct PatientRoutes: RouteCollection {
 
     func update(_ req: Request, _ ctx: PumpContext) async throws -> Response {
         var req = req
-        let who = try api.peer(ctx)
+        let who = try await api.authorized(&req, ctx, kind: "patient_update")  // the role first: a refused body is audited, not judged
         let id = ctx.parameters.get("id") ?? ""
         let fields = try PatientFields.parse(try APIRoutes.required(try await req.jsonBody(required: true)), partial: true)
         let p = try refusing { () throws(VisitRefusal) in try pump.updatePatient(id, by: who) { fields.apply(to: &$0) } }
@@ -162,8 +162,10 @@ struct PatientFields {
         let digits = [0, 1, 2, 3, 5, 6, 8, 9]
         guard digits.allSatisfy({ b[$0] >= 0x30 && b[$0] <= 0x39 }) else { return false }
         func n(_ r: [Int]) -> Int { r.reduce(0) { $0 * 10 + Int(b[$1] - 0x30) } }
-        let month = n([5, 6]), day = n([8, 9])
-        return (1...12).contains(month) && (1...31).contains(day) && n([0, 1, 2, 3]) >= 1900
+        let year = n([0, 1, 2, 3]), month = n([5, 6]), day = n([8, 9])
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        return year >= 1900 && (1...12).contains(month) && (1...days[month - 1]).contains(day)
     }
 
     func apply(to p: inout PatientRecord) {

@@ -143,6 +143,7 @@ enum VisitJSON {
 
 extension VisitRefusal {
     var apiError: APIError {
+        if let readFailure { return readFailure.apiError }
         let code: APIError.Code =
             switch self.code {
             case .forbidden: .forbidden
@@ -153,7 +154,6 @@ extension VisitRefusal {
             case .visitOpen: .visitOpen
             case .unknownVisit: .unknownVisit
             case .visitEnded: .visitEnded
-            case .noVisit: .noVisit
             case .acknowledgementRequired: .acknowledgementRequired
             case .deviceUnavailable: .deviceUnavailable
             case .auditUnavailable: .auditUnavailable

@@ -48,7 +48,7 @@ struct VisitRoutes: RouteCollection {
 
     func start(_ req: Request, _ ctx: PumpContext) async throws -> Response {
         var req = req
-        let who = try api.peer(ctx)
+        let who = try await api.authorized(&req, ctx, kind: "visit_start")  // the role first: a refused body is audited, not judged
         var f = try Fields(try APIRoutes.required(try await req.jsonBody(required: true)))
         let patient = try f.string("patient")
         try f.finish()
@@ -62,7 +62,7 @@ struct VisitRoutes: RouteCollection {
 
     func confirm(_ req: Request, _ ctx: PumpContext) async throws -> Response {
         var req = req
-        let who = try api.peer(ctx)
+        let who = try await api.authorized(&req, ctx, kind: "visit_confirm")  // the role first: a refused body is audited, not judged
         var f = try Fields(try APIRoutes.required(try await req.jsonBody(required: true)))
         let implant = try f.string("implant_serial")
         try f.finish()
@@ -82,7 +82,7 @@ struct VisitRoutes: RouteCollection {
 
     func end(_ req: Request, _ ctx: PumpContext) async throws -> Response {
         var req = req
-        let who = try api.peer(ctx)
+        let who = try await api.authorized(&req, ctx, kind: "visit_end")  // the role first: a refused body is audited, not judged
         var reason: String?
         if let body = try await req.jsonBody(required: false) {
             var f = try Fields(body)
@@ -137,7 +137,7 @@ struct VisitRoutes: RouteCollection {
 
     func mri(_ req: Request, _ ctx: PumpContext) async throws -> Response {
         var req = req
-        let who = try api.peer(ctx)
+        let who = try await api.authorized(&req, ctx, kind: "mri_check")  // the role first: a refused body is audited, not judged
         try RequestBodies.empty(try await req.jsonBody(required: false))
         do throws(VisitRefusal) {
             let (check, id) = try await pump.mriCheck(by: who)
