@@ -116,7 +116,7 @@ let package = Package(
         .target(
             name: "Station",
             dependencies: [
-                "PumpCore", "Accounts", "API", "Audit", "DoseSafety", "Messages", "JSON",
+                "PumpCore", "Accounts", "API", "Audit", "DoseSafety", "Messages", "JSON", "Visits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -226,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "StationTests",
             dependencies: [
-                "Station", "PumpCore", "Accounts", "Audit", "DoseSafety", "Messages", "API",
+                "Station", "PumpCore", "Accounts", "Audit", "DoseSafety", "Messages", "API", "Visits",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

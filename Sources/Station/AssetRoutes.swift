@@ -10,7 +10,7 @@ struct AssetRoutes: StationPages {
     static let files: [String: (type: String, body: ByteBuffer)] = {
         var out: [String: (String, ByteBuffer)] = [:]
         guard let folder = Bundle.module.resourceURL?.appendingPathComponent("Assets") else { return [:] }
-        for (name, type) in [("station.css", "text/css; charset=utf-8"), ("station.js", "text/javascript; charset=utf-8"), ("icon.svg", "image/svg+xml")] {
+        for (name, type) in [("station.css", "text/css; charset=utf-8"), ("report.css", "text/css; charset=utf-8"), ("station.js", "text/javascript; charset=utf-8"), ("icon.svg", "image/svg+xml")] {
             if let data = try? Data(contentsOf: folder.appendingPathComponent(name)) { out[name] = (type, ByteBuffer(bytes: data)) }
         }
         return out

@@ -37,6 +37,9 @@ struct CommandPages: StationPages {
         }
         v["uncertain"] = r.state == .uncertain
         if let outcome = r.outcome, let sentence = outcome.sentence(commandID: r.id) { v["outcome"] = sentence }
+        if case .notSent(.wrongPatient(let expected, let found, let visit?))? = r.outcome {
+            v["outcome"] = VisitHeader.wrongPatient(expected: expected, found: found, visit: visit)
+        }
         if r.state == .applied {
             v["outcome"] = "No answer came at the time, but the pump's event log shows that it ran, once. Nothing was sent again."
         }

@@ -1,6 +1,7 @@
 import Hummingbird
 import HTTPTypes
 import Accounts
+import Logging
 import PumpCore
 
 /// `/login` and `/logout`. The sign-in form carries a token that must match
@@ -11,7 +12,7 @@ struct LoginPages: StationPages {
     func addRoutes(to router: Router<StationContext>) {
         router.get("/login") { req, ctx in form(req, ctx) }
         router.post("/login") { req, ctx in await signIn(req, ctx) }
-        router.post("/logout") { _, ctx in signOut(ctx) }
+        router.post("/logout") { _, ctx in await signOut(ctx) }
         router.get("/") { _, _ in Station.redirect("/pump") }
     }
 
@@ -51,11 +52,23 @@ struct LoginPages: StationPages {
         }
     }
 
-    func signOut(_ ctx: StationContext) -> Response {
-        if let s = ctx.session {
-            station.sessions.end(s.id)
-            station.logger.notice("station sign-out", metadata: ["account": "\(s.account)", "kind": "security"])
+    /// Signs out; but while a visit is open that could not end quietly, the
+    /// first sign-out leads to the visit's end instead, and only a second,
+    /// explicit one (`anyway`) signs out, leaving the visit open: ending it
+    /// needs a reason, signing out does not.
+    func signOut(_ ctx: StationContext) async -> Response {
+        guard let s = ctx.session else { return Station.redirect("/login", clearing: true) }
+        var open: String?
+        if s.role.may("visit_end"), let visit = pump.openVisit() {
+            open = visit.id
+            if ctx.form["anyway"] == nil, let found = try? await pump.endConditions(visitId: visit.id), !found.0.isEmpty {
+                return Station.redirect("/visit?logout=1")
+            }
         }
+        station.sessions.end(s.id)
+        var metadata: Logger.Metadata = ["account": "\(s.account)", "kind": "security"]
+        if let open { metadata["open_visit"] = "\(open)" }
+        station.logger.notice("station sign-out", metadata: metadata)
         return Station.redirect("/login", clearing: true)
     }
 }

@@ -13,6 +13,11 @@ struct Pages: Sendable {
 
     init(simulator: Bool) throws {
         self.simulator = simulator
+        library = try Self.templates()
+    }
+
+    /// Every template of the module's resources, by its file's name.
+    static func templates() throws -> MustacheLibrary {
         guard let folder = Bundle.module.resourceURL?.appendingPathComponent("Templates") else {
             throw StationProblem("the station's templates are missing from pumpd's resources")
         }
@@ -22,7 +27,7 @@ struct Pages: Sendable {
             let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
             try library.register(text, named: String(file.dropLast(".mustache".count)))
         }
-        self.library = library
+        return library
     }
 
     /// The page `template` with `values` and the shared parts.
@@ -39,6 +44,13 @@ struct Pages: Sendable {
             all["csrf"] = s.csrf
             all["may_write"] = s.role.may("program")
             all["may_ack"] = s.role.may("alarm_ack")
+            all["may_patients"] = s.role.may("patient_read")
+        }
+        if let visit = context.visit {
+            all["visit"] = visit.values
+            // Leaving the page is worth a warning (station.js); the page's
+            // own refresh is then the script's, which knows it is no exit.
+            all["visit_unsafe"] = visit.unsafe
         }
         let html = library.render(all, withTemplate: template) ?? "<!doctype html><title>pumpd</title><p>The page \(template) is missing.</p>"
         return Response(

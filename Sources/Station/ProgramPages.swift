@@ -73,11 +73,16 @@ struct ProgramPages: StationPages {
         }
         let record: ProgramRecord
         do throws(APIError) { record = try d.record() } catch { return editor(d, ctx, error: error) }
+        return await Writes(station: station).review(.program(record), request: Self.requestBody(record).serialized, ctx)
+    }
+
+    /// A program as the audit trail keeps its request: the API's body (its CRC is the pump's to compute).
+    static func requestBody(_ record: ProgramRecord) -> JSONValue {
         var body = ProgramJSON.render(record)
         if case .object(var o) = body {
             o["program_crc"] = nil
             body = .object(o)
         }
-        return await Writes(station: station).review(.program(record), request: body.serialized, ctx)
+        return body
     }
 }

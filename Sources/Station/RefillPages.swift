@@ -5,8 +5,9 @@ import JSON
 import Messages
 import PumpCore
 
-/// `/refill`: new drug, concentration and volume, reviewed against what the
-/// pump holds, confirmed with the password.
+/// `/refill`: new drug, concentration and volume, and the volume withdrawn
+/// first (reconciled against what the pump expected), reviewed against what
+/// the pump holds, confirmed with the password.
 struct RefillPages: StationPages {
     let station: Station
 
@@ -23,10 +24,13 @@ struct RefillPages: StationPages {
             "drugs": Drug.allCases.map { ["name": $0.name, "selected": $0.name == current] },
             "concentration": f.text("concentration"),
             "units": ["mg/mL", "mcg/mL"].map { ["unit": $0, "selected": $0 == (f["concentration_unit"] ?? "mg/mL")] },
-            "reservoir_ml": f.text("reservoir_ml"), "low_alarm_ml": f.text("low_alarm_ml"),
+            "reservoir_ml": f.text("reservoir_ml"), "low_alarm_ml": f.text("low_alarm_ml"), "withdrawn": f.text("withdrawn"),
         ]
         if let s {
             v["now"] = "\(s.loadedDrug?.name ?? "no drug"), \(Display.volume(s.reservoir)) of \(Display.volume(s.capacity)), low-reservoir alarm at \(Display.volume(s.lowAlarm))"
+            // What should come out: the pump's own count of what is left.
+            v["expected"] = Display.volume(s.reservoir)
+            v["withdrawn_required"] = s.loadedDrug != nil
         }
         if let error { v["error"] = error.field.map { "\($0): \(error.message)" } ?? error.message }
         return pages.render("refill", v, context: ctx, status: error == nil ? .ok : .badRequest, title: "Refill")
@@ -34,8 +38,13 @@ struct RefillPages: StationPages {
 
     func posted(_ ctx: StationContext) async -> Response {
         do throws(APIError) {
-            let (refill, request) = try FormReading.refill(ctx.form)
-            return await Writes(station: station).review(.refill(refill), request: request.serialized, ctx)
+            let (r, request) = try FormReading.refill(ctx.form)
+            // With a drug in the pump, what was drawn out is what reconciles
+            // the pump's count with the syringe; the form asks for it.
+            if r.withdrawn == nil, pump.cachedStatus?.0.loadedDrug != nil {
+                throw APIError(400, .missingField, "the pump holds a drug: enter the volume you withdrew from the reservoir before filling it (0 if none)", field: "withdrawn")
+            }
+            return await Writes(station: station).review(.refill(r.refill, withdrawn: r.withdrawn), request: request.serialized, ctx)
         } catch {
             return form(ctx, error: error)
         }

@@ -12,13 +12,7 @@ enum ReviewView {
             "device_time": Display.time(r.deviceTime.seconds),
             "assumptions": Review.assumptions,
         ]
-        let findings = r.findings.map { f -> [String: Any] in
-            [
-                "severity": f.severity.rawValue, "rule": f.rule, "message": f.message, "source": f.source,
-                "field": f.field ?? "", "soft": f.severity == .soft, "hard": f.severity == .hard,
-                "label": f.severity == .hard ? "Hard limit: cannot be passed" : f.severity == .soft ? "Soft limit: needs a reason to pass" : "For your information",
-            ]
-        }
+        let findings = Self.findings(r.findings)
         v["findings"] = findings
         v["no_findings"] = findings.isEmpty
         v["blocked"] = r.findings.contains { $0.severity == .hard }
@@ -79,6 +73,17 @@ enum ReviewView {
             break
         }
         return v
+    }
+
+    /// Findings as the findings partial lists them.
+    static func findings(_ all: [Finding]) -> [[String: Any]] {
+        all.map { f -> [String: Any] in
+            [
+                "severity": f.severity.rawValue, "rule": f.rule, "message": f.message, "source": f.source,
+                "field": f.field ?? "", "soft": f.severity == .soft, "hard": f.severity == .hard,
+                "label": f.severity == .hard ? "Hard limit: cannot be passed" : f.severity == .soft ? "Soft limit: needs a reason to pass" : "For your information",
+            ]
+        }
     }
 
     static func when(_ t: Int64?, already: Bool) -> String {

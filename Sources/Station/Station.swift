@@ -63,7 +63,7 @@ public final class Station: Sendable {
         for pages: any StationPages in [
             LoginPages(station: self), PumpPage(station: self), ProgramPages(station: self), BolusPages(station: self),
             RefillPages(station: self), CommandPages(station: self), EventPages(station: self), AuditPages(station: self),
-            AssetRoutes(station: self),
+            VisitPages(station: self), PatientPages(station: self), ReportPages(station: self), AssetRoutes(station: self),
         ] {
             pages.addRoutes(to: router)
         }

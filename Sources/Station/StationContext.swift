@@ -6,6 +6,8 @@ public struct StationContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var session: SessionStore.Session?
     public var form = Form("")
+    /// The open visit as the header shows it (set by the guard once signed in).
+    var visit: VisitHeader?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

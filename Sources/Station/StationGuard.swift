@@ -56,6 +56,9 @@ struct StationGuard: RouterMiddleware {
                 return station.pages.refusal(status: .forbidden, title: "Refused: this form has no valid CSRF token", message: "The form did not come from this station's page (its CSRF token is missing or old), so nothing was done. Open the page again and send the form from there.", context: context)
             }
         }
+        // The open visit in the header of whatever page this leads to (not
+        // for the event stream, which is no page).
+        if path != "/live", let s = context.session { context.visit = await VisitHeader.make(station.pump, s) }
         return try await next(request, context)
     }
 }

@@ -26,6 +26,13 @@ struct Writes {
     func review(_ plan: Plan, request: String, _ ctx: StationContext, error: String? = nil, status: HTTPResponse.Status = .ok, ticket: String? = nil) async -> Response {
         guard let s = ctx.session else { return Station.redirect("/login") }
         guard s.role.may(plan.kind) else { return forbidden(plan.kind, s, ctx) }
+        // Another patient's pump under the head: its state is no review of this patient's change.
+        let scope = pump.visitScope()
+        if let confirmed = scope.visitImplant, let visit = scope.visitId, scope.implant?.text != confirmed {
+            return pages.refusal(
+                status: .conflict, title: "Refused: not the visit's pump",
+                message: VisitHeader.wrongPatient(expected: confirmed, found: scope.implant?.escaped ?? "none", visit: visit), context: ctx)
+        }
         switch await pump.prepare(plan, overrides: []) {
         case .failure(let f):
             return pages.refusal(status: .serviceUnavailable, title: "The pump could not be read", message: "\(CommandOutcome.notSent(.stateUnread(f)).sentence(commandID: "-") ?? "") Nothing was sent. Check the programmer head over the implant, then review again.", context: ctx)

@@ -62,7 +62,7 @@ def free_port():
 class Pumpd:
     """One pumpd on its embedded simulator in a fresh temporary data dir."""
 
-    def __init__(self, name, idle_seconds=None):
+    def __init__(self, name, idle_seconds=None, env=None):
         for exe in ("pumpd", "pumpsim", "pumpctl"):
             if not os.access(os.path.join(BIN, exe), os.X_OK):
                 pytest.exit(f"{BIN}/{exe} is missing: build it or set BIN", returncode=2)
@@ -78,7 +78,20 @@ class Pumpd:
             args += ["--station-idle-seconds", str(idle_seconds)]
         self.stderr_path = os.path.join(self.tmp, "pumpd.stderr")
         self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        self.args, self.env = args, {**os.environ, **(env or {})}
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.stderr, env=self.env)
+        self.wait_up()
+
+    def restart(self, fresh_implant=False):
+        """SIGTERM, then pumpd again on the same data dir: the audit trail,
+        accounts, patients and visits stay; station sessions end. With
+        `fresh_implant` the simulator's implant file goes first, so another
+        implant (a new serial) comes under the head, as when a pump is replaced."""
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(timeout=30) == 0, f"pumpd exited {self.proc.returncode} on SIGTERM:\n{self.log_tail()}"
+        if fresh_implant:
+            os.remove(os.path.join(self.data, "simulator", "implant.json"))
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.stderr, env=self.env)
         self.wait_up()
 
     def log_tail(self, n=30):

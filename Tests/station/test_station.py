@@ -259,6 +259,10 @@ def test_refill_with_a_new_drug(pumpd, browser):
     fill(browser, "concentration_unit", "mg/mL", "#refill-form")
     fill(browser, "reservoir_ml", "20", "#refill-form")
     fill(browser, "low_alarm_ml", "2", "#refill-form")
+    # With a drug in the pump, the volume drawn out is asked for, beside what the pump expects.
+    expected = re.match(r"(\d+(?:\.\d+)?) mL", text(browser, "#expected-volume"))
+    assert expected, text(browser, "#expected-remaining")
+    fill(browser, "withdrawn", expected.group(1), "#refill-form")
     click_and_wait(browser, "#refill-form #review")
     shot(browser, "review-refill")
     assert status(browser) == 200, body(browser)[:800]

@@ -36,6 +36,8 @@ import Darwin
 /// - Overrides: what parses keeps the documented bounds, and its JSON parses
 ///   back to the same list.
 /// - Alarms: a parsed alarm is found again by its bit number and its name.
+/// - Patients: a parsed record (new or changed) has its catheter's length,
+///   volume per cm and volume in their documented ranges.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
@@ -73,6 +75,7 @@ public func fuzzAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         checkRefill(body)
         checkRefillRequest(body)
         checkEmpty(body)
+        checkPatient(body)
     }
     return 0
 }
@@ -326,6 +329,25 @@ func checkRefillRequest(_ v: JSONValue) {
     }
     require((try? RequestBodies.refill(without)) == r.refill, "refillRequest and refill disagree on \(v.serialized)")
     if let w = r.withdrawn { require(w <= DeviceLimits.capacityIP40, "a withdrawn volume over 40 mL was accepted: \(v.serialized)") }
+}
+
+/// A patient's record, new or changed: a parsed catheter is within the
+/// ranges the API documents (a length or volume beside a total is too).
+func checkPatient(_ v: JSONValue) {
+    for partial in [false, true] {
+        let p: PatientBody
+        do { p = try PatientBody.parse(v, partial: partial) } catch {
+            checkRefusal(error, v)
+            continue
+        }
+        if !partial { require(p.name != nil && p.identifier != nil && p.implantSerial != nil, "a new patient without its fields: \(v.serialized)") }
+        if let c = p.catheter {
+            require(c.lengthMm.map { (1...3000).contains($0) } ?? true, "catheter length out of range: \(v.serialized)")
+            require(c.nanolitresPerCm.map { (1...1_000_000).contains($0) } ?? true, "catheter volume per cm out of range: \(v.serialized)")
+            require(c.volumeNl.map { (1...10_000_000).contains($0) } ?? true, "catheter volume out of range: \(v.serialized)")
+            require(c.volumeNl != nil || (c.lengthMm != nil && c.nanolitresPerCm != nil), "a catheter without a volume: \(v.serialized)")
+        }
+    }
 }
 
 func checkEmpty(_ v: JSONValue) {

@@ -4,8 +4,9 @@ import Station
 
 /// What a browser may post to the station (application/x-www-form-urlencoded,
 /// any bytes), read as the program editor, the bolus form and the refill form
-/// read it. Beyond "no crash": an accepted program is valid by the ICD's
-/// rules, an accepted bolus or refill is within the device's ranges, and a
+/// read it, and the patient form. Beyond "no crash": an accepted program is valid by the ICD's
+/// rules, an accepted bolus or refill is within the device's ranges, a
+/// patient has its name, identifier and implant, and a
 /// refusal names a field of the form, never the API's inner path.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzStationForm(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -23,8 +24,14 @@ public func fuzzStationForm(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         require(!b.dose.isZero && b.dose.u32 != nil && (1...1440).contains(b.duration.raw), "accepted bolus \(b)")
     } catch { named(error) }
     do throws(APIError) {
-        let (r, _) = try FormReading.refill(form)
+        let (request, _) = try FormReading.refill(form)
+        let r = request.refill
         require(r.reservoir <= DeviceLimits.capacityIP40 && DeviceLimits.concentrations.contains(r.concentration), "accepted refill \(r)")
+        require((request.withdrawn ?? .zero) <= DeviceLimits.capacityIP40, "accepted a withdrawn volume over 40 mL: \(request)")
+    } catch { named(error) }
+    do throws(APIError) {
+        let (p, _) = try FormReading.patient(form)
+        require(p.name != nil && p.identifier != nil && p.implantSerial != nil, "accepted a patient without name, identifier or implant: \(p)")
     } catch { named(error) }
     return 0
 }

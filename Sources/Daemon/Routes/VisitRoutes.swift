@@ -2,7 +2,9 @@ import API
 import Audit
 import Hummingbird
 import JSON
+import NIOCore
 import PumpCore
+import Station
 import Visits
 
 /// `/v1/visits` and `/v1/mri-check`: the clinical visit. Starting one
@@ -19,7 +21,7 @@ struct VisitRoutes: RouteCollection {
         router.post("/v1/visits/{id}/confirm") { req, ctx in try await confirm(req, ctx) }
         router.get("/v1/visits/{id}/end-check") { _, ctx in try await endCheck(ctx) }
         router.post("/v1/visits/{id}/end") { req, ctx in try await end(req, ctx) }
-        router.get("/v1/visits/{id}/report") { _, ctx in try await report(ctx) }
+        router.get("/v1/visits/{id}/report") { req, ctx in try await report(req, ctx) }
         router.get("/v1/visits/{id}/bridge-bolus") { _, ctx in try await bridge(ctx) }
         router.post("/v1/mri-check") { req, ctx in try await mri(req, ctx) }
     }
@@ -108,12 +110,27 @@ struct VisitRoutes: RouteCollection {
         }
     }
 
-    func report(_ ctx: PumpContext) async throws -> Response {
+    /// JSON, or with `Accept: text/html` the printable report the station
+    /// shows (one standalone document: `pumpctl visit report --pdf` prints it).
+    func report(_ req: Request, _ ctx: PumpContext) async throws -> Response {
         let who = try api.peer(ctx)
         let id = ctx.parameters.get("id") ?? ""
         let r: VisitReport
         do throws(VisitRefusal) { r = try await pump.visitReport(id, by: who) } catch { throw error.apiError }
+        if Self.wantsHTML(req.headers[.accept]) {
+            let html = ReportDocument.html(r, simulator: settings.isSimulator, generatedAt: PumpService.nowMs())
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+        }
         return JSONValue.object(["report": VisitJSON.report(r)]).response()
+    }
+
+    /// HTML only when asked for by name and before JSON; anything else gets JSON, the API's own.
+    static func wantsHTML(_ accept: String?) -> Bool {
+        guard let accept else { return false }
+        let types = accept.split(separator: ",").map { $0.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? "" }
+        guard let html = types.firstIndex(of: "text/html") else { return false }
+        return types.firstIndex(of: "application/json").map { html < $0 } ?? true
     }
 
     /// After a drug change: how the old drug clears under the program the pump
