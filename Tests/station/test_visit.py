@@ -410,8 +410,6 @@ def test_wrong_patient_banner(visit_pumpd, browser):
     first = implant_serial(d)
     try:
         swap = control(d.ctl, {"implant_serial": "IP40-SECOND"}, check=False)
-        if not swap.get("ok") and "implant_serial" in (swap.get("refused") or []) and "unknown command" in str(swap.get("error")):
-            pytest.skip("pumpsim's control socket does not know implant_serial yet (another branch adds it): " + str(swap.get("error"))[:200])
         assert swap.get("ok"), swap
         deadline = time.monotonic() + 15
         while implant_serial(d) != "IP40-SECOND" and time.monotonic() < deadline:
