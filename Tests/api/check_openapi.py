@@ -1721,7 +1721,18 @@ def visits(c, sock, control):
             p.append(f"next refill {rep['next_refill_at']}, low reservoir {rep['low_reservoir_at']}")
         return p
     S("the report", "GET", f"/v1/visits/{vid}/report", 200, extra=report_holds)
-    S("the report, printable", "GET", f"/v1/visits/{vid}/report", 200, headers={"Accept": "text/html"})
+    def printable(a):
+        p = []
+        if not a.headers.get("content-type", "").startswith("text/html"):
+            p.append(f"content-type {a.headers.get('content-type')}")
+        text = a.body.decode("utf-8", "replace")
+        for must in (PATIENT["name"], PATIENT["identifier"], implant, vid):
+            if must not in text:
+                p.append(f"the printable report lacks {must!r}")
+        return p
+    S("the report, printable", "GET", f"/v1/visits/{vid}/report", 200, headers={"Accept": "text/html"}, extra=printable)
+    S("the report, JSON preferred", "GET", f"/v1/visits/{vid}/report", 200, headers={"Accept": "application/json, text/html"},
+      extra=lambda a: [] if a.headers.get("content-type", "").startswith("application/json") else [f"{a.headers.get('content-type')}"])
     S("the report of an unknown visit", "GET", "/v1/visits/v999/report", 404, code="unknown_visit")
 
     # A second visit, the pump running at its end: it ends without a word.
