@@ -26,9 +26,10 @@ struct VisitCommand: ParsableCommand {
               pumpctl visit end v1 --acknowledge "drug holiday by plan, pump suspended"
               pumpctl visit confirm v1 --implant IP40-0000123
               pumpctl visit report v1 --pdf v1.pdf
+              pumpctl visit bridge v1       # after a drug change: the old drug in the catheter
               pumpctl visit list
             """,
-        subcommands: [List.self, Show.self, Start.self, Confirm.self, End.self, Report.self]
+        subcommands: [List.self, Show.self, Start.self, Confirm.self, End.self, Report.self, Bridge.self]
     )
 
     static func checkID(_ id: String) throws {
@@ -232,6 +233,59 @@ struct VisitCommand: ParsableCommand {
                     Terminal.line("override \(o["limit"]?.text ?? "") in \(o["command_id"]?.text ?? "") by \(o["by"]?.text ?? ""): \"\(o["reason"]?.text ?? "")\"")
                 }
             }
+        }
+    }
+}
+
+extension VisitCommand {
+    struct Bridge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "After a drug change in the visit: how the old drug in the catheter clears, and the bridge bolus.",
+            discussion: """
+                The catheter (from the patient's record) and the pump's internal path still hold the old \
+                fill after a refill with another drug or concentration; the program now running pushes it \
+                into the patient first. This says how long that takes, what the patient receives \
+                meanwhile, and the bridge bolus that keeps the old drug at its old dose until it has \
+                cleared, as the `pumpctl bolus` command to review and send it (reviewed like any bolus).
+                """)
+        @Argument(help: ArgumentHelp("The visit's id.", valueName: "id")) var id: String
+        @OptionGroup var daemon: DaemonOptions
+        func validate() throws { try VisitCommand.checkID(id) }
+
+        static func q(_ v: JSONValue?) -> String {
+            guard let value = v?["value"]?.text, let unit = v?["unit"]?.text else { return "-" }
+            return "\(value) \(unit)"
+        }
+
+        func run() throws {
+            let answer = try daemon.pumpd.get("/v1/visits/\(id)/bridge-bolus")
+            if daemon.json { return daemon.pumpd.printVerbatim(answer.response) }
+            guard let c = answer.body["clearance"], c != .null else {
+                Terminal.line(answer.body["message"]?.text ?? "nothing to clear")
+                return
+            }
+            let old = c["old"] ?? .null, new = c["new"] ?? .null
+            TextTable.print([
+                ["dead volume", "\(Self.q(c["dead_volume"])) (catheter \(Self.q(c["catheter_volume"])), pump path \(Self.q(c["pump_path_volume"])))"],
+                ["old fill", "\(old["drug"]?.text ?? "?") at \(Self.q(old["concentration"])), program \(Self.q(old["average_daily_dose"])) = \(Self.q(old["volume_flow"]))"],
+                ["new fill", "\(new["drug"]?.text ?? "?") at \(Self.q(new["concentration"])), program \(Self.q(new["average_daily_dose"])) = \(Self.q(new["volume_flow"]))"],
+                ["clears in", Self.q(c["clears_in"])],
+                ["meanwhile", "\(Self.q(c["old_drug_meanwhile"])) of the old fill"],
+            ])
+            if case .array(let findings)? = answer.body["findings"] {
+                Terminal.line("")
+                for f in findings { Terminal.line("  \(f["severity"]?.text == "soft" ? "!" : "-") \(f["message"]?.text ?? "")") }
+            }
+            let b = c["bridge_bolus"] ?? .null
+            guard b != .null, let dose = b["body"]?["dose"], let duration = b["body"]?["duration"] else {
+                Terminal.line("")
+                Terminal.line("no bridge bolus (see above)")
+                return
+            }
+            Terminal.line("")
+            Terminal.line("bridge bolus: \(Self.q(dose)) over \(Self.q(duration)) in the pump's terms; \(Self.q(b["old_drug_delivered"])) of the old fill leaves the catheter")
+            let compact = { (v: JSONValue) in "\(v["value"]?.text ?? "")\(v["unit"]?.text ?? "")" }
+            Terminal.line("review and send it with:  pumpctl bolus --dose \(compact(dose)) --duration \(compact(duration))")
         }
     }
 }
