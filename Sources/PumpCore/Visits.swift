@@ -353,10 +353,6 @@ extension PumpService {
     }
 }
 
-extension VisitRefusal {
-    var sentence: String { message }
-}
-
 extension PumpService {
     /// How the old drug in the catheter clears under `proposed`, when the
     /// open visit began with another drug or concentration than the pump

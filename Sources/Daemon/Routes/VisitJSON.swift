@@ -14,7 +14,7 @@ enum VisitJSON {
             "volume_per_length": p.catheterNanolitresPerCm.map { QuantityJSON.render(UInt64(clamping: $0), .volumePerLength) } ?? .null,
             "total_volume": p.catheterVolumeNl.map { QuantityJSON.render(UInt64(clamping: $0), .volume) } ?? .null,
         ]
-        catheter["volume"] = catheterVolume(p).map { QuantityJSON.render($0, .volume) } ?? .null
+        catheter["volume"] = p.catheter?.volume.map { QuantityJSON.render($0.raw, .volume) } ?? .null  // DoseSafety's Catheter reckons it
         var o: JSONObject = [
             "id": .string(p.id), "implant_serial": .string(p.implantSerial), "name": .string(p.name), "identifier": .string(p.identifier),
             "implant_date": p.implantDate.map { .string($0) } ?? .null, "pump_model": p.pumpModel.map { .string($0) } ?? .null,
@@ -35,14 +35,6 @@ enum VisitJSON {
             })
         }
         return .object(o)
-    }
-
-    /// The catheter's volume in nL: its total when entered, else length × volume per cm.
-    static func catheterVolume(_ p: PatientRecord) -> UInt64? {
-        if let v = p.catheterVolumeNl { return UInt64(clamping: v) }
-        guard let mm = p.catheterLengthMm, let per = p.catheterNanolitresPerCm else { return nil }
-        let (product, overflow) = UInt64(clamping: mm).multipliedReportingOverflow(by: UInt64(clamping: per))
-        return overflow ? nil : product / 10
     }
 
     static func pumpState(_ s: VisitRecord.PumpState) -> JSONValue {
