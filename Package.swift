@@ -44,6 +44,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
+        // Which code is running: version, commit and build date, stamped at each build.
+        .target(name: "BuildInfo", plugins: ["BuildStamp"]),
+        .plugin(name: "BuildStamp", capability: .buildTool()),
         // Pure codec: COBS, CRC-32C, the frame body, macs, the streaming deframer. No I/O.
         .target(
             name: "Wire",
@@ -129,7 +132,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras", "Visits",
+                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras", "Visits", "BuildInfo",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -150,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "Wire", "Messages", "Dissector", "JSON", "Capture", "Credentials", "Serial", "Client", "API", "ProgramFiles",
+                "Wire", "Messages", "Dissector", "JSON", "Capture", "Credentials", "Serial", "Client", "API", "ProgramFiles", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -164,12 +167,12 @@ let package = Package(
             ]),
         .executableTarget(
             name: "pumpd",
-            dependencies: ["Daemon", "StationTLS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Daemon", "StationTLS", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "pumpsim",
             dependencies: [
-                "Wire", "Messages", "Simulator", "JSON", "Credentials", "CPosixExtras", "Capture",
+                "Wire", "Messages", "Simulator", "JSON", "Credentials", "CPosixExtras", "Capture", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

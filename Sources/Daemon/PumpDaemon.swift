@@ -1,5 +1,6 @@
 import Accounts
 import Audit
+import BuildInfo
 import Credentials
 import DoseSafety
 import Foundation
@@ -71,6 +72,10 @@ public enum PumpDaemon {
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, book: book, level: level) }
         let logger = Logger(label: "pumpd")
+        // The first line says which code is running, before anything can fail.
+        logger.notice("pumpd \(BuildInfo.version)", metadata: [
+            "version": "\(BuildInfo.version)", "commit": "\(BuildInfo.commit)", "built": "\(BuildInfo.date)", "pid": "\(getpid())",
+        ])
 
         let key: PairingKey
         if let path = config.keyFile {

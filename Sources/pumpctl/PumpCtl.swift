@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 
 @main
 struct PumpCtl: ParsableCommand {
@@ -62,6 +63,7 @@ struct PumpCtl: ParsableCommand {
               78  a key file is malformed or exposed
             (Sources/Client/ExitStatus.swift maps answers to codes 0-70.)
             """,
+        version: BuildInfo.versionText("pumpctl"),
         subcommands: [
             StatusCommand.self, DeviceCommand.self, ProgramCommand.self, BolusCommand.self, CancelBolusCommand.self,
             SuspendCommand.self, ResumeCommand.self, RefillCommand.self, ClockCommand.self, AlarmsCommand.self,

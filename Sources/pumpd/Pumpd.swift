@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Daemon
 import StationTLS
 import Foundation
@@ -79,7 +80,8 @@ struct Pumpd: AsyncParsableCommand {
             bad configuration (a flag or config value, the key file, something other \
             than a stale socket at --socket, or a socket pumpd cannot create or secure).
 
-            """
+            """,
+        version: BuildInfo.versionText("pumpd")
     )
 
     @Option(help: ArgumentHelp("JSON config file; flags given here override it.", valueName: "file"))

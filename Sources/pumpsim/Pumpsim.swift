@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Capture
 import Credentials
 import Glibc
@@ -68,7 +69,8 @@ struct Pumpsim: ParsableCommand {
             answered OK, a packet time outside 1970-9999, ...; the log line says which packet \
             and why) or --state-file cannot be read; 66 --replay FILE cannot be read; 78 bad \
             --key-file; 1 the pty or the control socket cannot be made (the log says why).
-            """
+            """,
+        version: BuildInfo.versionText("pumpsim")
     )
 
     @Option(help: ArgumentHelp("Path of the symlink to the pseudo-terminal (the port to open).", valueName: "path"))

@@ -1,5 +1,6 @@
 import API
 import Audit
+import BuildInfo
 import Hummingbird
 import JSON
 import Messages
@@ -56,6 +57,7 @@ struct DeviceRoutes: RouteCollection {
             "uptime_s": .int((PumpService.nowMs() - pump.startedMs) / 1000),
             "audit": .object(audit),
             "log": .object(logHealth()),
+            "build": .object(["version": .string(BuildInfo.version), "commit": .string(BuildInfo.commit), "date": .string(BuildInfo.date)]),
         ]
         if settings.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
         return JSONValue.object(o).response()
