@@ -7,6 +7,9 @@ import Wire
 /// What the link tells its owner besides the outcomes of requests.
 public enum LinkNotice: Sendable, Hashable {
     case portOpened(String)
+    /// The port could not be opened (busy, absent, not permitted): why, said
+    /// once per different reason while the link keeps trying.
+    case portUnavailable(String)
     /// A state-changing request went out as this attempt (see `LinkAction.sending`).
     case sending(RequestID, Attempt)
     case connected(HelloReply)
@@ -165,6 +168,7 @@ public final class SerialLink: Sendable {
 
     func loop() {
         var reopenDelayMs: UInt32 = 100
+        var lastProblem: String?
         var buffer = [UInt8](repeating: 0, count: 4096)
         while state.withLock({ $0.running }) {
             guard let port = state.withLock({ $0.port }) else {
@@ -177,7 +181,11 @@ public final class SerialLink: Sendable {
                     }
                     perform(actions, port: opened.port)
                     reopenDelayMs = 100
+                    lastProblem = nil
                 } catch {
+                    let problem = "\(error)"
+                    if problem != lastProblem { noticeSink.yield(.portUnavailable(problem)) }
+                    lastProblem = problem
                     usleep(reopenDelayMs * 1000)  // the device is away: look again later
                     reopenDelayMs = min(reopenDelayMs * 2, 2000)
                 }

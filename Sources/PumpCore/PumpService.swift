@@ -140,6 +140,9 @@ public final class PumpService: Sendable {
         case .portOpened(let how):
             snapshot.withLock { $0.port = how }
             logger.info("port opened", metadata: ["port": "\(link.path)", "backend": "\(how)"])
+        case .portUnavailable(let why):
+            snapshot.withLock { $0.linkNote = "cannot open the port: \(why)" }
+            logger.warning("cannot open the port; trying again", metadata: ["port": "\(link.path)", "reason": "\(why)"])
         case .sending(let rid, let a):
             logger.info("sending", metadata: [
                 "command": "\(PendingCommands.commandID(rid) ?? "-")", "opcode": "\(a.opcode.name)", "seq": "\(a.seq)",

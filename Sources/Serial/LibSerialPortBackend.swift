@@ -59,7 +59,17 @@ public final class LibSerialPortBackend: SerialPort {
             port.closeAndFree()
             throw error
         }
-        let descriptor = try PortDescriptor(fd: fd, release: { port.closeAndFree() })
+        do throws(SerialError) {
+            try ExclusiveClaim.claim(fd: fd, path: path, devicePath: devicePath, kernelExclusive: true)
+        } catch {
+            port.closeAndFree()
+            throw error
+        }
+        let claimed = fd
+        let descriptor = try PortDescriptor(fd: fd, release: {
+            ExclusiveClaim.release(fd: claimed)
+            port.closeAndFree()
+        })
         let serialPort = LibSerialPortBackend(path: path, devicePath: devicePath, port: port, descriptor: descriptor, baud: baud)
         do {
             try serialPort.configure(baud: baud)

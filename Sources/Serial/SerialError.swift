@@ -8,8 +8,9 @@ public enum SerialError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(path: String)
     /// EACCES/EPERM opening the device node.
     case permissionDenied(path: String)
-    /// Another process holds the port exclusively (EBUSY).
-    case busy(path: String)
+    /// Another process holds the port (its lock, or TIOCEXCL: EBUSY), with
+    /// the holders this process could see.
+    case busy(path: String, holders: [PortHolder])
     /// The file exists but is not a terminal device (ENOTTY, or unknown to libserialport).
     case notASerialPort(path: String, detail: String)
     /// A rate that is not one of ICD §1's.
@@ -35,9 +36,12 @@ public enum SerialError: Error, Sendable, Equatable, CustomStringConvertible {
         case .permissionDenied(let path):
             return "\(path): permission denied. Add yourself to the dialout group "
                 + "(sudo usermod -aG dialout \"$USER\"), then log out and in again."
-        case .busy(let path):
-            return "\(path): the port is busy: another program has it open "
-                + "(another pumpd? ModemManager probing it?). Close that program and try again."
+        case .busy(let path, let holders):
+            let who = holders.isEmpty
+                ? "another program has it open (run `fuser -v \(path)` as root to see which: another pumpd? "
+                    + "ModemManager probing it? deploy/60-pumpd-ph1.rules keeps ModemManager away)"
+                : "\(holders.map(\.description).joined(separator: ", ")) \(holders.count == 1 ? "has" : "have") it open"
+            return "\(path): the port is busy: \(who). Close that program and try again."
         case .notASerialPort(let path, let detail):
             return "\(path): not a serial port (\(detail)). Run `pumpctl ports` to find the PH-1."
         case .unsupportedBaud(let rate):
@@ -64,7 +68,7 @@ public enum SerialError: Error, Sendable, Equatable, CustomStringConvertible {
         switch code {
         case ENOENT, ENOTDIR, ENXIO, ENODEV: .notFound(path: path)
         case EACCES, EPERM: .permissionDenied(path: path)
-        case EBUSY: .busy(path: path)
+        case EBUSY: .busy(path: path, holders: ExclusiveClaim.holders(of: SerialPorts.resolve(path)))
         case ENOTTY: .notASerialPort(path: path, detail: "not a terminal device")
         default: .system(call: "open(\(path))", errno: code)
         }

@@ -34,6 +34,12 @@ public final class TermiosBackend: SerialPort {
             Glibc.close(fd)
             throw .notASerialPort(path: path, detail: "not a terminal device")
         }
+        do throws(SerialError) {
+            try ExclusiveClaim.claim(fd: fd, path: path, devicePath: devicePath, kernelExclusive: false)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
         let descriptor = try PortDescriptor(fd: fd, release: { _ = Glibc.close(fd) })
         let port = TermiosBackend(path: path, devicePath: devicePath, descriptor: descriptor, baud: baud)
         do {

@@ -40,7 +40,7 @@ final class DaemonProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    func start(extra: [String] = [], environment: [String: String] = [:]) throws {
+    func start(extra: [String] = [], environment: [String: String] = [:], waitForLink: Bool = true) throws {
         let p = Process()
         p.executableURL = Self.binary
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
@@ -52,7 +52,7 @@ final class DaemonProcess: @unchecked Sendable {
         p.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try p.run()
         process = p
-        try waitUntilAnswering()
+        try waitUntilAnswering(linkUp: waitForLink)
     }
 
     /// Polls until /v1/health answers with the link up (or fails after 15 s).

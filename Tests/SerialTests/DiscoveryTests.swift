@@ -49,8 +49,8 @@ struct DiscoveryTests {
     func advice() {
         #expect(SerialError.opening("/dev/ttyACM0", errno: EACCES) == .permissionDenied(path: "/dev/ttyACM0"))
         #expect(SerialError.permissionDenied(path: "/dev/ttyACM0").description.contains("dialout"))
-        #expect(SerialError.opening("/dev/ttyACM0", errno: EBUSY) == .busy(path: "/dev/ttyACM0"))
+        #expect(SerialError.opening("/dev/ttyACM0", errno: EBUSY) == .busy(path: "/dev/ttyACM0", holders: []))
         #expect(SerialError.opening("/dev/ttyACM0", errno: ENOENT) == .notFound(path: "/dev/ttyACM0"))
-        #expect(SerialError.busy(path: "/dev/ttyACM0").description.contains("another program"))
+        #expect(SerialError.busy(path: "/dev/ttyACM0", holders: []).description.contains("another program"))
     }
 }
