@@ -182,7 +182,7 @@ public enum AuditRestore {
                 current = AuditTrailFile.Summary(schemaVersion: 0, commands: 0, events: 0, patients: 0, visits: 0, newestCommandID: nil, newestCommandMs: nil)
             } else {
                 throw Failure(
-                    description: "the data dir's trail \(trail) cannot be checked: \(error). pumpd replaces only a trail it can compare with the backup; if this trail is what you restore for, move it aside yourself (mv \(trail) \(trail).damaged, with its -wal file if there is one) and run --restore again. Nothing was changed",
+                    description: "the data dir's trail \(trail) cannot be checked: \(error). pumpd replaces only a trail it can compare with the backup; if this trail is what you restore for, move it aside yourself (mv \(trail) \(trail).damaged; and, if \(trail)-wal exists, mv it to \(trail).damaged-wal) and run --restore again. Nothing was changed",
                     exitCode: Exit.io)
             }
         }
@@ -256,7 +256,7 @@ public enum AuditRestore {
         if l.visits > 0 { parts.append("\(l.visits) visit\(l.visits == 1 ? "" : "s")") }
         return "refusing to restore \(file): the data dir's trail \(trail) is newer; it holds "
             + parts.joined(separator: ", ")
-            + " that the backup lacks or has in an older state, and restoring would take them out of the trail. Nothing was changed. Restore a newer backup (`pumpctl audit backup FILE` while pumpd runs), or, if this trail must go regardless, move it aside yourself (mv \(trail) \(trail).kept) and run --restore again"
+            + " that the backup lacks or has in an older state, and restoring would take them out of the trail. Nothing was changed. Restore a newer backup (`pumpctl audit backup FILE` while pumpd runs), or, if this trail must go regardless, move it aside yourself (mv \(trail) \(trail).kept; and, if \(trail)-wal exists, mv it to \(trail).kept-wal) and run --restore again"
     }
 
     static func report(_ s: AuditTrailFile.Summary, file: String, trail: String, replaced: String?) -> String {
