@@ -53,14 +53,26 @@ public enum AuditTrailFile {
         }
     }
 
-    /// Opens `path`, checks it whole and says what it holds. Nothing is
-    /// written to the file's records. `readOnly` suits a lone file (a
-    /// backup); a trail in WAL mode is opened read-write (`readOnly`
-    /// false), so that its WAL is read and its -wal and -shm files are
-    /// removed again on close, as a read-only connection cannot.
-    public static func inspect(path: String, readOnly: Bool = true) throws(Unusable) -> Summary {
+    /// How to open a stopped pumpd's trail so that its files are left as
+    /// they were. With a -wal beside it (pumpd was killed), read-only: SQLite
+    /// reads the WAL but cannot checkpoint it into the trail on close. With
+    /// none (a clean stop), read-write: the -wal and -shm files the
+    /// connection makes are removed again on close, which a read-only
+    /// connection cannot do.
+    public static func configuration(forTrailAt path: String) -> Configuration {
         var config = Configuration()
-        config.readonly = readOnly
+        var st = stat()
+        config.readonly = lstat(path + "-wal", &st) == 0
+        return config
+    }
+
+    /// Opens `path`, checks it whole and says what it holds; nothing is
+    /// written to it. A lone file (a backup) is opened read-only; with
+    /// `trail`, as `configuration(forTrailAt:)` says.
+    public static func inspect(path: String, trail: Bool = false) throws(Unusable) -> Summary {
+        var config = Configuration()
+        config.readonly = true
+        if trail { config = configuration(forTrailAt: path) }
         let queue: DatabaseQueue
         do { queue = try DatabaseQueue(path: path, configuration: config) } catch {
             throw classify(error)

@@ -24,13 +24,10 @@ public struct TrailComparison: Sendable, Equatable {
     public var backupHoldsAll: Bool { commands == 0 && events == 0 && patients == 0 && visits == 0 }
 
     /// Compares the trail at `current` with the backup at `backup`, both
-    /// already checked with `AuditTrailFile`. Only reads (the connection is
-    /// read-write so that a trail in WAL mode is read whole and left without
-    /// -wal and -shm files, as `AuditTrailFile.inspect` explains).
+    /// already checked with `AuditTrailFile`. Only reads, and leaves the
+    /// trail's files as they were (`AuditTrailFile.configuration(forTrailAt:)`).
     public static func compare(current: String, backup: String) throws -> TrailComparison {
-        var config = Configuration()
-        config.readonly = false
-        let queue = try DatabaseQueue(path: current, configuration: config)
+        let queue = try DatabaseQueue(path: current, configuration: AuditTrailFile.configuration(forTrailAt: current))
         defer { try? queue.close() }
         return try queue.writeWithoutTransaction { db in
             try db.execute(sql: "ATTACH DATABASE ? AS backup", arguments: [backup])

@@ -176,7 +176,7 @@ public enum AuditRestore {
         }
         let current: AuditTrailFile.Summary
         do throws(AuditTrailFile.Unusable) {
-            current = try AuditTrailFile.inspect(path: trail, readOnly: false)
+            current = try AuditTrailFile.inspect(path: trail, trail: true)
         } catch {
             if st.st_size == 0 {
                 current = AuditTrailFile.Summary(schemaVersion: 0, commands: 0, events: 0, patients: 0, visits: 0, newestCommandID: nil, newestCommandMs: nil)

@@ -215,6 +215,30 @@ struct BackupTests {
         }
     }
 
+    @Test("after pumpd was killed, what is only in the trail's WAL counts: an older backup is refused, and the trail and its WAL are left byte for byte")
+    func restoreAfterACrash() throws {
+        let d = try DaemonProcess()
+        #expect(d.call("POST", "/v1/refill", body: Bodies.refill).status == 200)
+        let file = d.folder + "/old.sqlite"
+        #expect(try Self.backup(d, to: file).status == 0)
+        let later = d.call("POST", "/v1/suspend")
+        #expect(later.status == 200)
+        let newest = try #require(later.commandID)
+        d.crash()
+        let trail = d.dataDir + "/audit.sqlite"
+        let wal = Self.bytes(trail + "-wal")
+        #expect((wal?.count ?? 0) > 0, "a killed pumpd leaves its WAL")
+        let trailBytes = Self.bytes(trail)
+        let refused = try Self.restore(d, from: file)
+        #expect(refused.status == 79, "\(refused.stderr)")
+        #expect(refused.stderr.contains(newest), "the command only in the WAL is named: \(refused.stderr)")
+        #expect(Self.bytes(trail) == trailBytes, "the trail was not checkpointed")
+        #expect(Self.bytes(trail + "-wal") == wal, "the WAL was left as it was")
+        // pumpd starts on it as after any crash, with the command.
+        try d.start()
+        #expect(Self.commands(d)[newest] == "succeeded")
+    }
+
     /// Commands in a trail given as bytes (through a file Python reads).
     static func commandCount(_ bytes: Data?) -> String {
         guard let bytes else { return "?" }
