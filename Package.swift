@@ -154,6 +154,8 @@ let package = Package(
             name: "pumpctl",
             dependencies: [
                 "Wire", "Messages", "Dissector", "JSON", "Capture", "Credentials", "Serial", "Client", "API", "ProgramFiles", "BuildInfo",
+                // `audit backup` checks the copy it saved as pumpd checks a trail (SQLite through GRDB), and its SHA-256.
+                "Audit", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -75,6 +75,10 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case visitOpen = "visit_open"
         case visitEnded = "visit_ended"
         case acknowledgementRequired = "acknowledgement_required"
+        /// A backup of the audit trail is already being made (one at a time).
+        case backupRunning = "backup_running"
+        /// The data dir has no room for a backup's copy of the trail besides its free-space floor.
+        case insufficientStorage = "insufficient_storage"
         case `internal`
     }
 
@@ -103,11 +107,12 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         case .tooLarge: 413
         case .unsupportedMediaType: 415
         case .uncertainCommand, .noDrugLoaded, .notApplied, .overrideRequired, .bolusActive: 409
-        case .captureRunning, .captureExists, .notCapturing, .accountExists: 409
+        case .captureRunning, .captureExists, .notCapturing, .accountExists, .backupRunning: 409
         case .wrongPatient, .noImplant, .implantTaken, .visitOpen, .visitEnded, .acknowledgementRequired: 409
         case .unknownAccount, .unknownPatient, .unknownVisit: 404
         case .idempotencyKeyReused, .deviceRefused: 422
         case .deviceUnavailable, .shuttingDown: 503
+        case .insufficientStorage: 507
         case .outcomeUncertain: 202
         case .readbackMismatch: 502
         case .internal, .captureFailed: 500

@@ -49,6 +49,47 @@ public struct UnixHTTPClient: Sendable {
         return HTTPResponse(status: head.status, reason: head.reason, headers: head.headers, body: body)
     }
 
+    /// GETs `path`, whose answer is a file too large to hold (a backup of
+    /// the audit trail), and hands a 200 answer's body to `onBody` piece by
+    /// piece as it arrives, after `onHead` has seen its status and headers;
+    /// either may return false to stop. Returns the head with an empty body;
+    /// an answer other than 200 is returned whole (its JSON error), as
+    /// `request` returns it. A body cut short is `connectionClosed`.
+    public func download(
+        _ path: String, onHead: (HTTPResponse) -> Bool, onBody: (ArraySlice<UInt8>) -> Bool
+    ) throws(ClientError) -> HTTPResponse {
+        let request = try HTTPRequestText.encode("GET", path)
+        let stream = try UnixStream(connectingTo: socketPath)
+        stream.setReceiveTimeout(seconds: timeoutSeconds)
+        try stream.writeAll(request)
+        var parser = HTTPResponseParser()
+        var headSeen = false
+        var errorBody: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        while !parser.isComplete {
+            let n = try stream.read(into: &buffer, timeoutSeconds: timeoutSeconds)
+            if n == 0 {
+                guard parser.finish() else { throw .connectionClosed(path: socketPath) }
+                break
+            }
+            let bytes = try parser.feed(buffer[..<n])
+            guard let head = parser.head else { continue }
+            let response = HTTPResponse(status: head.status, reason: head.reason, headers: head.headers)
+            if head.status != 200 {
+                errorBody += bytes
+                guard errorBody.count <= maxBodyBytes else { throw .malformedResponse("an answer larger than \(maxBodyBytes) bytes") }
+                continue
+            }
+            if !headSeen {
+                headSeen = true
+                guard onHead(response) else { return response }
+            }
+            guard bytes.isEmpty || onBody(bytes[...]) else { return response }
+        }
+        guard let head = parser.head else { throw .malformedResponse("the answer ended before its status line and headers") }
+        return HTTPResponse(status: head.status, reason: head.reason, headers: head.headers, body: head.status == 200 ? [] : errorBody)
+    }
+
     /// GETs `path`, whose answer is a chunked stream of lines, and calls
     /// `onLine` with each whole line as it arrives until it returns false or
     /// pumpd ends the stream. Reads wait for ever: a quiet stream is not a

@@ -4,7 +4,24 @@ import JSON
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "List the commands pumpd ran or refused, newest first, with who asked.",
+        abstract: "The audit trail: list its commands (the default), or save a backup of it.",
+        discussion: """
+              pumpctl audit [list] [--limit n] [--all] [--json] [--socket path]
+              pumpctl audit backup FILE [--force] [--json] [--socket path]
+
+            `pumpctl audit` alone lists the newest commands (`pumpctl audit list --help`); \
+            `pumpctl audit backup FILE` saves a copy of the whole trail while pumpd runs \
+            (`pumpctl audit backup --help`).
+            """,
+        subcommands: [AuditListCommand.self, AuditBackupCommand.self],
+        defaultSubcommand: AuditListCommand.self
+    )
+}
+
+struct AuditListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the commands pumpd ran or refused, newest first, with who asked (the default of `pumpctl audit`).",
         discussion: """
             Every write is recorded before it is sent, with the uid that asked, and again \
             with its outcome; refused attempts are recorded too. `pumpctl command ID` \

@@ -16,6 +16,7 @@ struct PumpCtl: ParsableCommand {
               pumpctl program show           the active program
               pumpctl events [-f]            the pump's event log
               pumpctl audit                  every command pumpd ran or refused, and who
+              pumpctl audit backup FILE      a checked copy of the whole trail (root, admins)
               pumpctl command ID             one command, to follow an uncertain one
               pumpctl logs [-f]              pumpd's own log
               pumpctl drugs [--sources]      the drug library's soft and hard limits

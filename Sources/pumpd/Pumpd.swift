@@ -80,6 +80,23 @@ struct Pumpd: AsyncParsableCommand {
             bad configuration (a flag or config value, the key file, something other \
             than a stale socket at --socket, or a socket pumpd cannot create or secure).
 
+            Backup and restore of the audit trail: `pumpctl audit backup FILE` copies it \
+            while pumpd runs (root and --admin-uid only). To put a backup back, stop \
+            pumpd and run, as pumpd's user or root, with pumpd's --config or --data-dir:
+              pumpd --restore FILE --config /etc/pumpd/pumpd.json
+            It checks FILE (SQLite's integrity check; a pumpd audit trail of a schema this \
+            pumpd knows), refuses to replace a trail that holds any command, event, \
+            patient or visit the backup lacks or has in an older state, keeps the trail it \
+            replaces as audit.sqlite.replaced-<UTC time> (never deletes one), puts FILE in \
+            its place, says what it restored, and exits; start pumpd afterwards. The \
+            station's accounts (accounts.sqlite) are not in the backup. Exit codes of \
+            --restore: 0 restored; 65 FILE is not a usable audit trail (damaged, not \
+            SQLite, not pumpd's, or a newer pumpd's); 66 FILE cannot be read; 73 the data \
+            dir is unsafe; 74 reading or writing in the data dir failed, or its trail \
+            cannot be checked; 75 pumpd is running on the data dir; 79 the data dir's \
+            trail is newer than FILE (it names what the backup lacks); on every refusal \
+            nothing is changed.
+
             """,
         version: BuildInfo.versionText("pumpd")
     )
@@ -156,11 +173,25 @@ struct Pumpd: AsyncParsableCommand {
             FileHandle.standardError.write(Data("pumpd: \(error)\n".utf8))
             throw ExitCode(78)
         }
+        if let restore { return try restoreTrail(from: restore, c) }
         do {
             try await PumpDaemon.run(c, stationTLS: { try StationTLS.server(certificate: $0, key: $1) })
         } catch let f as PumpDaemon.StartFailure {
             FileHandle.standardError.write(Data("pumpd: \(f.description)\n".utf8))
             throw ExitCode(f.exitCode)
+        }
+    }
+
+    @Option(help: ArgumentHelp("Restore the audit trail from FILE (from `pumpctl audit backup`) into the data dir, with pumpd stopped, then exit. See below.", valueName: "file"))
+    var restore: String?
+
+    /// `--restore FILE`: the trail put back, or refused with nothing changed.
+    func restoreTrail(from file: String, _ c: DaemonConfig) throws {
+        do throws(AuditRestore.Failure) {
+            print(try AuditRestore.run(c, file: file))
+        } catch {
+            FileHandle.standardError.write(Data("pumpd: \(error.description)\n".utf8))
+            throw ExitCode(error.exitCode)
         }
     }
 

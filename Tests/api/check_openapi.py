@@ -614,6 +614,7 @@ def run(c, sock, control, no_faults):
     forbidden(c, sock)
     captures(c)
     users(c)
+    backup(c)
     dose_safety(c, sock)
     visits(c, sock, None if no_faults else control)
 
@@ -1077,6 +1078,7 @@ def forbidden(c, sock):
         ("bolus review", "POST", "/v1/bolus/review", {"body": BOLUS}, 200, None),
         ("refill review", "POST", "/v1/refill/review", {"body": REFILL}, 200, None),
         ("drug library", "GET", "/v1/drugs", {}, 200, None),
+        ("not the audit trail's backup (every patient's name)", "GET", "/v1/audit/backup", {}, 403, "forbidden"),
     ]
     answers = as_nobody(sock, [(m, p, kw) for _, m, p, kw, _, _ in writes] + [(m, p, kw) for _, m, p, kw, _, _ in reads])
     if isinstance(answers, str):
@@ -1285,6 +1287,28 @@ def users(c):
     S("users, a new password for nobody", "PUT", "/v1/users/nobody-here/password", 404, body={"password": pw}, code="unknown_account")
     S("users, disable", "POST", f"/v1/users/{name}/disable", 200, raw=b"",
       extra=lambda a: [] if a.json()["user"]["disabled"] else [a.text])
+
+
+def backup(c):
+    """The audit trail's backup: an SQLite file whose SHA-256 and counts are in the headers."""
+    S = c.check
+
+    def whole(a):
+        p = []
+        if not a.body.startswith(b"SQLite format 3\x00"):
+            p.append(f"not an SQLite file: {a.body[:16]!r}")
+        if a.headers.get("backup-sha256") != hashlib.sha256(a.body).hexdigest():
+            p.append(f"Backup-SHA256 {a.headers.get('backup-sha256')!r} is not the body's")
+        if a.headers.get("content-length") != str(len(a.body)):
+            p.append(f"Content-Length {a.headers.get('content-length')!r} for {len(a.body)} bytes")
+        for name in ("backup-schema", "backup-commands", "backup-events", "backup-patients", "backup-visits"):
+            if not re.fullmatch(r"[0-9]+", a.headers.get(name, "")):
+                p.append(f"{name} is {a.headers.get(name)!r}")
+        if a.body[18:20] != b"\x01\x01":
+            p.append("the copy is in WAL mode: it needs a -wal beside it")
+        return p
+
+    S("audit backup", "GET", "/v1/audit/backup", 200, extra=whole)
 
 
 def dose_safety(c, sock):

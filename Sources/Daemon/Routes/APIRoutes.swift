@@ -23,6 +23,8 @@ struct APIRoutes: Sendable {
     /// Ends a disabled account's station sessions at once (the station registers it).
     let signOut: @Sendable (String) -> Void
     let streams = StreamSlots.forDescriptorLimit()
+    /// One backup of the audit trail at a time (`/v1/audit/backup`).
+    let backups = BackupSlot()
 
     /// The router, and from it the methods each path takes (for 405's `Allow`):
     /// the route table is written once, in the collections.
@@ -34,6 +36,7 @@ struct APIRoutes: Sendable {
             DeviceRoutes(api: self), ProgramRoutes(api: self), BolusRoutes(api: self), RefillRoutes(api: self),
             AlarmClockRoutes(api: self), EventRoutes(api: self), CommandRoutes(api: self), LogRoutes(api: self),
             CaptureRoutes(api: self), UserRoutes(api: self), PatientRoutes(api: self), VisitRoutes(api: self),
+            BackupRoutes(api: self),
         ] {
             collection.addRoutes(to: router)
         }
