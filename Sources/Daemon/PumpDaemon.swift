@@ -202,6 +202,7 @@ public enum PumpDaemon {
         let watch = simulator.map { [ServiceGroupConfiguration.ServiceConfiguration(service: EmbeddedSimulator.ShutdownWatch(simulator: $0))] } ?? []
         var groupConfig = ServiceGroupConfiguration(
             services: [.init(service: app)] + (station.map { [.init(service: StationService(station: $0, logger: logger))] } ?? [])
+                + (config.metrics.map { [.init(service: MetricsService(address: $0, metrics: metrics, logger: logger))] } ?? [])
                 + [.init(service: AuditWriter(pump: pump)), .init(service: LinkService(pump: pump))]
                 + watch + [.init(service: StopNotice())],
             gracefulShutdownSignals: [.sigterm, .sigint],
