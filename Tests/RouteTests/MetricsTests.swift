@@ -83,6 +83,10 @@ struct MetricsTests {
             try await client.execute(uri: "/v1/commands/c123456", method: .get) { _ in }
             try await client.execute(uri: "/v1/no/such/path/c999", method: .get) { r in #expect(r.status == .notFound) }
             try await client.execute(uri: "/v1/status", method: .get) { _ in }
+            // A method no route takes is one label, however it is spelt.
+            for name in ["PROPFIND", "MKCOL", "LOCK"] {
+                try await client.execute(uri: "/v1/status", method: try #require(HTTPRequest.Method(name))) { _ in }
+            }
             let (text, headers) = try await Self.scrape(rig, client)
             #expect(headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
             return text
@@ -106,6 +110,8 @@ struct MetricsTests {
         #expect(!text.contains("c123456") && !text.contains("c999"))
         #expect(e.samples[#"pumpd_http_requests_total{route="GET /v1/commands/{id}",status="404"}"#] == 1)
         #expect(e.samples[#"pumpd_http_requests_total{route="GET NotFound",status="404"}"#] == 1)
+        #expect(!text.contains("PROPFIND") && !text.contains("MKCOL"))
+        #expect(e.samples.keys.filter { $0.hasPrefix(#"pumpd_http_requests_total{route="OTHER "#) }.map { e.samples[$0] ?? 0 }.reduce(0, +) == 3)
         let route = #"route="GET /v1/status",status="200""#  // from the status cached above
         #expect(e.samples["pumpd_http_request_duration_seconds_count{\(route)}"] == 1)
         #expect(e.samples["pumpd_http_request_duration_seconds_bucket{\(route),le=\"30.0\"}"] == 1)
