@@ -58,8 +58,8 @@ struct Pumpd: AsyncParsableCommand {
               admin_uids: a list of uids that may manage station accounts (root always may)
               station: HOST:PORT, or "off" (default 127.0.0.1:8080); off loopback only with TLS
               station_tls_cert, station_tls_key: PEM files; the station then speaks HTTPS
-              metrics: HOST:PORT on loopback, or "off" (the default): the read-only /metrics
-                listener for Prometheus; port 0 picks a free one (logged)
+              metrics: HOST:PORT on loopback, or "off" (default): the read-only
+                /metrics listener for Prometheus; port 0 picks a free one (logged)
               log_level: trace, debug, info, notice, warning, error or critical
               log_max_bytes: 4096 … 1073741824    log_files: 1 … 100
               status_poll_seconds: 1 … 3600
