@@ -66,18 +66,15 @@ enum MetricsListener {
     }
 
     /// The listener as an application; `onBound` hears the port it got (port 0 picks one).
-    /// A connection whose next request head does not come within `headTimeout` is closed
-    /// (a scraper asks every few seconds; tests on a loaded machine wait longer).
     static func application(
-        address: MetricsAddress, metrics: Metrics, logger: Logger, headTimeout: TimeAmount = .seconds(10),
-        onBound: @escaping @Sendable (Int) async -> Void = { _ in }
+        address: MetricsAddress, metrics: Metrics, logger: Logger, onBound: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> Application<Responder> {
         let open = OpenConnections(limit: maxConnections, metrics: metrics)
         metrics.touch(.metricsConnectionsRefused)
         return Application(
             responder: Responder(metrics: metrics),
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [OpenConnections.Handler(open: open), SlowClientGuard(headTimeout: headTimeout, bodyTimeout: .seconds(5))],
+                additionalChannelHandlers: [OpenConnections.Handler(open: open), SlowClientGuard(bodyTimeout: .seconds(5))],
                 idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "pumpd-metrics"),
             onServerRunning: { channel in await onBound(channel.localAddress?.port ?? address.port) },

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -12,8 +11,8 @@ import Testing
 @testable import PumpCore
 
 /// pumpd's figures as Prometheus reads them, in process: the exposition text
-/// from the registry (HELP, TYPE, buckets, labels), and the read-only
-/// `--metrics` listener's refusals over real TCP.
+/// from the registry (HELP, TYPE, buckets, labels), and what the read-only
+/// `--metrics` listener answers (over TCP from a real pumpd: DaemonTests/MetricsListenerTests).
 @Suite("metrics: the exposition and the listener")
 struct MetricsTests {
     /// One exposition, split into families: name → (help, type, sample lines).
@@ -199,82 +198,6 @@ struct MetricsTests {
         ]
         for (method, path, headers, answer) in cases {
             #expect(MetricsListener.decide(method: method, path: path, headers: headers) == answer, "\(method) \(path) \(headers)")
-        }
-    }
-
-    /// Sends `request` on a new TCP connection to 127.0.0.1:`port` and reads until the server closes it (5 s at most).
-    static func exchange(port: Int, _ request: String) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(connected == 0)
-        let bytes = Array(request.utf8)
-        try #require(bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == bytes.count)
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            answer += buffer[..<n]
-        }
-        return String(decoding: answer, as: UTF8.self)
-    }
-
-    @Test("over TCP: GET and HEAD /metrics answer; other paths 404, other methods 405, a body 413; the API is not behind it")
-    func listener() async throws {
-        let metrics = Metrics()
-        metrics.set(.linkUp, 1)
-        let logger = Logger(label: "metrics-tests") { _ in SwiftLogNoOpLogHandler() }
-        // One kept-alive connection carries every request: on a loaded machine
-        // (the whole suite on two cores) the gaps between them can pass 10 s.
-        let app = MetricsListener.application(
-            address: MetricsAddress(host: "127.0.0.1", port: 0), metrics: metrics, logger: logger, headTimeout: .seconds(300))
-        try await app.test(.live) { client in
-            let length = try await client.execute(uri: "/metrics", method: .get) { r -> String? in
-                #expect(r.status == .ok)
-                #expect(r.headers[.contentType] == Metrics.contentType)
-                #expect(String(buffer: r.body).contains("# TYPE pumpd_link_up gauge\npumpd_link_up 1.0\n"))
-                return r.headers[.contentLength]
-            }
-            try await client.execute(uri: "/metrics", method: .head) { r in
-                #expect(r.status == .ok)
-                #expect(r.body.readableBytes == 0)
-                #expect(r.headers[.contentLength] == length)
-            }
-            try await client.execute(uri: "/metrics", method: .post) { r in
-                #expect(r.status == .methodNotAllowed)
-                #expect(r.headers[.allow] == "GET, HEAD")
-            }
-            for path in ["/v1/status", "/v1/events", "/metrics/../v1/status", "/"] {
-                try await client.execute(uri: path, method: .get) { r in
-                    #expect(r.status == .notFound, "\(path)")
-                    #expect(!String(buffer: r.body).contains("pumpd_"))
-                }
-            }
-            try await client.execute(uri: "/v1/bolus", method: .post, body: ByteBuffer(string: "{}")) { r in
-                #expect(r.status == .notFound)
-            }
-            // A body is refused and skipped by its framing, never read as a request:
-            // on a connection of its own, a body that looks like a request, then a scrape.
-            let port = try #require(client.port)
-            let smuggled = "DELETE /v1/capture HTTP/1.1\r\nHost: x\r\n\r\n"
-            let answer = try Self.exchange(
-                port: port,
-                "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: \(smuggled.utf8.count)\r\n\r\n\(smuggled)"
-                    + "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer)")
-            #expect(answer.components(separatedBy: "HTTP/1.1 ").count == 3, "two answers: \(answer)")
-            #expect(answer.contains("HTTP/1.1 200") && answer.contains("pumpd_link_up 1.0"))
-            #expect(!answer.contains("HTTP/1.1 405") && !answer.contains("HTTP/1.1 404"))
         }
     }
 }
