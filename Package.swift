@@ -42,6 +42,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Metrics as swift-metrics' types over a Prometheus registry each daemon owns.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Which code is running: version, commit and build date, stamped at each build.
@@ -112,6 +115,9 @@ let package = Package(
                 "Wire", "Messages", "Serial", "Link", "Audit", "DoseSafety", "Capture", "Visits",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         // The clinician's station: server-rendered pages (Mustache templates,
         // SVG charts) over the pump core's typed commands and reviews, on a
@@ -219,7 +225,8 @@ let package = Package(
         .testTarget(
             name: "RouteTests",
             dependencies: [
-                "Daemon", "PumpCore", "API", "Audit", "Accounts", "DoseSafety", "JSON", "Messages", "Wire",
+                "Daemon", "PumpCore", "API", "Audit", "Accounts", "DoseSafety", "JSON", "Messages", "Wire", "Link",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

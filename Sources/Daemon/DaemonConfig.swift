@@ -37,6 +37,8 @@ public struct DaemonConfig: Sendable, Hashable {
     public var captureFile: String?
     /// The clinician's station (nil: off).
     public var station: StationAddress? = .default
+    /// The read-only `/metrics` listener for Prometheus (nil: off, the default).
+    public var metrics: MetricsAddress?
     /// PEM files for the station's HTTPS (required off loopback).
     public var stationTLSCert: String?
     public var stationTLSKey: String?
@@ -68,7 +70,7 @@ public struct DaemonConfig: Sendable, Hashable {
 
     public static let keys = [
         "admin_uids", "baud", "capture", "clinician_groups", "clinician_uids", "data_dir", "device", "drug_library", "key_file",
-        "log_files", "log_level", "log_max_bytes", "nurse_groups", "nurse_uids", "pump_path_volume", "refill_tolerance", "simulator_arguments",
+        "log_files", "log_level", "log_max_bytes", "metrics", "nurse_groups", "nurse_uids", "pump_path_volume", "refill_tolerance", "simulator_arguments",
         "simulator_path", "socket", "socket_group", "station", "station_tls_cert", "station_tls_key", "status_poll_seconds",
     ]
 
@@ -140,6 +142,7 @@ public struct DaemonConfig: Sendable, Hashable {
             let takes = "a list of uids (whole numbers 0 … \(Setting.ids.upperBound))"
             adminUIDs = try list(v, takes).map { (item) throws(Setting.Refusal) in try Setting.uid(int(item, takes)) }
         case "station": station = try StationAddress.parse(string(v, StationAddress.takes))
+        case "metrics": metrics = try MetricsAddress.parse(string(v, MetricsAddress.takes))
         case "station_tls_cert": stationTLSCert = try Setting.path(string(v, Setting.Takes.path))
         case "station_tls_key": stationTLSKey = try Setting.path(string(v, Setting.Takes.path))
         case "nurse_uids":

@@ -50,7 +50,7 @@ final class EmbeddedSimulator: @unchecked Sendable {
         close(try DataDir.open(logPath, flags: O_WRONLY | O_CREAT | O_TRUNC))
         self.logger = logger
         self.metrics = metrics
-        metrics.add("pumpd_simulator_restarts_total", [], 0)
+        metrics.touch(.simulatorRestarts)
 
         let pid = try state.withLock { s in try launch(&s) }
         for _ in 0..<500 where !FileManager.default.fileExists(atPath: link) { usleep(10_000) }
@@ -110,7 +110,7 @@ final class EmbeddedSimulator: @unchecked Sendable {
         switch outcome {
         case nil: return
         case .success(let started):
-            metrics.add("pumpd_simulator_restarts_total")
+            metrics.increment(.simulatorRestarts)
             logger.warning("the embedded simulator restarted", metadata: ["pid": "\(started.pid)", "restarts": "\(started.count)"])
         case .failure(let error):
             let delayMs = state.withLock { s in s.backoff.exited(afterRunning: .zero) }

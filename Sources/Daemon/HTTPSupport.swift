@@ -70,10 +70,17 @@ struct APIMiddleware: RouterMiddleware {
         }
         let route = context.endpointPath ?? "unmatched"
         let elapsed = ContinuousClock.now - start
-        metrics.add("pumpd_http_requests_total", [("route", "\(request.method) \(route)"), ("status", "\(response.status.code)")])
-        metrics.add("pumpd_http_request_seconds_sum", [("route", "\(request.method) \(route)")], Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
+        // The route's template ("/v1/commands/{id}"), never the raw path: one
+        // series per endpoint, however many ids and misspellings clients send.
+        // Likewise a method no route takes is "OTHER": labels stay few.
+        let method = Self.routeMethods.contains(request.method) ? request.method.rawValue : "OTHER"
+        let labels = [("route", "\(method) \(route)"), ("status", "\(response.status.code)")]
+        metrics.increment(.httpRequests, labels)
+        metrics.record(.httpDuration, labels, elapsed)
         return response
     }
+
+    static let routeMethods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .patch, .delete, .options]
 
     static func translate(_ e: HTTPError, _ request: Request, allowed: [String]?) -> APIError {
         switch (e.status.code, allowed) {

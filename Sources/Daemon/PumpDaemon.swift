@@ -105,6 +105,7 @@ public enum PumpDaemon {
         logger.notice("drug library in force", metadata: ["name": "\(library.name)", "file": "\(config.drugLibrary ?? "built in (spec/drug-library.json)")"])
 
         let metrics = Metrics()
+        metrics.recordBuild(version: BuildInfo.version, commit: BuildInfo.commit, date: BuildInfo.date)
         var simulator: EmbeddedSimulator?
         let devicePath: String
         if let device = config.device {
@@ -207,6 +208,7 @@ public enum PumpDaemon {
         let watch = simulator.map { [ServiceGroupConfiguration.ServiceConfiguration(service: EmbeddedSimulator.ShutdownWatch(simulator: $0))] } ?? []
         var groupConfig = ServiceGroupConfiguration(
             services: [.init(service: app)] + (station.map { [.init(service: StationService(station: $0, logger: logger))] } ?? [])
+                + (config.metrics.map { [.init(service: MetricsService(address: $0, metrics: metrics, logger: logger))] } ?? [])
                 + [.init(service: AuditWriter(pump: pump)), .init(service: LinkService(pump: pump))]
                 + watch + [.init(service: StopNotice())],
             gracefulShutdownSignals: [.sigterm, .sigint],

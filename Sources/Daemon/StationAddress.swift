@@ -13,6 +13,13 @@ public struct StationAddress: Sendable, Hashable, CustomStringConvertible {
     /// nil for `off`.
     public static func parse(_ text: String) throws(Setting.Refusal) -> StationAddress? {
         if text == "off" { return nil }
+        let (host, port) = try hostAndPort(text, takes: takes, ports: 1...65535)
+        return StationAddress(host: host, port: port)
+    }
+
+    /// `HOST:PORT` or `[IPv6]:PORT` split and checked: the port plain digits
+    /// in `ports`, the host printable ASCII without '/'; `localhost` is 127.0.0.1.
+    static func hostAndPort(_ text: String, takes: String, ports: ClosedRange<Int>) throws(Setting.Refusal) -> (String, Int) {
         let got = Setting.shown(text)
         var host: Substring, portText: Substring
         if text.hasPrefix("[") {
@@ -26,13 +33,13 @@ public struct StationAddress: Sendable, Hashable, CustomStringConvertible {
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
         }
-        guard portText.utf8.count <= 5, portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let port = Int(portText), (1...65535).contains(port) else {
-            throw Setting.Refusal(takes: takes + " (the port is 1…65535)", got: got)
+        guard portText.utf8.count <= 5, portText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let port = Int(portText), ports.contains(port) else {
+            throw Setting.Refusal(takes: takes + " (the port is \(ports.lowerBound)…\(ports.upperBound))", got: got)
         }
         guard !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }) else {
             throw Setting.Refusal(takes: takes, got: got)
         }
-        return StationAddress(host: host == "localhost" ? "127.0.0.1" : String(host), port: port)
+        return (host == "localhost" ? "127.0.0.1" : String(host), port)
     }
 
     /// On this machine only: 127.0.0.0/8, ::1, or the name localhost.

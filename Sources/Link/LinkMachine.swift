@@ -58,6 +58,8 @@ public struct LinkMachine: Sendable {
         var wire: [UInt8]
         var sent: Int
         var deadline: Int64
+        /// When its last copy was written (a BUSY pause writes it again, fresh).
+        var writtenAt: Int64
         var busy = 0
         /// Answered BUSY: the same frame goes again at `deadline` (not a retransmission).
         var pausedForBusy = false
@@ -98,6 +100,8 @@ public struct LinkMachine: Sendable {
     var retryInternalAt: Int64?
     /// The index of the next event to deliver.
     public private(set) var eventCursor: UInt32
+    /// Seen while handling an input, handed out at its end as `.observed`.
+    var observations: [LinkObservation] = []
 
     /// - Parameters:
     ///   - eventCursor: the first event index not yet delivered (the owner's
@@ -226,7 +230,10 @@ public struct LinkMachine: Sendable {
         bytes.withUnsafeBytes { deframer.feed($0) { items.append($0) } }
         var out: [LinkAction] = []
         for item in items {
-            guard case .frame(let f) = item else { continue }  // corrupt chunks: as if nothing came
+            guard case .frame(let f) = item else {
+                if case .bad(let chunk) = item { observations.append(.frameRefused(chunk.error)) }
+                continue  // corrupt chunks: as if nothing came
+            }
             switch f.kind {
             case .response: out += response(f, now: now)
             case .event: out += eventFrame(f, now: now)
@@ -234,7 +241,13 @@ public struct LinkMachine: Sendable {
             }
         }
         out += pump(now: now)
-        return out
+        return out + drainObservations()
+    }
+
+    /// What was observed while handling the last input, once.
+    mutating func drainObservations() -> [LinkAction] {
+        defer { observations.removeAll() }
+        return observations.map { .observed($0) }
     }
 
     /// Time passed: retransmissions, back-off, keepalive.
@@ -245,6 +258,7 @@ public struct LinkMachine: Sendable {
             if sent <= config.retransmissions {
                 phase = .greeting(nonce: nonce, wire: wire, sent: sent + 1, deadline: now + config.timeout(forWireBytes: wire.count))
                 out.append(.write(wire))
+                observations.append(.retransmission)
             } else {
                 out += down("no answer to HELLO", now: now)
             }
@@ -256,14 +270,17 @@ public struct LinkMachine: Sendable {
             if f.pausedForBusy {
                 f.pausedForBusy = false
                 f.deadline = now + config.timeout(forWireBytes: f.wire.count)
+                f.writtenAt = now
                 inFlight = f
                 out.append(.write(f.wire))
             } else if f.sent <= config.retransmissions {
                 f.sent += 1
                 f.unanswered = true
                 f.deadline = now + config.timeout(forWireBytes: f.wire.count)
+                f.writtenAt = now
                 inFlight = f
                 out.append(.write(f.wire))
+                observations.append(.retransmission)
             } else {
                 out += down("no answer after \(config.retransmissions) retransmissions", now: now)
             }
@@ -273,7 +290,7 @@ public struct LinkMachine: Sendable {
             if eventsPending { scheduleEventRead() }
         }
         out += pump(now: now)
-        return out
+        return out + drainObservations()
     }
 
     // MARK: sessions
@@ -331,6 +348,7 @@ public struct LinkMachine: Sendable {
         let key = SessionKey(pairing: pairingKey, hostNonce: nonce, deviceNonce: reply.deviceNonce)
         guard (try? f.authenticate(with: key)) != nil else {
             // §4: a device that cannot prove it holds the pairing key is not trusted.
+            observations.append(.frameRefused(.mac))
             return [.security("HELLO answer does not verify under the pairing key: device not trusted")]
                 + down("untrusted device", now: now)
         }
@@ -378,7 +396,8 @@ public struct LinkMachine: Sendable {
         lastSentMs = now
         let attempt = Attempt(sessionTag: s.tag, seq: seq, opcode: job.request.opcode)
         inFlight = InFlight(
-            job: job, seq: seq, wire: wire, sent: 1, deadline: now + config.timeout(forWireBytes: wire.count), attempt: attempt, implant: s.implant)
+            job: job, seq: seq, wire: wire, sent: 1, deadline: now + config.timeout(forWireBytes: wire.count), writtenAt: now,
+            attempt: attempt, implant: s.implant)
         if case .user(let id) = job.purpose, job.request.opcode.changesState {
             return [.sending(id, attempt), .write(wire)]
         }
@@ -416,12 +435,15 @@ public struct LinkMachine: Sendable {
         let mayBeUnauthenticated = status == .authFailed || status == .noSession || status == .badFrame
         if !(mayBeUnauthenticated && f.isUnauthenticated) {
             guard (try? f.authenticate(with: s.key)) != nil else {
+                observations.append(.frameRefused(.mac))
                 return [.security("response to seq \(f.seq) with a wrong mac, discarded")]
             }
         }
         lastAnswer = f
+        if flight.sent == 1 { observations.append(.roundTrip(milliseconds: max(0, now - flight.writtenAt))) }
         switch status {
         case .busy:
+            observations.append(.busy)
             flight.busy += 1
             if flight.busy > config.maxBusy {
                 inFlight = nil
@@ -436,6 +458,7 @@ public struct LinkMachine: Sendable {
             inFlight = flight
             return []
         case .noSession, .badSeq, .authFailed:
+            if status == .authFailed { observations.append(.authFailedAnswer) }
             var out: [LinkAction] = status == .authFailed ? [.security("the device could not verify our mac (AUTH_FAILED)")] : []
             inFlight = nil
             if flight.unanswered {
@@ -499,6 +522,7 @@ public struct LinkMachine: Sendable {
     mutating func eventFrame(_ f: Frame, now: Int64) -> [LinkAction] {
         guard case .ready = phase, let s = session else { return [] }
         guard (try? f.authenticate(with: s.key)) != nil else {
+            observations.append(.frameRefused(.mac))
             return [.security("event frame with a wrong mac, discarded")]
         }
         guard let e = try? EventRecord.decode(f.payload) else { return [.security("event frame with a malformed record")] }

@@ -76,4 +76,27 @@ public enum LinkAction: Sendable, Hashable {
     case down(String)
     /// A frame that failed authentication or otherwise looks hostile.
     case security(String)
+    /// A figure of the line's health, for the owner's metrics: the link
+    /// counts nothing itself (see `LinkObservation`).
+    case observed(LinkObservation)
+}
+
+/// What the link saw of the line, one occurrence at a time: its owner turns
+/// these into figures (pumpd's metrics). The link keeps no counters, so it
+/// needs no metrics library and its tests see each occurrence as it happens.
+public enum LinkObservation: Sendable, Hashable {
+    /// An authenticated answer came this many milliseconds after the frame it
+    /// answers was written. Only for frames written once (Karn's rule): after
+    /// a retransmission, which copy was answered cannot be told.
+    case roundTrip(milliseconds: Int64)
+    /// A frame was written again because its answer did not come in time
+    /// (HELLO or a request; not a BUSY pause).
+    case retransmission
+    /// A chunk from the device was refused: by the deframer (COBS, short,
+    /// CRC, oversize, malformed) or, authenticated under the session, for its mac.
+    case frameRefused(FrameError)
+    /// The device answered BUSY.
+    case busy
+    /// The device answered AUTH_FAILED: it could not verify our mac.
+    case authFailedAnswer
 }

@@ -18,6 +18,8 @@ public enum LinkNotice: Sendable, Hashable {
     case eventsLost(from: UInt32, to: UInt32)
     case reconciled(RequestID, Attempt, Reconciliation)
     case security(String)
+    /// A figure of the line's health (see `LinkObservation`).
+    case observed(LinkObservation)
 }
 
 /// Sees every byte the link writes (as it is handed to the port) and reads,
@@ -162,6 +164,7 @@ public final class SerialLink: Sendable {
             case .connected(let reply): noticeSink.yield(.connected(reply))
             case .down(let why): noticeSink.yield(.down(why))
             case .security(let what): noticeSink.yield(.security(what))
+            case .observed(let o): noticeSink.yield(.observed(o))
             }
         }
     }

@@ -45,10 +45,10 @@ extension PumpService {
     /// (`RefusalLimit`); nil when this one was only counted.
     public func auditRefusal(kind: String, request: String, path: String, by r: Requester, refusal: CommandOutcome) -> String? {
         let now = Self.nowMs()
-        metrics.add("pumpd_refused_writes_total", [("uid", "\(r.uid)")])
+        metrics.increment(.refusedWrites, [("uid", "\(r.uid)")])
         let admission = refusalLimit.withLock { $0.admit(uid: r.uid, gid: r.gid, pid: r.pid, nowMs: now) }
         guard case .record(let closing) = admission else {
-            metrics.add("pumpd_refused_writes_summarised_total", [("uid", "\(r.uid)")])
+            metrics.increment(.refusedWritesSummarised, [("uid", "\(r.uid)")])
             return nil
         }
         if let closing { recordSummary(closing) }
@@ -56,7 +56,7 @@ extension PumpService {
         // commands need: with less than twice the floor free, they are summarised only.
         if let space = DiskSpace.reading(at: settings.dataDir), space.freeBytes < 2 * DiskSpace.floorBytes {
             refusalLimit.withLock { $0.unrecorded(uid: r.uid, gid: r.gid, pid: r.pid, nowMs: now) }
-            metrics.add("pumpd_refused_writes_summarised_total", [("uid", "\(r.uid)")])
+            metrics.increment(.refusedWritesSummarised, [("uid", "\(r.uid)")])
             return nil
         }
         let id = nextCommandID()
@@ -70,11 +70,11 @@ extension PumpService {
         do { try store.insert(rec) } catch {
             // Not lost: it joins the uid's summary, written when the store can.
             refusalLimit.withLock { $0.unrecorded(uid: r.uid, gid: r.gid, pid: r.pid, nowMs: now) }
-            metrics.add("pumpd_refused_writes_summarised_total", [("uid", "\(r.uid)")])
+            metrics.increment(.refusedWritesSummarised, [("uid", "\(r.uid)")])
             logger.error("could not audit a refused write; it is counted in the uid's summary instead", metadata: ["uid": "\(r.uid)", "error": "\(error)"])
             return nil
         }
-        metrics.add("pumpd_commands_total", [("kind", kind), ("state", "refused")])
+        metrics.increment(.commands, [("kind", kind), ("state", "refused")])
         return id
     }
 
@@ -142,7 +142,7 @@ extension PumpService {
             logger.error("could not audit an action", metadata: ["kind": "\(kind)", "error": "\(error)"])
             return nil
         }
-        metrics.add("pumpd_commands_total", [("kind", kind), ("state", rec.state.rawValue)])
+        metrics.increment(.commands, [("kind", kind), ("state", rec.state.rawValue)])
         return id
     }
 
@@ -172,7 +172,7 @@ extension PumpService {
             }
         }
         if let refused = auditRefusal() {
-            metrics.add("pumpd_audit_unavailable_total")
+            metrics.increment(.auditUnavailable)
             logger.error("write refused: the audit store cannot record it", metadata: ["kind": "\(order.plan.kind)", "uid": "\(requester.uid)", "why": "\(refused)"])
             return CommandAnswer(reply: refused)
         }
@@ -182,7 +182,7 @@ extension PumpService {
             id: id, createdMs: Self.nowMs(), requester: requester, idempotencyKey: idempotencyKey, kind: order.plan.kind,
             request: order.request, plan: order.plan, patientId: scope.patientId, visitId: scope.visitId)
         do { try store.insert(record) } catch AuditStore.Failure.unavailable(let why) {
-            metrics.add("pumpd_audit_unavailable_total")
+            metrics.increment(.auditUnavailable)
             logger.error("write refused: the audit store cannot record it", metadata: ["kind": "\(order.plan.kind)", "uid": "\(requester.uid)", "why": "\(why)"])
             return CommandAnswer(reply: .auditUnavailable(
                 "the audit store cannot record this command (\(why)), so nothing was sent. Free space in the data dir \(settings.dataDir) (or make it writable); writes are taken again by themselves, no restart needed",
@@ -383,7 +383,7 @@ extension PumpService {
                 case .linkDown, .busy: .linkRefused(step: step, why: "\(why)")
                 case .implantChanged(let expected, let found): .wrongPatient(expected: expected.escaped, found: found.escaped, visitId: nil)
                 }
-            if case .notRecorded = reason { metrics.add("pumpd_audit_unavailable_total") }
+            if case .notRecorded = reason { metrics.increment(.auditUnavailable) }
             let note: String =
                 switch why {
                 case .linkDown, .busy: "not sent: \(why); nothing changed"
@@ -428,7 +428,7 @@ extension PumpService {
     func finish(_ id: String, _ outcome: CommandOutcome, note: String) -> CommandAnswer {
         do {
             let r = try store.settle(id, outcome, nowMs: Self.nowMs(), note: note)
-            metrics.add("pumpd_commands_total", [("kind", r.kind), ("state", r.state.rawValue)])
+            metrics.increment(.commands, [("kind", r.kind), ("state", r.state.rawValue)])
             logger.notice("command \(r.state.rawValue)", metadata: ["command": "\(id)", "kind": "\(r.kind)", "note": "\(note)"])
             return CommandAnswer(reply: .recorded(r, replayed: false))
         } catch AuditStore.Failure.finalStateChange {
@@ -450,7 +450,7 @@ extension PumpService {
     func unrecorded(_ u: UnrecordedOutcome) -> CommandAnswer {
         backlog.withLock { $0.append(u) }
         auditWanted.bump()  // the audit writer retries every second from now on
-        metrics.add("pumpd_audit_unavailable_total")
+        metrics.increment(.auditUnavailable)
         logger.critical("could not record a command's outcome; it is kept and recorded when the audit store takes writes again", metadata: [
             "command": "\(u.id)", "state": "\(u.outcome.state.rawValue)", "note": "\(u.note)", "error": "\(u.why)",
         ])

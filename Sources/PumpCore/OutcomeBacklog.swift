@@ -24,7 +24,7 @@ extension PumpService {
             while let u = pending.first {
                 do {
                     let r = try store.settle(u.id, u.outcome, nowMs: Self.nowMs(), note: u.note)
-                    metrics.add("pumpd_commands_total", [("kind", r.kind), ("state", u.state.rawValue)])
+                    metrics.increment(.commands, [("kind", r.kind), ("state", u.state.rawValue)])
                     logger.notice("command outcome recorded late, now that the audit store takes writes again", metadata: [
                         "command": "\(u.id)", "state": "\(u.state.rawValue)", "note": "\(u.note)",
                     ])

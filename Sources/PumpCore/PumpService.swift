@@ -50,6 +50,7 @@ public final class PumpService: Sendable {
     /// Refused writes (403) recorded one by one, per uid, and the rest summarised.
     let refusalLimit = Mutex(RefusalLimit())
     let refreshes = Mutex(ReaderRefresh())
+    let figures = Mutex(PumpFigures())
     /// Bumped whenever an event is mirrored: `GET /v1/events/stream` waits on it.
     public let eventsChanged = ChangeSignal()
     public let startedMs: Int64
@@ -80,8 +81,7 @@ public final class PumpService: Sendable {
             path: devicePath, baud: settings.baud, pairingKey: pairingKey, eventCursor: cursor,
             uncertain: adopted, beforeSending: { rid, attempt in pending.recordBeforeSending(rid, attempt) })
         captures = CaptureControl(link: link, directory: settings.capturesDirectory)
-        metrics.set("pumpd_simulator", [], settings.isSimulator ? 1 : 0)
-        metrics.set("pumpd_link_up", [], 0)
+        startFigures()
     }
 
     /// A mirrored row as the record it was (the mirror stores the ICD's fields, widened for SQLite).
@@ -121,7 +121,7 @@ public final class PumpService: Sendable {
             $0.linkUp = false
             $0.linkNote = "pumpd is stopping"
         }
-        metrics.set("pumpd_link_up", [], 0)
+        metrics.set(.linkUp, 0)
         logger.notice("serial link stopped")
         if let s = try? captures.stop() {
             logger.notice("capture stopped", metadata: ["path": "\(s.path)", "packets": "\(s.packets)"])
@@ -154,7 +154,7 @@ public final class PumpService: Sendable {
                 $0.linkNote = "session open"
                 $0.connectedAtMs = Self.nowMs()
             }
-            metrics.set("pumpd_link_up", [], 1)
+            sessionOpened()
             logger.notice("session open", metadata: [
                 "programmer": "\(hello.programmerSerial)", "implant": "\(hello.implantSerial)",
                 "firmware": "\(hello.fwMajor).\(hello.fwMinor).\(hello.fwPatch)",
@@ -165,7 +165,7 @@ public final class PumpService: Sendable {
                 $0.linkUp = false
                 $0.linkNote = why
             }
-            metrics.set("pumpd_link_up", [], 0)
+            linkWentDown()
             logger.warning("link down", metadata: ["reason": "\(why)"])
         case .event(let e):
             mirror(e)
@@ -175,12 +175,14 @@ public final class PumpService: Sendable {
         case .reconciled(let rid, let attempt, let r):
             reconciled(rid, attempt, r)
         case .security(let what):
-            metrics.add("pumpd_security_events_total")
+            metrics.increment(.securityEvents)
             let (write, suppressed) = securityLog.withLock { $0.admit(nowMs: Self.nowMs()) }
             guard write else { break }
             var metadata: Logger.Metadata = ["what": "\(what)", "kind": "security"]
             if suppressed > 0 { metadata["suppressed_before"] = "\(suppressed)" }
             logger.warning("security event", metadata: metadata)
+        case .observed(let o):
+            observe(o)
         }
     }
 
@@ -212,7 +214,7 @@ public final class PumpService: Sendable {
             $0.pendingGap = false
             $0.mirrorBehind = false
         }
-        metrics.add("pumpd_events_mirrored_total")
+        metrics.increment(.eventsMirrored)
         logger.info("event", metadata: ["index": "\(e.index)", "name": "\(e.event?.name ?? "code \(e.code)")"])
         eventsChanged.bump()
         statusWanted.bump()
@@ -230,7 +232,7 @@ public final class PumpService: Sendable {
         let id = update.id
         do {
             let c = try store.settle(id, update.outcome, nowMs: Self.nowMs(), note: update.note)
-            metrics.add("pumpd_commands_total", [("kind", c.kind), ("state", update.state.rawValue)])
+            metrics.increment(.commands, [("kind", c.kind), ("state", update.state.rawValue)])
             logger.notice("uncertain command settled", metadata: ["command": "\(id)", "result": "\(update.state.rawValue)"])
         } catch AuditStore.Failure.unavailable(let why) {
             // The link has settled it and will not again: keep the settlement
@@ -250,10 +252,6 @@ public final class PumpService: Sendable {
         statusWanted.bump()
     }
 
-    func updateUncertainGauge() {
-        metrics.set("pumpd_uncertain_commands", [], Double(pending.uncertainIDs().count))
-    }
-
     /// Reads the status when asked (an event, a command) or every few
     /// seconds, until the link service is told to stop.
     func pollStatus() async {
@@ -263,7 +261,7 @@ public final class PumpService: Sendable {
         while !Task.isShuttingDownGracefully {
             let v = statusWanted.version
             if link.isReady, seen != v || clock.now - lastRead >= .seconds(settings.statusPollSeconds) {
-                _ = await refreshStatus()
+                if case .success(let s) = await refreshStatus() { await learnProgram(for: s) }
                 lastRead = clock.now
             }
             seen = v
@@ -306,6 +304,7 @@ public final class PumpService: Sendable {
                 $0.status = s
                 $0.statusAtMs = Self.nowMs()
             }
+            recordStatus(s)
             return .success(s)
         case .answered(let code, _): return .failure(.refused(.getStatus, code))
         case .notSent(let why): return .failure(.notSent(.getStatus, why: "\(why)"))

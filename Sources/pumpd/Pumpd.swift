@@ -34,6 +34,12 @@ struct Pumpd: AsyncParsableCommand {
             answer was lost is "uncertain" until the pump's event log settles it, and \
             nothing else that changes the pump is sent meanwhile.
 
+            Metrics: GET /metrics on the socket, and with --metrics HOST:PORT (loopback \
+            only, e.g. 127.0.0.1:9464) on a TCP listener that answers GET and HEAD \
+            /metrics and nothing else, so that Prometheus scrapes pumpd without access \
+            to the socket. README.md lists the metrics; deploy/prometheus-alerts.yml and \
+            deploy/grafana-pumpd.json are alert rules and a dashboard for them.
+
             Logs are JSON lines on stderr and in DATA_DIR/pumpd.log (rotated by size). \
             SIGTERM or SIGINT stops pumpd gracefully: the command in flight finishes or \
             is recorded as uncertain, the port is closed and the socket removed.
@@ -53,6 +59,8 @@ struct Pumpd: AsyncParsableCommand {
               admin_uids: a list of uids that may manage station accounts (root always may)
               station: HOST:PORT, or "off" (default 127.0.0.1:8080); off loopback only with TLS
               station_tls_cert, station_tls_key: PEM files; the station then speaks HTTPS
+              metrics: HOST:PORT on loopback, or "off" (default): the read-only
+                /metrics listener for Prometheus; port 0 picks a free one (logged)
               log_level: trace, debug, info, notice, warning, error or critical
               log_max_bytes: 4096 … 1073741824    log_files: 1 … 100
               status_poll_seconds: 1 … 3600
@@ -143,6 +151,9 @@ struct Pumpd: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the clinician's station (pumpd's web page for clinicians) listens: HOST:PORT, or off. Default: 127.0.0.1:8080. An address other than loopback needs --station-tls-cert and --station-tls-key.", valueName: "address"))
     var station: String?
 
+    @Option(help: ArgumentHelp("Serve GET /metrics (Prometheus text) on this TCP address too, read-only: HOST:PORT on loopback (e.g. 127.0.0.1:9464; port 0 picks one and logs it), or off. Default: off.", valueName: "address"))
+    var metrics: String?
+
     @Option(name: .customLong("station-tls-cert"), help: ArgumentHelp("The station's certificate (PEM, with its chain): the station then speaks HTTPS. Required for an address other than loopback.", valueName: "file"))
     var stationTLSCert: String?
 
@@ -229,6 +240,7 @@ struct Pumpd: AsyncParsableCommand {
         if let drugLibrary { c.drugLibrary = try checked("drug-library") { () throws(Setting.Refusal) in try Setting.path(drugLibrary) } }
         if let capture { c.captureFile = try checked("capture") { () throws(Setting.Refusal) in try Setting.path(capture) } }
         if let station { c.station = try checked("station") { () throws(Setting.Refusal) in try StationAddress.parse(station) } }
+        if let metrics { c.metrics = try checked("metrics") { () throws(Setting.Refusal) in try MetricsAddress.parse(metrics) } }
         if let stationTLSCert { c.stationTLSCert = try checked("station-tls-cert") { () throws(Setting.Refusal) in try Setting.path(stationTLSCert) } }
         if let stationTLSKey { c.stationTLSKey = try checked("station-tls-key") { () throws(Setting.Refusal) in try Setting.path(stationTLSKey) } }
         if let stationIdleSeconds {

@@ -85,6 +85,13 @@ import Testing
         (#"{"refill_tolerance": {"value": "2", "unit": "mg"}}"#, ["\"refill_tolerance\"", "a volume with its unit"]),
         (#"{"refill_tolerance": {"value": "41", "unit": "mL"}}"#, ["\"refill_tolerance\"", "at most 40 mL"]),
         (#"{"pump_path_volume": {"value": "0.5", "unit": "mL", "extra": 1}}"#, ["\"pump_path_volume\"", "at most 5 mL"]),
+        // The metrics listener: loopback only (no TLS, no sign-in), a port 0…65535.
+        (#"{"metrics": "0.0.0.0:9464"}"#, ["\"metrics\"", "loopback", "\"0.0.0.0:9464\""]),
+        (#"{"metrics": "192.168.1.5:9464"}"#, ["\"metrics\"", "no TLS and no sign-in"]),
+        (#"{"metrics": "127.0.0.1:65536"}"#, ["\"metrics\"", "0…65535"]),
+        (#"{"metrics": "127.0.0.1"}"#, ["\"metrics\"", "HOST:PORT"]),
+        (#"{"metrics": 9464}"#, ["\"metrics\"", "9464 (a number)"]),
+        (#"{"metrics": "[::1]9464"}"#, ["\"metrics\"", "HOST:PORT"]),
         ("[]", ["one JSON object"]),
         ("", ["not valid JSON"]),
     ])
@@ -92,6 +99,15 @@ import Testing
         let message = try #require(refusal(text), "accepted: \(text)")
         #expect(message.hasPrefix("config file /etc/pumpd/pumpd.json"), "\(message)")
         for part in says { #expect(message.contains(part), "\(message) does not say \(part)") }
+    }
+
+    @Test func theMetricsListenerIsOffUnlessAsked() throws {
+        #expect(try parse("{}").metrics == nil)
+        #expect(try parse(#"{"metrics": "off"}"#).metrics == nil)
+        #expect(try parse(#"{"metrics": "127.0.0.1:9464"}"#).metrics == MetricsAddress(host: "127.0.0.1", port: 9464))
+        #expect(try parse(#"{"metrics": "localhost:0"}"#).metrics == MetricsAddress(host: "127.0.0.1", port: 0))
+        #expect(try parse(#"{"metrics": "[::1]:9464"}"#).metrics?.description == "[::1]:9464")
+        #expect(try parse(#"{"metrics": "127.0.0.2:9464"}"#).metrics?.port == 9464)
     }
 
     @Test func volumesAreReadWithTheirUnits() throws {

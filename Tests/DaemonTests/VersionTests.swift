@@ -45,7 +45,7 @@ struct VersionTests {
         }
     }
 
-    @Test("/v1/health and the first log line say the same version as --version")
+    @Test("/v1/health, the first log line and pumpd_build_info say the same version as --version")
     func daemonSaysItsVersion() throws {
         let (version, _) = try Self.expected()
         let printed = try Self.output(DaemonProcess.binary.path, ["--version"]).text
@@ -61,5 +61,11 @@ struct VersionTests {
         let first = try JSONValue.parse(String(try #require(log.split(separator: "\n").first)), boundingStrings: false)
         #expect(first["message"] == .string("pumpd \(version)"), "\(first.serialized)")
         #expect(first["metadata"]?["commit"] == .string(commit), "\(first.serialized)")
+        let metrics = d.call("GET", "/metrics").text
+        let info = metrics.split(separator: "\n").filter { $0.hasPrefix("pumpd_build_info{") }
+        #expect(info.count == 1, "\(info)")
+        for label in [#"version="\#(version)""#, #"commit="\#(commit)""#, #"date="\#(date)""#] {
+            #expect(info.first?.contains(label) == true, "\(info) lacks \(label)")
+        }
     }
 }

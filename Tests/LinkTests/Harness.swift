@@ -28,6 +28,7 @@ struct Harness {
     var security: [String] = []
     var writes = 0
     var sendings: [(RequestID, Attempt)] = []
+    var observations: [LinkObservation] = []
 
     init(devicePairingKey: PairingKey = .test, config: LinkConfig = LinkConfig(), seed: UInt64 = 1) {
         link = LinkMachine(pairingKey: .test, config: config, nonces: CountingNonces())
@@ -49,6 +50,7 @@ struct Harness {
             case .connected: connections += 1
             case .down(let why): downs.append(why)
             case .security(let what): security.append(what)
+            case .observed(let o): observations.append(o)
             }
         }
     }

@@ -16,6 +16,8 @@ import PumpCore
 struct RouteRig {
     let directory: String
     let routes: APIRoutes
+    /// The pump's and the routes' figures: one registry, as in pumpd.
+    let metrics = Metrics()
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("route-tests-\(UUID().uuidString)").path
@@ -28,10 +30,10 @@ struct RouteRig {
         let settings = PumpSettings(dataDir: directory, baud: .default, statusPollSeconds: 10, captureFile: nil, isSimulator: false)
         let pump = try PumpService(
             settings: settings, devicePath: directory + "/no-such-port", pairingKey: .test, store: try AuditStore(path: config.databasePath),
-            metrics: Metrics(), logger: logger,
+            metrics: metrics, logger: logger,
             validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library)]), library: library)
         routes = APIRoutes(
-            pump: pump, policy: policy, logBook: LogBook(path: nil, maxBytes: 1 << 20, keep: 1, echoToStderr: false), metrics: Metrics(),
+            pump: pump, policy: policy, logBook: LogBook(path: nil, maxBytes: 1 << 20, keep: 1, echoToStderr: false), metrics: metrics,
             logger: logger, connections: ConnectionBudget(policy: policy),
             accounts: try AccountStore(path: directory + "/accounts.sqlite", cost: 4), signOut: { _ in })
     }

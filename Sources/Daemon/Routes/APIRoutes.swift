@@ -37,6 +37,7 @@ struct APIRoutes: Sendable {
             AlarmClockRoutes(api: self), EventRoutes(api: self), CommandRoutes(api: self), LogRoutes(api: self),
             CaptureRoutes(api: self), UserRoutes(api: self), PatientRoutes(api: self), VisitRoutes(api: self),
             BackupRoutes(api: self),
+            MetricsRoutes(api: self),
         ] {
             collection.addRoutes(to: router)
         }

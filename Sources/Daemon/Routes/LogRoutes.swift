@@ -4,27 +4,13 @@ import NIOCore
 import PumpCore
 import ServiceLifecycle
 
-/// `/v1/logs`, `/v1/logs/stream` and `/metrics`: pumpd's own log and its figures.
+/// `/v1/logs` and `/v1/logs/stream`: pumpd's own log.
 struct LogRoutes: RouteCollection {
     let api: APIRoutes
 
     func addRoutes(to router: Router<PumpContext>) {
         router.get("/v1/logs") { req, _ in try logs(req) }
         router.get("/v1/logs/stream") { req, ctx in try logStream(req, ctx) }
-        router.get("/metrics") { _, _ in
-            if let (_, age) = pump.cachedStatus { metrics.set("pumpd_status_age_seconds", [], Double(age) / 1000) }
-            let log = logBook.health
-            metrics.set("pumpd_log_lines_dropped_total", [("sink", "file")], Double(log.fileDropped))
-            metrics.set("pumpd_log_lines_dropped_total", [("sink", "stderr")], Double(log.stderrDropped))
-            if let space = DiskSpace.reading(at: settings.dataDir) {
-                metrics.set("pumpd_data_dir_free_bytes", [], Double(space.freeBytes))
-            }
-            metrics.set("pumpd_streams_open", [], Double(streams.openCount))
-            let c = connections.counts
-            metrics.set("pumpd_connections_open", [], Double(c.open))
-            metrics.set("pumpd_connections_refused_total", [], Double(c.refused))
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
-        }
     }
 
     func logs(_ req: Request) throws -> Response {
