@@ -140,6 +140,10 @@ enum SystemdStatusText {
             let reconciling = uncertain > 0 ? "reconciling \(commands) from the pump's event log" : commands
             return "link up\(sim): \(who); \(reconciling)"
         }
+        if note == "starting" {  // PumpService.Snapshot's first linkNote
+            // Before the link's first look at the port: not yet a lost PH-1.
+            return "link starting\(sim): opening \(devicePath)" + (uncertain > 0 ? "; then reconciling \(commands)" : "")
+        }
         if uncertain > 0 {
             return "reconciling \(commands) once the PH-1 answers; link down\(sim): \(note); retrying \(devicePath)"
         }

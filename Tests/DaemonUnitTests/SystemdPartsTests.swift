@@ -91,5 +91,7 @@ struct SystemdPartsTests {
         let down = SystemdStatusText.line(linkUp: false, note: "gone\nMAINPID=1", hello: nil, uncertain: 2, devicePath: "/dev/tty\rX", simulator: true)
         #expect(!down.unicodeScalars.contains { $0.value < 0x20 })
         #expect(down == "reconciling 2 uncertain commands once the PH-1 answers; link down (simulator): gone MAINPID=1; retrying /dev/tty X")
+        #expect(SystemdStatusText.line(linkUp: false, note: "starting", hello: nil, uncertain: 1, devicePath: "/dev/ttyACM0", simulator: false)
+            == "link starting: opening /dev/ttyACM0; then reconciling 1 uncertain command")
     }
 }
