@@ -9,6 +9,7 @@ final class NotifySocket: Sendable {
     let path: String
     private let fd: Int32
     private let received = Mutex<[(atMs: Int64, text: String)]>([])
+    private let closed = Mutex(false)
 
     init(path: String) throws {
         self.path = path
@@ -32,21 +33,21 @@ final class NotifySocket: Sendable {
                 if n > 0 {
                     let text = String(decoding: buffer[0..<n], as: UTF8.self)
                     received.withLock { $0.append((Self.nowMs(), text)) }
-                } else if n < 0, errno == EAGAIN || errno == EINTR {
+                } else if n < 0, errno == EAGAIN || errno == EINTR, !closed.withLock({ $0 }) {
                     continue
                 } else {
-                    return  // closed
+                    // close() was called (or the socket failed): see close().
+                    Glibc.close(socketFD)
+                    return
                 }
             }
         }.start()
     }
 
-    deinit { close() }
-
-    func close() {
-        shutdown(fd, Int32(SHUT_RDWR))
-        Glibc.close(fd)
-    }
+    /// Ends the reading thread within its 100 ms receive timeout; the thread
+    /// closes the descriptor itself, the only thread that uses it, so no call
+    /// can meet its number after another test has been given it again.
+    func close() { closed.withLock { $0 = true } }
 
     var datagrams: [(atMs: Int64, text: String)] { received.withLock { $0 } }
 
