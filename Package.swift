@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "PumpCore", targets: ["PumpCore"]),
         .library(name: "Station", targets: ["Station"]),
         .library(name: "Daemon", targets: ["Daemon"]),
+        .library(name: "LogText", targets: ["LogText"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
         .executable(name: "pumpsim", targets: ["pumpsim"]),
@@ -138,7 +139,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras", "Visits", "BuildInfo",
+                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras", "Visits", "BuildInfo", "LogText",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -154,12 +155,15 @@ let package = Package(
         // Program files, JSON or YAML text → the API's program JSON, pure. YAML anchors and
         // aliases are refused on libyaml's events, before Yams builds anything from them.
         .target(name: "ProgramFiles", dependencies: ["JSON", .product(name: "Yams", package: "Yams")]),
+        // pumpd's JSON log lines as lines people read (time, level, message, key=value),
+        // escaped for a terminal, coloured when asked; pure. pumpd and pumpctl share it.
+        .target(name: "LogText", dependencies: ["JSON"]),
         // A small blocking HTTP/1.1 client for the daemon's Unix socket (pumpctl, tests).
         .target(name: "Client", dependencies: ["JSON"]),
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "Wire", "Messages", "Dissector", "JSON", "Capture", "Credentials", "Serial", "Client", "API", "ProgramFiles", "BuildInfo",
+                "Wire", "Messages", "Dissector", "JSON", "Capture", "Credentials", "Serial", "Client", "API", "ProgramFiles", "BuildInfo", "LogText",
                 // `audit backup` checks the copy it saved as pumpd checks a trail (SQLite through GRDB), and its SHA-256.
                 "Audit", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -193,11 +197,13 @@ let package = Package(
             ]
         ),
         // Test-only: the ICD's vectors and a seeded generator, shared by the test targets.
-        .target(name: "TestSupport", dependencies: ["Wire", "Simulator"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["Wire", "Simulator", "CPosixExtras"], path: "Tests/Support"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "MessagesTests", dependencies: ["Wire", "Messages", "TestSupport"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Dissector", "JSON", "Wire", "Messages"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        // The readable log line: table-driven, hostile values included.
+        .testTarget(name: "LogTextTests", dependencies: ["LogText", "JSON"]),
         .testTarget(name: "DissectorTests", dependencies: ["Wire", "Messages", "Dissector", "JSON", "Credentials", "TestSupport"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Wire", "Messages", "Simulator", "TestSupport"]),
         .testTarget(name: "LinkTests", dependencies: ["Wire", "Messages", "Simulator", "Link", "Serial", "pumpsim", "TestSupport"]),
@@ -215,7 +221,7 @@ let package = Package(
         // A clinician's request, as the API reads it, to the review's verdict: table-driven.
         .testTarget(name: "ReviewTests", dependencies: ["API", "DoseSafety", "JSON", "Messages"]),
         // pumpd's pure parts, alone: the log ring and file, the chunk-size scanner, the limits.
-        .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "PumpCore", "Audit", "API", "DoseSafety", "JSON", "Messages"]),
+        .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "PumpCore", "Audit", "API", "DoseSafety", "JSON", "Messages", "LogText", "Wire"]),
         // The pump core's parts alone: no HTTP, no daemon.
         .testTarget(
             name: "PumpCoreTests",

@@ -22,6 +22,10 @@ public struct DaemonConfig: Sendable, Hashable {
     public var clinicianUIDs: [UInt32] = [0]
     public var clinicianGroups: [String] = []
     public var logLevel: String = "info"
+    /// stderr's lines: readable text on a terminal or journald, JSON otherwise (`LogSetup`).
+    public var logFormat: LogSetup.Format = .auto
+    /// DATA_DIR/pumpd.log: off under journald, on otherwise (`LogSetup`).
+    public var logFile: LogSetup.File = .auto
     /// The log file in the data dir is rotated at this size, keeping `logFiles` old ones.
     public var logMaxBytes: Int = 10 * 1024 * 1024
     public var logFiles: Int = 5
@@ -70,7 +74,7 @@ public struct DaemonConfig: Sendable, Hashable {
 
     public static let keys = [
         "admin_uids", "baud", "capture", "clinician_groups", "clinician_uids", "data_dir", "device", "drug_library", "key_file",
-        "log_files", "log_level", "log_max_bytes", "metrics", "nurse_groups", "nurse_uids", "pump_path_volume", "refill_tolerance", "simulator_arguments",
+        "log_file", "log_files", "log_format", "log_level", "log_max_bytes", "metrics", "nurse_groups", "nurse_uids", "pump_path_volume", "refill_tolerance", "simulator_arguments",
         "simulator_path", "socket", "socket_group", "station", "station_tls_cert", "station_tls_key", "status_poll_seconds",
     ]
 
@@ -153,6 +157,8 @@ public struct DaemonConfig: Sendable, Hashable {
         case "clinician_groups":
             clinicianGroups = try list(v, "a list of groups (names or gids)").map(groupValue)
         case "log_level": logLevel = try Setting.logLevel(string(v, Setting.Takes.logLevel))
+        case "log_format": logFormat = try Setting.logFormat(string(v, Setting.Takes.logFormat))
+        case "log_file": logFile = try Setting.logFile(string(v, Setting.Takes.logFile))
         case "log_max_bytes": logMaxBytes = try Setting.logMaxBytes(int(v, Setting.Takes.logMaxBytes))
         case "log_files": logFiles = try Setting.logFiles(int(v, Setting.Takes.logFiles))
         case "status_poll_seconds": statusPollSeconds = try Setting.statusPollSeconds(int(v, Setting.Takes.statusPollSeconds))

@@ -1,11 +1,13 @@
 import Foundation
+import LogText
 import Logging
 import PumpCore
 import Synchronization
 
-/// Where pumpd's log lines go: stderr, a size-rotated file in the data dir
-/// (`LogFile`), and a ring of recent lines that `GET /v1/logs` and
-/// `/v1/logs/stream` read (`LogRing`). Writing a line never fails and never
+/// Where pumpd's log lines go: stderr (JSON or readable lines, with
+/// journald's priority prefix: `LogSetup`), a size-rotated file in the data
+/// dir (`LogFile`, JSON; off under journald), and a ring of recent JSON lines
+/// that `GET /v1/logs` and `/v1/logs/stream` read (`LogRing`). Writing a line never fails and never
 /// traps: a line a sink cannot take is counted, and the count is in
 /// `GET /v1/health` and `/metrics`.
 public final class LogBook: Sendable {
@@ -17,11 +19,16 @@ public final class LogBook: Sendable {
     }
     let state: Mutex<State>
     let echoToStderr: Bool
+    let stderrStyle: StderrStyle
     public let changed = ChangeSignal()
     public static let ringSize = 5000
 
-    public init(path: String?, maxBytes: Int, keep: Int, echoToStderr: Bool = true, ringSize: Int = LogBook.ringSize) {
+    public init(
+        path: String?, maxBytes: Int, keep: Int, echoToStderr: Bool = true, stderrStyle: StderrStyle = .json,
+        ringSize: Int = LogBook.ringSize
+    ) {
         self.echoToStderr = echoToStderr
+        self.stderrStyle = stderrStyle
         // A reader of stderr that went away must cost a counted line (EPIPE),
         // not the process (SIGPIPE); NIO does the same on its first socket.
         if echoToStderr { signal(SIGPIPE, SIG_IGN) }
@@ -29,7 +36,9 @@ public final class LogBook: Sendable {
         state = Mutex(State(ring: LogRing(capacity: ringSize), file: path.map { LogFile(path: $0, maxBytes: maxBytes, keep: keep, nowMs: now) }))
     }
 
-    public func write(_ line: String) {
+    /// One line: `line` (JSON) to the ring and the file, and to stderr as
+    /// the style says (`entry` is the same line as a value, for text).
+    public func write(_ line: String, entry: @autoclosure () -> LogEntry) {
         var bytes = Array(line.utf8)
         bytes.append(0x0A)
         let now = Self.monotonicMs()
@@ -37,9 +46,20 @@ public final class LogBook: Sendable {
             s.ring.append(line)
             s.file?.append(bytes, nowMs: now)
         }
+        guard echoToStderr else {
+            changed.bump()
+            return
+        }
+        var shown = bytes
+        if case .json = stderrStyle.format, !stderrStyle.priorityPrefix {
+            // The JSON line as it is: nothing to build.
+        } else {
+            shown = Array(stderrStyle.line(json: line, entry: entry()).utf8)
+            shown.append(0x0A)
+        }
         // Outside the lock: a stderr that blocks (a stalled pipe) must not
         // hold up the ring, the file and every other thread's lines.
-        if echoToStderr, case .failed(let e, _) = LogFile.writeAll(STDERR_FILENO, bytes) {
+        if case .failed(let e, _) = LogFile.writeAll(STDERR_FILENO, shown) {
             let error = LogSinkError(message: "cannot write to stderr: \(LogFile.describe(e))")
             state.withLock { s in
                 s.stderrDropped += 1
@@ -115,8 +135,25 @@ public struct JSONLogHandler: LogHandler {
             "time": Self.timestamp(), "level": event.level.rawValue, "label": label, "message": "\(event.message)",
         ]
         if !merged.isEmpty { o["metadata"] = merged.mapValues(Self.plain) }
-        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        book.write(String(decoding: data, as: UTF8.self))
+        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes]),
+            let time = o["time"] as? String
+        else { return }
+        book.write(
+            String(decoding: data, as: UTF8.self),
+            entry: LogEntry(
+                time: time, level: event.level.rawValue, label: label, message: "\(event.message)",
+                metadata: merged.keys.sorted().compactMap { k in merged[k].map { (k, Self.text($0)) } }))
+    }
+
+    /// A metadata value as the readable line shows it.
+    static func text(_ v: Logger.Metadata.Value) -> String {
+        switch v {
+        case .string(let s): s
+        case .stringConvertible(let c): "\(c)"
+        case .array, .dictionary:
+            (try? JSONSerialization.data(withJSONObject: plain(v), options: [.sortedKeys, .withoutEscapingSlashes]))
+                .map { String(decoding: $0, as: UTF8.self) } ?? "\(v)"
+        }
     }
 
     static func plain(_ v: Logger.Metadata.Value) -> Any {

@@ -68,7 +68,9 @@ public enum PumpDaemon {
             throw StartFailure(description: error.description, exitCode: 73)
         }
 
-        let book = LogBook(path: config.logPath, maxBytes: config.logMaxBytes, keep: config.logFiles)
+        let logSetup = LogSetup.current(config)
+        let book = LogBook(
+            path: logSetup.fileOn ? config.logPath : nil, maxBytes: config.logMaxBytes, keep: config.logFiles, stderrStyle: logSetup.stderr)
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, book: book, level: level) }
         let logger = Logger(label: "pumpd")
@@ -76,6 +78,7 @@ public enum PumpDaemon {
         logger.notice("pumpd \(BuildInfo.version)", metadata: [
             "version": "\(BuildInfo.version)", "commit": "\(BuildInfo.commit)", "built": "\(BuildInfo.date)", "pid": "\(getpid())",
         ])
+        logger.info("log output", metadata: ["stderr": "\(logSetup.described)", "file": "\(logSetup.fileOn ? config.logPath : "off")"])
 
         let key: PairingKey
         if let path = config.keyFile {
@@ -120,10 +123,12 @@ public enum PumpDaemon {
         }
         defer { simulator?.stop() }
 
+        SystemdNotify.startStep("opening the audit store")
         let store: AuditStore
         do { store = try AuditStore(path: config.databasePath) } catch {
             throw StartFailure(description: "cannot open the audit store \(config.databasePath): \(error)", exitCode: 74)
         }
+        SystemdNotify.startStep("upgrading the audit trail's earlier rows")
         do {
             let filled = try LegacyPlans.fill(store)
             if filled > 0 { logger.notice("audit trail upgraded: plans read from the requests of earlier rows", metadata: ["rows": "\(filled)"]) }
@@ -137,6 +142,7 @@ public enum PumpDaemon {
             config.refillTolerance.map {
                 ReconciliationCheck(tolerance: Nanolitres($0), toleranceSource: "\(DecimalText.render($0, places: 6)) mL, the clinic's refill_tolerance in pumpd's config")
             } ?? ReconciliationCheck()
+        SystemdNotify.startStep("settling the commands the last run left pending")
         let pump = try PumpService(
             settings: settings, devicePath: devicePath, pairingKey: key, store: store, metrics: metrics,
             logger: logger, validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library), reconciliation]),
@@ -197,7 +203,8 @@ public enum PumpDaemon {
                     "socket": "\(socketPath)", "simulator": "\(simulated)",
                     "try": "pumpctl --socket \(socketPath) status",
                 ])
-                SystemdNotify.send("READY=1\nSTATUS=answering on \(socketPath)")
+                // STATUS= comes from SystemdUpdates: the link's state, once a second at most.
+                SystemdNotify.send("READY=1")
             },
             logger: logger)
         // Told to stop in the reverse of this order, each once the one before
@@ -206,11 +213,19 @@ public enum PumpDaemon {
         // recorded; the audit writer records what it still holds; the HTTP
         // edge ends its streams and stops answering.
         let watch = simulator.map { [ServiceGroupConfiguration.ServiceConfiguration(service: EmbeddedSimulator.ShutdownWatch(simulator: $0))] } ?? []
+        // sd_notify while running: WATCHDOG=1 while healthy, STATUS= with the link.
+        let env = ProcessInfo.processInfo.environment
+        let systemd =
+            env["NOTIFY_SOCKET"].map { _ in
+                [ServiceGroupConfiguration.ServiceConfiguration(service: SystemdUpdates(
+                    pump: pump, listening: listening, logger: logger, devicePath: devicePath,
+                    watchdog: WatchdogHealth.interval(usec: env["WATCHDOG_USEC"], pid: env["WATCHDOG_PID"], ownPID: getpid())))]
+            } ?? []
         var groupConfig = ServiceGroupConfiguration(
             services: [.init(service: app)] + (station.map { [.init(service: StationService(station: $0, logger: logger))] } ?? [])
                 + (config.metrics.map { [.init(service: MetricsService(address: $0, metrics: metrics, logger: logger))] } ?? [])
                 + [.init(service: AuditWriter(pump: pump)), .init(service: LinkService(pump: pump))]
-                + watch + [.init(service: StopNotice())],
+                + watch + systemd + [.init(service: StopNotice())],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         // A client that stops reading a stream must not hold the stop up: after

@@ -35,6 +35,8 @@ public enum Setting {
     public enum Takes {
         public static let baud = "one of the ICD's line rates: \(Baud.list)"
         public static let logLevel = "one of " + Setting.logLevels.joined(separator: ", ")
+        public static let logFormat = "one of " + LogSetup.Format.allCases.map(\.rawValue).joined(separator: ", ")
+        public static let logFile = "one of " + LogSetup.File.allCases.map(\.rawValue).joined(separator: ", ")
         public static let path = "a path: non-empty, at most \(Setting.maxPathBytes) bytes, no NUL"
         public static let socketPath = "a path of 1 … \(Setting.maxSocketPathBytes) bytes (the most a Unix socket address holds), no NUL"
         public static let uid = "a uid, a whole number 0 … \(Setting.ids.upperBound)"
@@ -53,6 +55,16 @@ public enum Setting {
     public static func logLevel(_ s: String) throws(Refusal) -> String {
         guard logLevels.contains(s) else { throw Refusal(takes: Takes.logLevel, got: shown(s)) }
         return s
+    }
+
+    public static func logFormat(_ s: String) throws(Refusal) -> LogSetup.Format {
+        guard let f = LogSetup.Format(rawValue: s) else { throw Refusal(takes: Takes.logFormat, got: shown(s)) }
+        return f
+    }
+
+    public static func logFile(_ s: String) throws(Refusal) -> LogSetup.File {
+        guard let f = LogSetup.File(rawValue: s) else { throw Refusal(takes: Takes.logFile, got: shown(s)) }
+        return f
     }
 
     public static func path(_ s: String) throws(Refusal) -> String {

@@ -26,6 +26,20 @@ enum SystemdNotify {
     }
 }
 
+extension SystemdNotify {
+    /// How long each start-up step may take before systemd gives up on the
+    /// start, once TimeoutStartSec= is past: the store's work before READY=1
+    /// (opening and upgrading the audit trail, settling what the last run
+    /// left pending) grows with the trail.
+    static let startStepWindowUsec = 60_000_000
+
+    /// Before a start-up step that may be slow: more time (EXTEND_TIMEOUT_USEC,
+    /// heeded only while pumpd is starting) and what it is doing.
+    static func startStep(_ what: String) {
+        send("EXTEND_TIMEOUT_USEC=\(startStepWindowUsec)\nSTATUS=starting: \(what)")
+    }
+}
+
 /// Tells systemd that pumpd is stopping, as soon as it is told to stop
 /// (the first of pumpd's services to hear it).
 struct StopNotice: Service {

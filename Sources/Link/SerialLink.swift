@@ -43,6 +43,8 @@ public final class SerialLink: Sendable {
         var nextID: RequestID = 1
         var running = true
         var tap: (any LinkTap)?
+        /// When the thread last went round its loop (`nowMs`); nil before it started.
+        var turnedAtMs: Int64?
     }
 
     public let path: String
@@ -89,6 +91,11 @@ public final class SerialLink: Sendable {
     }
 
     public var isReady: Bool { state.withLock { $0.machine.isReady } }
+    /// When the link's thread last went round its loop, on `nowMs`'s clock
+    /// (nil before it started). It goes round at least every 100 ms while
+    /// the port is open and every 2 s while it is away: a thread that has
+    /// not turned for longer is stuck (pumpd's watchdog reads this).
+    public var turnedAtMs: Int64? { state.withLock { $0.turnedAtMs } }
     /// Whether `stop` was called: nothing is sent from then on.
     public var isStopped: Bool { state.withLock { !$0.running } }
     public var unreconciledIDs: [RequestID] { state.withLock { $0.machine.unreconciledIDs } }
@@ -112,7 +119,8 @@ public final class SerialLink: Sendable {
         }
     }
 
-    static func nowMs() -> Int64 {
+    /// Milliseconds on a monotonic clock (the machine's deadlines, `turnedAtMs`).
+    public static func nowMs() -> Int64 {
         Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
     }
 
@@ -173,7 +181,10 @@ public final class SerialLink: Sendable {
         var reopenDelayMs: UInt32 = 100
         var lastProblem: String?
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while state.withLock({ $0.running }) {
+        while state.withLock({ s in
+            s.turnedAtMs = Self.nowMs()
+            return s.running
+        }) {
             guard let port = state.withLock({ $0.port }) else {
                 do {
                     let opened = try SerialPorts.open(path: path, baud: baud)

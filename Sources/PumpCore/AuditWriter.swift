@@ -14,7 +14,7 @@ public struct AuditWriter: Service {
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully {
                 let v = pump.auditWanted.version
-                let behind = pump.catchUp()
+                let behind = pump.loops.step("audit writer") { pump.catchUp() }
                 await pump.auditWanted.wait(after: v, timeout: behind ? .seconds(1) : .seconds(pump.settings.statusPollSeconds))
             }
         } onGracefulShutdown: {

@@ -54,6 +54,8 @@ public final class PumpService: Sendable {
     /// Bumped whenever an event is mirrored: `GET /v1/events/stream` waits on it.
     public let eventsChanged = ChangeSignal()
     public let startedMs: Int64
+    /// The steps of the notice handler and the audit writer, for pumpd's watchdog.
+    public let loops = LoopWatch()
 
     /// Commands whose outcome is not settled: their one owner.
     public let pending: PendingCommands
@@ -131,7 +133,7 @@ public final class PumpService: Sendable {
 
     func consumeNotices() async {
         for await notice in link.notices {
-            handle(notice)
+            loops.step("link notices") { handle(notice) }
         }
     }
 

@@ -40,7 +40,23 @@ struct Pumpd: AsyncParsableCommand {
             to the socket. README.md lists the metrics; deploy/prometheus-alerts.yml and \
             deploy/grafana-pumpd.json are alert rules and a dashboard for them.
 
-            Logs are JSON lines on stderr and in DATA_DIR/pumpd.log (rotated by size). \
+            Logs: on a terminal, stderr gets one readable line per entry (time, level, \
+            message, key=value; levels coloured unless NO_COLOR is set or TERM=dumb); \
+            into a pipe or a file, JSON lines for scripts and jq. Under systemd, when \
+            JOURNAL_STREAM names stderr, each line starts with its syslog priority \
+            (<3> error … <7> debug) for journald, is readable and without the time \
+            (journalctl adds it), and DATA_DIR/pumpd.log is off; otherwise the JSON \
+            lines also go to DATA_DIR/pumpd.log (rotated by size). --log-format and \
+            --log-file override either choice. `pumpctl logs [-f]` reads the recent \
+            lines in every case.
+
+            Under systemd (Type=notify): READY=1 once the socket answers; STATUS= with \
+            the link's state (systemctl status pumpd); EXTEND_TIMEOUT_USEC before each \
+            start-up step on the audit store; with WatchdogSec= in the unit, WATCHDOG=1 \
+            every half interval while pumpd is healthy (its socket bound, its serial \
+            link's thread turning, its audit writer and event handling not stuck). A \
+            lost PH-1 is not unhealthy: a restart would not bring it back.
+
             SIGTERM or SIGINT stops pumpd gracefully: the command in flight finishes or \
             is recorded as uncertain, the port is closed and the socket removed.
 
@@ -62,6 +78,8 @@ struct Pumpd: AsyncParsableCommand {
               metrics: HOST:PORT on loopback, or "off" (default): the read-only
                 /metrics listener for Prometheus; port 0 picks a free one (logged)
               log_level: trace, debug, info, notice, warning, error or critical
+              log_format: auto (readable on a terminal or journald, JSON otherwise), text or json
+              log_file: auto (pumpd.log off under journald, on otherwise), on or off
               log_max_bytes: 4096 … 1073741824    log_files: 1 … 100
               status_poll_seconds: 1 … 3600
               simulator_arguments: a list of strings
@@ -138,6 +156,12 @@ struct Pumpd: AsyncParsableCommand {
 
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String?
+
+    @Option(name: .customLong("log-format"), help: ArgumentHelp("stderr's log lines: auto (readable on a terminal or journald, JSON otherwise), text or json.", valueName: "format"))
+    var logFormat: String?
+
+    @Option(name: .customLong("log-file"), help: ArgumentHelp("DATA_DIR/pumpd.log: auto (off under journald, on otherwise), on or off.", valueName: "choice"))
+    var logFile: String?
 
     @Option(name: .customLong("drug-library"), help: ArgumentHelp("The clinic's drug library (JSON; see spec/drug-library.md). Default: the built-in spec/drug-library.json.", valueName: "file"))
     var drugLibrary: String?
@@ -232,6 +256,8 @@ struct Pumpd: AsyncParsableCommand {
             c.clinicianGroups = clinicianGroups
         }
         if let logLevel { c.logLevel = try checked("log-level") { () throws(Setting.Refusal) in try Setting.logLevel(logLevel) } }
+        if let logFormat { c.logFormat = try checked("log-format") { () throws(Setting.Refusal) in try Setting.logFormat(logFormat) } }
+        if let logFile { c.logFile = try checked("log-file") { () throws(Setting.Refusal) in try Setting.logFile(logFile) } }
         if !simulatorArguments.isEmpty {
             c.simulatorArguments = try simulatorArguments.map { (a) throws(DaemonConfig.Problem) in
                 try checked("simulator-arg") { () throws(Setting.Refusal) in try Setting.argument(a) }

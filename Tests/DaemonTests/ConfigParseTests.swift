@@ -24,7 +24,7 @@ import Testing
              "socket_group": "pumpd-readers", "data_dir": "/var/lib/pumpd", "clinician_uids": [0, 1000, 4294967294],
              "clinician_groups": ["pumpd-clinicians", 27, "28"], "log_level": "notice", "log_max_bytes": 4096, "log_files": 100,
              "status_poll_seconds": 3600, "simulator_path": "/usr/local/bin/pumpsim", "simulator_arguments": ["--speed", "60"],
-             "drug_library": "/etc/pumpd/library.json", "capture": "/tmp/link.pcapng"}
+             "drug_library": "/etc/pumpd/library.json", "capture": "/tmp/link.pcapng", "log_format": "json", "log_file": "off"}
             """)
         #expect(c.device == "/dev/ttyACM0")
         #expect(c.baud == 9600)
@@ -36,6 +36,8 @@ import Testing
         #expect(c.statusPollSeconds == 3600)
         #expect(c.simulatorArguments == ["--speed", "60"])
         #expect(c.captureFile == "/tmp/link.pcapng")
+        #expect(c.logFormat == .json)
+        #expect(c.logFile == .off)
         #expect(try parse("{}") == DaemonConfig())
     }
 
@@ -65,6 +67,8 @@ import Testing
         (#"{"baud": 1234}"#, ["\"baud\"", "9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600", "got 1234"]),
         (#"{"baud": "115200"}"#, ["\"baud\"", "\"115200\" (a string)"]),
         (#"{"log_level": "verbose"}"#, ["\"log_level\"", "trace, debug", "\"verbose\""]),
+        (#"{"log_format": "pretty"}"#, ["\"log_format\"", "one of auto, text, json", "\"pretty\""]),
+        (#"{"log_file": true}"#, ["\"log_file\"", "one of auto, on, off", "true (a boolean)"]),
         (#"{"data_dir": ""}"#, ["\"data_dir\"", "non-empty"]),
         (#"{"key_file": "/etc/pumpd/key\u0000.bak"}"#, ["\"key_file\"", "no NUL"]),
         (#"{"device": null}"#, ["\"device\"", "got null"]),

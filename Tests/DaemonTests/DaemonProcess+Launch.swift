@@ -4,8 +4,9 @@ extension DaemonProcess {
     /// Starts pumpd as `start()` does, but with its stderr where the test
     /// says and, with `launcher`, through another program (e.g. `prlimit
     /// --nofile=400:400 --`) that then runs pumpd.
-    func launch(stderr: FileHandle? = nil, launcher: [String] = [], extra: [String] = []) throws {
+    func launch(stderr: FileHandle? = nil, launcher: [String] = [], extra: [String] = [], environment: [String: String] = [:]) throws {
         let p = Process()
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let command = launcher + [Self.binary.path, "--data-dir", dataDir, "--socket", socket] + Self.stationOff(arguments + extra) + arguments + extra
         p.executableURL = URL(fileURLWithPath: command[0])
         p.arguments = Array(command.dropFirst())

@@ -54,28 +54,12 @@ struct LifecycleTests {
 
     @Test func notifiesSystemdWhenReadyAndStopping() throws {
         let d = try DaemonProcess(start: false)
-        let path = d.folder + "/notify.sock"
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in path.utf8.enumerated() { raw[i] = b }
-        }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        #expect(bound == 0)
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        func receive() -> String {
-            var buffer = [UInt8](repeating: 0, count: 512)
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
-        }
-        try d.start(environment: ["NOTIFY_SOCKET": path])
-        #expect(receive().hasPrefix("READY=1"))
+        let notify = try NotifySocket(path: d.folder + "/notify.sock")
+        defer { notify.close() }
+        try d.start(environment: ["NOTIFY_SOCKET": notify.path])
+        // Start-up steps first (EXTEND_TIMEOUT_USEC, STATUS=starting: …), then READY=1.
+        #expect(notify.wait(seconds: 10) { $0 == "READY=1" } != nil)
         #expect(d.stop() == 0)
-        #expect(receive().contains("STOPPING=1"))
+        #expect(notify.wait(seconds: 10) { $0 == "STOPPING=1" } != nil)
     }
 }
