@@ -37,6 +37,7 @@ let package = Package(
         fuzzTarget("FuzzChunkScanner", "Daemon"),
         fuzzTarget("FuzzReview", "API", "DoseSafety", "JSON", "Messages"),
         fuzzTarget("FuzzStationForm", "Station", "API", "Messages"),
+        fuzzTarget("FuzzLogLine", "LogText"),
     ],
     swiftLanguageModes: [.v6]
 )
