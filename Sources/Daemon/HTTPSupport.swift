@@ -31,8 +31,8 @@ extension HTTPField.Name {
     static let idempotentReplayed = literal("Idempotent-Replayed")
     static let logNext = literal("Log-Next")
 
-    /// A header name written in this file: a valid token, never input.
-    private static func literal(_ name: String) -> HTTPField.Name {
+    /// A header name written in pumpd's source: a valid token, never input.
+    static func literal(_ name: String) -> HTTPField.Name {
         guard let n = HTTPField.Name(name) else {
             preconditionFailure("\(name) is not a header name")  // trap-ok: only the literals above reach here
         }

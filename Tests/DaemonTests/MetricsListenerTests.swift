@@ -117,16 +117,8 @@ struct MetricsListenerTests {
 
     @Test("an address off this machine is refused at start, saying why (exit 78)")
     func offLoopbackIsRefused() throws {
-        let p = Process()
-        p.executableURL = DaemonProcess.binary
-        p.arguments = ["--metrics", "0.0.0.0:9464", "--data-dir", "/nonexistent-pumpd-test"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 78)
+        let (status, text) = try LifecycleTests().run(["--metrics", "0.0.0.0:9464", "--data-dir", "/nonexistent-pumpd-test"])
+        #expect(status == 78)
         #expect(text.contains("--metrics takes HOST:PORT on loopback") && text.contains("no TLS and no sign-in"), "\(text)")
     }
 }

@@ -99,20 +99,12 @@ struct BackupRoutes: RouteCollection {
 }
 
 extension HTTPField.Name {
-    static let contentDisposition = backupLiteral("Content-Disposition")
-    static let backupSHA256 = backupLiteral("Backup-SHA256")
-    static let backupSchema = backupLiteral("Backup-Schema")
-    static let backupCommands = backupLiteral("Backup-Commands")
-    static let backupEvents = backupLiteral("Backup-Events")
-    static let backupPatients = backupLiteral("Backup-Patients")
-    static let backupVisits = backupLiteral("Backup-Visits")
-    static let backupNewestCommand = backupLiteral("Backup-Newest-Command")
-
-    /// A header name written in this file: a valid token, never input.
-    private static func backupLiteral(_ name: String) -> HTTPField.Name {
-        guard let n = HTTPField.Name(name) else {
-            preconditionFailure("\(name) is not a header name")  // trap-ok: only the literals above reach here
-        }
-        return n
-    }
+    static let contentDisposition = literal("Content-Disposition")
+    static let backupSHA256 = literal("Backup-SHA256")
+    static let backupSchema = literal("Backup-Schema")
+    static let backupCommands = literal("Backup-Commands")
+    static let backupEvents = literal("Backup-Events")
+    static let backupPatients = literal("Backup-Patients")
+    static let backupVisits = literal("Backup-Visits")
+    static let backupNewestCommand = literal("Backup-Newest-Command")
 }
