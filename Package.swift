@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "Station", targets: ["Station"]),
         .library(name: "Daemon", targets: ["Daemon"]),
         .library(name: "LogText", targets: ["LogText"]),
+        .library(name: "ClinicDatabase", targets: ["ClinicDatabase"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
         .executable(name: "pumpsim", targets: ["pumpsim"]),
@@ -46,6 +47,9 @@ let package = Package(
         // Metrics as swift-metrics' types over a Prometheus registry each daemon owns.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The clinic's PostgreSQL: the stations' trails replicate there (issue 18).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Which code is running: version, commit and build date, stamped at each build.
@@ -158,6 +162,16 @@ let package = Package(
         // pumpd's JSON log lines as lines people read (time, level, message, key=value),
         // escaped for a terminal, coloured when asked; pure. pumpd and pumpctl share it.
         .target(name: "LogText", dependencies: ["JSON"]),
+        // The clinic's PostgreSQL: its address and password file, the connection,
+        // shipping a station's journal to it, and the clinic's views read back.
+        .target(
+            name: "ClinicDatabase",
+            dependencies: [
+                "Audit", "JSON",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // A small blocking HTTP/1.1 client for the daemon's Unix socket (pumpctl, tests).
         .target(name: "Client", dependencies: ["JSON"]),
         .executableTarget(
