@@ -69,7 +69,10 @@ let package = Package(
         .target(name: "Link", dependencies: ["Wire", "Messages", "Serial"]),
         // The durable audit trail and event mirror (SQLite through GRDB, WAL):
         // commands with their plans, attempts and outcomes as typed columns.
-        .target(name: "Audit", dependencies: ["Messages", "DoseSafety", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Every change also journaled, hash-chained (SHA-256), for the clinic's database and `audit verify`.
+        .target(
+            name: "Audit",
+            dependencies: ["Messages", "DoseSafety", "JSON", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]),
         // posix_openpt and signalfd, which Swift's Glibc module does not export.
         .target(name: "CPosixExtras"),
         // Pairing-key files: parsing and permission checks (the only file I/O below the tools).
@@ -143,7 +146,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras", "Visits", "BuildInfo", "LogText",
+                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras", "Visits", "BuildInfo", "LogText", "ClinicDatabase",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),

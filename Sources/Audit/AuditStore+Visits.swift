@@ -29,6 +29,7 @@ extension AuditStore {
                 throw PatientFailure.implantTaken(byPatient: other.id)
             }
             try p.insert(db)
+            try Journal.record(db, .patient, key: p.id, atMs: Self.nowMs())
             return p
         }
     }
@@ -41,6 +42,7 @@ extension AuditStore {
                 throw PatientFailure.implantTaken(byPatient: other.id)
             }
             try p.update(db)
+            try Journal.record(db, .patient, key: p.id, atMs: Self.nowMs())
         }
     }
 
@@ -64,6 +66,7 @@ extension AuditStore {
             if let open = try VisitRecord.filter(Column("endedMs") == nil).fetchOne(db) { throw PatientFailure.visitOpen(open.id) }
             let v = make(try Self.nextID(db, table: "visit", prefix: "v"))
             try v.insert(db)
+            try Journal.record(db, .visit, key: v.id, atMs: Self.nowMs())
             return v
         }
     }
@@ -102,8 +105,10 @@ extension AuditStore {
             p.updatedMs = nowMs
             p.changedBy = changedBy
             try p.update(db)
+            try Journal.record(db, .patient, key: p.id, atMs: Self.nowMs())
             v.implantSerial = implant
             try v.update(db)
+            try Journal.record(db, .visit, key: v.id, atMs: Self.nowMs())
             return (v, old)
         }
     }
@@ -118,6 +123,7 @@ extension AuditStore {
             v.after = after
             v.acknowledgement = acknowledgement
             try v.update(db)
+            try Journal.record(db, .visit, key: v.id, atMs: Self.nowMs())
             return v
         }
     }
@@ -135,6 +141,7 @@ extension AuditStore {
         try write { db in
             try db.execute(sql: "UPDATE command SET review = ? WHERE id = ?", arguments: [json, id])
             guard db.changesCount == 1 else { throw Failure.unknownCommand(id) }
+            try Journal.record(db, .command, key: id, atMs: Self.nowMs())
         }
     }
 

@@ -30,6 +30,8 @@ public final class AuditStore: Sendable {
         /// The database file or its journal cannot be written: the disk is
         /// full or failing, or the file system is read-only.
         case unavailable(String)
+        /// A journal entry was asked for a record that is not there.
+        case unknownRecord(source: String, key: String)
 
         public var description: String {
             switch self {
@@ -38,6 +40,7 @@ public final class AuditStore: Sendable {
             case .finalStateChange(let id, let from, let to): "command \(id) is \(from.rawValue), which is final; refusing to make it \(to.rawValue)"
             case .eventOutOfOrder(let expected, let got): "event \(got) arrived where \(expected) was next"
             case .unavailable(let why): "the audit store cannot write: \(why)"
+            case .unknownRecord(let source, let key): "no \(source) \(key) to journal"
             }
         }
     }
@@ -155,8 +158,13 @@ public final class AuditStore: Sendable {
             try db.create(index: "command_visit", on: "command", columns: ["visitId", "createdMs"])
             try db.alter(table: "event") { t in t.add(column: "patientId", .text) }
         }
+        m.registerMigration("v6: the journal (a hash chain over every change), security events, pump snapshots") { db in
+            try Journal.migrate(db, nowMs: Self.nowMs())
+        }
         return m
     }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     // MARK: writes
 
@@ -196,7 +204,10 @@ public final class AuditStore: Sendable {
     /// Records a new command (state pending) before anything is sent.
     public func insert(_ command: CommandRecord) throws {
         do {
-            try write { db in try command.insert(db) }
+            try write { db in
+                try command.insert(db)
+                try Journal.record(db, .command, key: command.id, atMs: Self.nowMs())
+            }
         } catch let e as DatabaseError where e.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw Failure.duplicateIdempotencyKey(command.idempotencyKey ?? "")
         }
@@ -234,6 +245,7 @@ public final class AuditStore: Sendable {
             if let outcomeJSON { changes.append(Column("outcome").set(to: outcomeJSON)) }
             if let note { changes.append(Column("note").set(to: note)) }
             try CommandRecord.filter(key: id).updateAll(db, changes)
+            try Journal.record(db, .command, key: id, atMs: Self.nowMs())
             guard let c = try CommandRecord.fetchOne(db, key: id) else { throw Failure.unknownCommand(id) }
             return c
         }
@@ -249,6 +261,7 @@ public final class AuditStore: Sendable {
                 sql: "UPDATE command SET attempts = json_insert(COALESCE(attempts, '[]'), '$[#]', json(?)), updatedMs = ? WHERE id = ?",
                 arguments: [json, nowMs, id])
             guard db.changesCount == 1 else { throw Failure.unknownCommand(id) }
+            try Journal.record(db, .command, key: id, atMs: Self.nowMs())
         }
     }
 
@@ -260,6 +273,7 @@ public final class AuditStore: Sendable {
             guard var c = try CommandRecord.fetchOne(db, key: id), c.plan == nil else { return }
             c.plan = plan
             try c.update(db)
+            try Journal.record(db, .command, key: id, atMs: Self.nowMs())
         }
     }
 
@@ -351,6 +365,7 @@ public final class AuditStore: Sendable {
                 if let n = next, e.index < n { continue }
                 if let n = next, e.index > n, !allowGap { throw Failure.eventOutOfOrder(expected: n, got: e.index) }
                 try e.insert(db)
+                try Journal.record(db, .event, key: e.index, atMs: Self.nowMs())
                 next = e.index + 1
             }
         }

@@ -1,3 +1,4 @@
+import ClinicDatabase
 import Foundation
 import Glibc
 import JSON
@@ -59,6 +60,12 @@ public struct DaemonConfig: Sendable, Hashable {
     public var refillTolerance: UInt64?
     /// The pump's internal path volume, for the dead volume after a drug change (nil: not set, counted as 0).
     public var pumpPathVolume: UInt64?
+    /// The clinic's PostgreSQL, where the journal replicates (nil: off, the default).
+    public var replica: ClinicDatabaseAddress?
+    /// The file holding its password (owner-only); required with `replica`.
+    public var replicaPasswordFile: String?
+    /// This station's name in the clinic's database (nil: the host's name).
+    public var stationName: String?
 
     public init() {}
 
@@ -74,8 +81,8 @@ public struct DaemonConfig: Sendable, Hashable {
 
     public static let keys = [
         "admin_uids", "baud", "capture", "clinician_groups", "clinician_uids", "data_dir", "device", "drug_library", "key_file",
-        "log_file", "log_files", "log_format", "log_level", "log_max_bytes", "metrics", "nurse_groups", "nurse_uids", "pump_path_volume", "refill_tolerance", "simulator_arguments",
-        "simulator_path", "socket", "socket_group", "station", "station_tls_cert", "station_tls_key", "status_poll_seconds",
+        "log_file", "log_files", "log_format", "log_level", "log_max_bytes", "metrics", "nurse_groups", "nurse_uids", "pump_path_volume", "refill_tolerance", "replica", "replica_password_file",
+        "simulator_arguments", "simulator_path", "socket", "socket_group", "station", "station_name", "station_tls_cert", "station_tls_key", "status_poll_seconds",
     ]
 
     /// A config file holds a few settings; anything larger is not one.
@@ -147,6 +154,9 @@ public struct DaemonConfig: Sendable, Hashable {
             adminUIDs = try list(v, takes).map { (item) throws(Setting.Refusal) in try Setting.uid(int(item, takes)) }
         case "station": station = try StationAddress.parse(string(v, StationAddress.takes))
         case "metrics": metrics = try MetricsAddress.parse(string(v, MetricsAddress.takes))
+        case "replica": replica = try ReplicaSettings.address(string(v, ReplicaSettings.takesAddress))
+        case "replica_password_file": replicaPasswordFile = try Setting.path(string(v, Setting.Takes.path))
+        case "station_name": stationName = try ReplicaSettings.name(string(v, ReplicaSettings.takesName))
         case "station_tls_cert": stationTLSCert = try Setting.path(string(v, Setting.Takes.path))
         case "station_tls_key": stationTLSKey = try Setting.path(string(v, Setting.Takes.path))
         case "nurse_uids":

@@ -1,5 +1,6 @@
 import Accounts
 import Audit
+import ClinicDatabase
 import BuildInfo
 import Credentials
 import DoseSafety
@@ -148,6 +149,8 @@ public enum PumpDaemon {
             logger: logger, validation: Validation(checks: [DeviceLimitCheck(), LibraryCheck(library: library), reconciliation]),
             library: library)
 
+        let replica = try Self.replica(config, store: store, metrics: metrics, logger: logger)
+
         let accounts: AccountStore
         do { accounts = try AccountStore(path: config.accountsPath) } catch {
             throw StartFailure(description: "cannot open the station's accounts \(config.accountsPath): \(error)", exitCode: 74)
@@ -180,7 +183,7 @@ public enum PumpDaemon {
         let budget = ConnectionBudget(policy: policy)
         let routes = APIRoutes(
             pump: pump, policy: policy, logBook: book, metrics: metrics, logger: logger, connections: budget,
-            accounts: accounts, signOut: { [station] name in station?.sessions.endAll(account: name) })
+            accounts: accounts, replica: replica, signOut: { [station] name in station?.sessions.endAll(account: name) })
         let socketPath = config.socket, simulated = config.isSimulator
         let listening = ListeningSocket()
         let app = Application(
@@ -225,6 +228,7 @@ public enum PumpDaemon {
             services: [.init(service: app)] + (station.map { [.init(service: StationService(station: $0, logger: logger))] } ?? [])
                 + (config.metrics.map { [.init(service: MetricsService(address: $0, metrics: metrics, logger: logger))] } ?? [])
                 + [.init(service: AuditWriter(pump: pump)), .init(service: LinkService(pump: pump))]
+                + (replica.map { [.init(service: ReplicaService(replica: $0, metrics: metrics))] } ?? [])
                 + watch + systemd + [.init(service: StopNotice())],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)

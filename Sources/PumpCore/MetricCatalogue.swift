@@ -55,6 +55,12 @@ extension CounterMetric {
     public static let logLinesDropped = CounterMetric(
         name: "pumpd_log_lines_dropped_total",
         help: "Log lines a sink could not take, counted and dropped, by sink (file: pumpd.log in the data dir; stderr).")
+    public static let replicaShipped = CounterMetric(
+        name: "pumpd_replica_records_shipped_total",
+        help: "Journal entries the clinic's database confirmed holding (each entry once, in order).")
+    public static let replicaFailures = CounterMetric(
+        name: "pumpd_replica_failures_total",
+        help: "Connections to the clinic's database that failed or were lost (each is retried with backoff).")
     public static let auditUnavailable = CounterMetric(
         name: "pumpd_audit_unavailable_total",
         help: "Writes refused (503 audit_unavailable) or outcomes kept for later because the audit store could not record them.")
@@ -132,6 +138,15 @@ extension GaugeMetric {
     public static let pumpState = GaugeMetric(
         name: "pumpd_pump_state",
         help: "1 for the state the pump reports (running, suspended, bolus_running, motor_stalled, end_of_service, reservoir_empty), 0 for the others.")
+    public static let replicaUp = GaugeMetric(
+        name: "pumpd_replica_up",
+        help: "1 while connected to the clinic's database (shipping or caught up), 0 otherwise; absent when replication is off.")
+    public static let replicaLagRecords = GaugeMetric(
+        name: "pumpd_replica_lag_records", help: "Journal entries not yet confirmed by the clinic's database.")
+    public static let replicaLagSeconds = GaugeMetric(
+        name: "pumpd_replica_lag_seconds", help: "Age of the oldest journal entry not yet in the clinic's database, seconds (0 when caught up).")
+    public static let journalEntries = GaugeMetric(
+        name: "pumpd_journal_entries", help: "Entries in the audit trail's journal (the hash chain): the seq of the newest.")
 }
 
 extension TimerMetric {
@@ -157,12 +172,12 @@ public enum MetricCatalogue {
     public static let counters: [CounterMetric] = [
         .httpRequests, .commands, .eventsMirrored, .securityEvents, .simulatorRestarts, .logLinesDropped, .auditUnavailable,
         .refusedWrites, .refusedWritesSummarised, .connectionsRefused, .metricsConnectionsRefused, .linkRetransmissions,
-        .linkFramesRefused, .linkBusyAnswers, .linkAuthFailedAnswers, .linkSessions, .linkReconnects,
+        .linkFramesRefused, .linkBusyAnswers, .linkAuthFailedAnswers, .linkSessions, .linkReconnects, .replicaShipped, .replicaFailures,
     ]
     public static let gauges: [GaugeMetric] = [
         .linkUp, .uncertainCommands, .uncertainOldestAge, .statusAge, .simulator, .dataDirFree, .streamsOpen, .connectionsOpen,
         .buildInfo, .reservoir, .reservoirCapacity, .reservoirLowAlarm, .secondsToLowAlarm, .secondsToEmpty, .batteryVolts,
-        .batteryMonths, .alarm, .pumpState,
+        .batteryMonths, .alarm, .pumpState, .replicaUp, .replicaLagRecords, .replicaLagSeconds, .journalEntries,
     ]
     public static let timers: [TimerMetric] = [.httpDuration, .linkRoundTrip]
 

@@ -1,3 +1,4 @@
+import Audit
 import DoseSafety
 import Link
 import Messages
@@ -32,6 +33,7 @@ extension PumpService {
         metrics.onScrape { [weak self] metrics in
             guard let self else { return }
             if let (_, ageMs) = self.cachedStatus { metrics.set(.statusAge, Double(max(0, ageMs)) / 1000) }
+            metrics.set(.journalEntries, Double((try? self.store.journalHead())?.seq ?? 0))
             self.updateUncertainGauge()
         }
     }
@@ -104,6 +106,28 @@ extension PumpService {
             bolusRemaining: s.bolusRemaining, now: s.deviceTime)
         metrics.set(.secondsToLowAlarm, Self.secondsUntil(p.lowAt, already: p.lowAlready, from: s.deviceTime.seconds))
         metrics.set(.secondsToEmpty, Self.secondsUntil(p.emptyAt, already: p.emptyAlready, from: s.deviceTime.seconds))
+        keepSnapshot(s, program: program, projection: p)
+    }
+
+    /// The pump as the clinic's views show it, kept in the trail when it
+    /// changed materially (PumpSnapshot says when). A store that refuses the
+    /// write loses nothing the pump does not still hold: the next poll tries again.
+    func keepSnapshot(_ s: Status, program: ProgramRecord?, projection p: Projection) {
+        let scope = visitScope()
+        guard let serial = scope.implant?.text else { return }
+        let snapshot = PumpSnapshot(
+            implantSerial: serial, patientId: scope.patientId, drug: s.loadedDrug?.name, drugCode: Int64(s.drugCode),
+            concentrationNgPerMl: Int64(s.concentration.raw), currentRateNgPerDay: Int64(s.currentRate.raw),
+            dailyDoseNgPerDay: program.map { Int64(Schedule.averageDailyDose($0).raw) } ?? 0, reservoirNl: Int64(s.reservoir.raw),
+            capacityNl: Int64(s.capacity.raw), lowAlarmNl: Int64(s.lowAlarm.raw), lowAlarmAt: p.lowAt, lowAlarmAlready: p.lowAlready,
+            emptyAt: p.emptyAt, emptyAlready: p.emptyAlready, batteryMv: Int64(s.batteryMillivolts), batteryMonthsLeft: Int64(s.batteryMonthsLeft),
+            state: s.state?.name ?? "code \(s.pumpStateCode)", alarms: AlarmBit.allCases.filter { s.alarms.contains($0) }.map(\.name),
+            deviceTime: s.deviceTime.seconds, lastRefillAt: s.lastRefillTime.seconds, recordedMs: Self.nowMs())
+        do {
+            try store.recordPump(snapshot)
+        } catch {
+            logger.warning("the pump's snapshot for the clinic was not kept; trying at the next status", metadata: ["reason": "\(error)"])
+        }
     }
 
     /// 0 when reached, +Inf when never (nothing flows), else the seconds from `now`.

@@ -183,6 +183,13 @@ public final class PumpService: Sendable {
             var metadata: Logger.Metadata = ["what": "\(what)", "kind": "security"]
             if suppressed > 0 { metadata["suppressed_before"] = "\(suppressed)" }
             logger.warning("security event", metadata: metadata)
+            // Kept in the trail too (and so in the clinic's database), as often as the log keeps it.
+            do {
+                let detail = suppressed > 0 ? "\(what) (\(suppressed) more before this one were counted, not kept)" : "\(what)"
+                try store.recordSecurity(kind: "device_security", actor: "pumpd", subject: link.path, detail: detail)
+            } catch {
+                logger.error("the security event was not kept in the trail", metadata: ["reason": "\(error)"])
+            }
         case .observed(let o):
             observe(o)
         }

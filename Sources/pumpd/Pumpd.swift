@@ -40,6 +40,17 @@ struct Pumpd: AsyncParsableCommand {
             to the socket. README.md lists the metrics; deploy/prometheus-alerts.yml and \
             deploy/grafana-pumpd.json are alert rules and a dashboard for them.
 
+            The clinic's database: with --replica postgres://USER@HOST:PORT/DATABASE \
+            (and --replica-password-file, a file only pumpd's user can read), every \
+            change to the audit trail, which is a SHA-256 hash chain (its journal), \
+            is shipped to the clinic's PostgreSQL in order, each once, as this \
+            station (--station-name, default the host's name). pumpd never waits for \
+            it: with the database down or the network cut, writes go on and the \
+            journal keeps every entry; shipping resumes and catches up by itself. \
+            Its lag is in /v1/health and /metrics. deploy/postgres/ holds the schema \
+            and README.md says how a clinic sets it up; `pumpctl audit verify` checks \
+            this station's chain and `pumpctl clinic verify` every station's.
+
             Logs: on a terminal, stderr gets one readable line per entry (time, level, \
             message, key=value; levels coloured unless NO_COLOR is set or TERM=dumb); \
             into a pipe or a file, JSON lines for scripts and jq. Under systemd, when \
@@ -77,6 +88,11 @@ struct Pumpd: AsyncParsableCommand {
               station_tls_cert, station_tls_key: PEM files; the station then speaks HTTPS
               metrics: HOST:PORT on loopback, or "off" (default): the read-only
                 /metrics listener for Prometheus; port 0 picks a free one (logged)
+              replica: postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full|require|disable,
+                or "off" (default); never a password in it (replica_password_file: a path to
+                a file only pumpd's user can read, holding the password)
+              station_name: this station's name in the clinic's database (default: the host's
+                name): letters, digits, '.', '_', '-', up to 63
               log_level: trace, debug, info, notice, warning, error or critical
               log_format: auto (readable on a terminal or journald, JSON otherwise), text or json
               log_file: auto (pumpd.log off under journald, on otherwise), on or off
@@ -178,6 +194,15 @@ struct Pumpd: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Serve GET /metrics (Prometheus text) on this TCP address too, read-only: HOST:PORT on loopback (e.g. 127.0.0.1:9464; port 0 picks one and logs it), or off. Default: off.", valueName: "address"))
     var metrics: String?
 
+    @Option(help: ArgumentHelp("Replicate the audit trail's journal to the clinic's PostgreSQL: postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full (the default mode), require or disable; or off. The password comes from --replica-password-file. Default: off.", valueName: "url"))
+    var replica: String?
+
+    @Option(name: .customLong("replica-password-file"), help: ArgumentHelp("The clinic database's password: a file only pumpd's user can read or write (chmod 600), holding one line.", valueName: "file"))
+    var replicaPasswordFile: String?
+
+    @Option(name: .customLong("station-name"), help: ArgumentHelp("This station's name in the clinic's database (default: the host's name).", valueName: "name"))
+    var stationName: String?
+
     @Option(name: .customLong("station-tls-cert"), help: ArgumentHelp("The station's certificate (PEM, with its chain): the station then speaks HTTPS. Required for an address other than loopback.", valueName: "file"))
     var stationTLSCert: String?
 
@@ -267,6 +292,11 @@ struct Pumpd: AsyncParsableCommand {
         if let capture { c.captureFile = try checked("capture") { () throws(Setting.Refusal) in try Setting.path(capture) } }
         if let station { c.station = try checked("station") { () throws(Setting.Refusal) in try StationAddress.parse(station) } }
         if let metrics { c.metrics = try checked("metrics") { () throws(Setting.Refusal) in try MetricsAddress.parse(metrics) } }
+        if let replica { c.replica = try checked("replica") { () throws(Setting.Refusal) in try ReplicaSettings.address(replica) } }
+        if let replicaPasswordFile {
+            c.replicaPasswordFile = try checked("replica-password-file") { () throws(Setting.Refusal) in try Setting.path(replicaPasswordFile) }
+        }
+        if let stationName { c.stationName = try checked("station-name") { () throws(Setting.Refusal) in try ReplicaSettings.name(stationName) } }
         if let stationTLSCert { c.stationTLSCert = try checked("station-tls-cert") { () throws(Setting.Refusal) in try Setting.path(stationTLSCert) } }
         if let stationTLSKey { c.stationTLSKey = try checked("station-tls-key") { () throws(Setting.Refusal) in try Setting.path(stationTLSKey) } }
         if let stationIdleSeconds {

@@ -1,5 +1,6 @@
 import API
 import Accounts
+import ClinicDatabase
 import Hummingbird
 import JSON
 import Logging
@@ -20,6 +21,8 @@ struct APIRoutes: Sendable {
     let connections: ConnectionBudget
     /// The station's accounts (`/v1/users`).
     let accounts: AccountStore
+    /// The shipper to the clinic's database, when replication is on (`/v1/health`).
+    var replica: ClinicReplica? = nil
     /// Ends a disabled account's station sessions at once (the station registers it).
     let signOut: @Sendable (String) -> Void
     let streams = StreamSlots.forDescriptorLimit()
@@ -36,7 +39,7 @@ struct APIRoutes: Sendable {
             DeviceRoutes(api: self), ProgramRoutes(api: self), BolusRoutes(api: self), RefillRoutes(api: self),
             AlarmClockRoutes(api: self), EventRoutes(api: self), CommandRoutes(api: self), LogRoutes(api: self),
             CaptureRoutes(api: self), UserRoutes(api: self), PatientRoutes(api: self), VisitRoutes(api: self),
-            BackupRoutes(api: self),
+            BackupRoutes(api: self), JournalRoutes(api: self),
             MetricsRoutes(api: self),
         ] {
             collection.addRoutes(to: router)

@@ -59,8 +59,27 @@ struct DeviceRoutes: RouteCollection {
             "log": .object(logHealth()),
             "build": .object(["version": .string(BuildInfo.version), "commit": .string(BuildInfo.commit), "date": .string(BuildInfo.date)]),
         ]
+        o["replica"] = .object(replicaHealth())
         if settings.isSimulator { o["notice"] = .string(PumpService.simulatorNotice) }
         return JSONValue.object(o).response()
+    }
+
+    /// Where replication to the clinic's database stands; "off" when none is configured.
+    func replicaHealth() -> JSONObject {
+        guard let replica = api.replica else { return ["state": .string("off")] }
+        let s = replica.status
+        return [
+            "state": .string(s.state.rawValue),
+            "database": .string("\(replica.settings.address)"),
+            "station": .string(replica.settings.station),
+            "shipped_seq": s.shippedKnown ? .int(s.shippedSeq) : .null,
+            "journal_seq": .int(s.journalSeq),
+            "lag_records": s.shippedKnown ? .int(s.lagRecords) : .null,
+            "lag_s": s.shippedKnown ? .int(s.lagMs / 1000) : .null,
+            "last_shipped_at": s.lastShippedAtMs.map { .string(TimeText.isoMillis($0)) } ?? .null,
+            "last_error": s.lastError.map { .string($0) } ?? .null,
+            "retry_at": s.retryAtMs.map { .string(TimeText.isoMillis($0)) } ?? .null,
+        ]
     }
 
     /// Whether a write could be recorded now, and the room left for it.
