@@ -131,7 +131,11 @@ public final class ClinicReplica: Sendable {
     func session() async throws {
         let password: String
         do { password = try ClinicPasswordFile.read(settings.passwordFile) } catch { throw ReplicaFailure(description: error.description) }
-        let connection = try await ClinicConnection.connect(settings.address, password: password, logger: logger)
+        let (address, logger) = (settings.address, self.logger)
+        let connection = try await Self.bounded(
+            seconds: ClinicConnection.connectTimeoutSeconds + 5,
+            timeout: ReplicaFailure(description: "no connection to the clinic's database within \(ClinicConnection.connectTimeoutSeconds + 5) s"),
+            onTimeout: {}, late: { try? await $0.close() }, { try await ClinicConnection.connect(address, password: password, logger: logger) })
         defer { Task { try? await connection.close() } }
         var (shipped, clinicHash) = try await call(connection) { c in
             var last: (Int64, String) = (0, JournalEntry.genesis)
@@ -166,6 +170,7 @@ public final class ClinicReplica: Sendable {
                 try await Task.sleep(for: .milliseconds(settings.pollMs))
                 continue
             }
+            logger.debug("shipping journal entries", metadata: ["from_seq": "\(entries.first?.seq ?? 0)", "count": "\(entries.count)"])
             let last = try await call(connection) { c in try await self.ingest(entries, on: c) }
             guard let sent = entries.last?.seq, last == sent else {
                 throw ReplicaFailure(description: "the clinic's database answered \(last) after entries up to \(entries.last?.seq ?? 0)")
@@ -201,21 +206,87 @@ public final class ClinicReplica: Sendable {
     }
 
     /// A call to the database that gives up after `callTimeoutSeconds`,
-    /// closing the connection (which fails the call) when it does.
+    /// closing the connection when it does.
     func call<T: Sendable>(_ connection: PostgresConnection, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        guard !connection.isClosed else { throw ReplicaFailure(description: "the connection to the clinic's database closed") }
         let limit = settings.callTimeoutSeconds
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body(connection) }
-            group.addTask {
-                try await Task.sleep(for: .seconds(limit))
-                return nil
+        return try await Self.bounded(
+            seconds: limit, timeout: ReplicaFailure(description: "the clinic's database did not answer within \(limit) s"),
+            onTimeout: { try? await connection.close() }, { try await body(connection) })
+    }
+
+    /// `body`'s answer, or `timeout` after `seconds`, or CancellationError as
+    /// soon as the task is cancelled: whichever comes first. The caller does
+    /// not wait for `body` to end: postgres-nio neither fails a query written
+    /// to a connection that closed under it nor heeds cancellation, so waiting
+    /// for it (as a task group would) could wait for ever, and hold up
+    /// pumpd's stop until ServiceLifecycle gives up on it.
+    static func bounded<T: Sendable>(
+        seconds: Int64, timeout: any Error, onTimeout: @escaping @Sendable () async -> Void,
+        late: @escaping @Sendable (T) async -> Void = { _ in }, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let answer = OneAnswer<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard answer.set(continuation) else { return }
+                let timer = Task {
+                    try await Task.sleep(for: .seconds(seconds))
+                    guard answer.resume(.failure(timeout)) else { return }
+                    await onTimeout()
+                }
+                Task {
+                    do {
+                        let value = try await body()
+                        // Nobody waits for it any more: let it go (a connection is closed).
+                        if !answer.resume(.success(value)) { await late(value) }
+                    } catch {
+                        answer.resume(.failure(error))
+                    }
+                    timer.cancel()
+                }
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                try? await connection.close()
-                throw ReplicaFailure(description: "the clinic's database did not answer within \(limit) s")
-            }
-            return value
+        } onCancel: {
+            answer.cancel()
         }
+    }
+}
+
+/// A continuation resumed once, by whichever of a call, its timer and the
+/// task's cancellation comes first (cancellation may come before it is set).
+final class OneAnswer<T: Sendable>: Sendable {
+    struct Slot {
+        var continuation: CheckedContinuation<T, any Error>?
+        var cancelled = false
+    }
+    let slot = Mutex(Slot())
+
+    /// False, having resumed it with CancellationError, when cancelled already.
+    func set(_ c: CheckedContinuation<T, any Error>) -> Bool {
+        let cancelled = slot.withLock { s -> Bool in
+            if !s.cancelled { s.continuation = c }
+            return s.cancelled
+        }
+        if cancelled { c.resume(throwing: CancellationError()) }
+        return !cancelled
+    }
+
+    func cancel() {
+        let c = slot.withLock { s -> CheckedContinuation<T, any Error>? in
+            s.cancelled = true
+            defer { s.continuation = nil }
+            return s.continuation
+        }
+        c?.resume(throwing: CancellationError())
+    }
+
+    /// False when it had been resumed already.
+    @discardableResult
+    func resume(_ result: Result<T, any Error>) -> Bool {
+        guard let c = slot.withLock({ s -> CheckedContinuation<T, any Error>? in
+            defer { s.continuation = nil }
+            return s.continuation
+        }) else { return false }
+        c.resume(with: result)
+        return true
     }
 }
