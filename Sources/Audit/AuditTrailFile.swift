@@ -163,3 +163,32 @@ public enum AuditTrailFile {
         }
     }
 }
+
+extension AuditTrailFile {
+    /// The journal of a trail no pumpd has open (a stopped station's, a
+    /// backup) walked as `JournalCheck` walks it; nothing is written.
+    public static func verify(path: String, trail: Bool = true) throws(Unusable) -> JournalCheck.Report {
+        var config = Configuration()
+        config.readonly = true
+        if trail { config = configuration(forTrailAt: path) }
+        let queue: DatabaseQueue
+        do { queue = try DatabaseQueue(path: path, configuration: config) } catch {
+            throw classify(error)
+        }
+        defer { try? queue.close() }
+        do {
+            return try queue.read { db in
+                try check(db)
+                guard try db.tableExists("journal") else {
+                    throw Unusable.notATrail(
+                        "it has no journal: it was last written by a pumpd before 0.18, which kept no hash chain; start pumpd 0.18 or later on it once to begin one")
+                }
+                return try JournalCheck.check(db)
+            }
+        } catch let u as Unusable {
+            throw u
+        } catch {
+            throw classify(error)
+        }
+    }
+}

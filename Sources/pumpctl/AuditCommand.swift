@@ -4,16 +4,18 @@ import JSON
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "The audit trail: list its commands (the default), or save a backup of it.",
+        abstract: "The audit trail: list its commands (the default), check its hash chain, or save a backup of it.",
         discussion: """
               pumpctl audit [list] [--limit n] [--all] [--json] [--socket path]
+              pumpctl audit verify [--trail FILE] [--json] [--socket path]
               pumpctl audit backup FILE [--force] [--json] [--socket path]
 
             `pumpctl audit` alone lists the newest commands (`pumpctl audit list --help`); \
-            `pumpctl audit backup FILE` saves a copy of the whole trail while pumpd runs \
+            `pumpctl audit verify` checks the trail's hash chain and names the first \
+            break (`pumpctl audit verify --help`); `pumpctl audit backup FILE` saves a copy of the whole trail while pumpd runs \
             (`pumpctl audit backup --help`).
             """,
-        subcommands: [AuditListCommand.self, AuditBackupCommand.self],
+        subcommands: [AuditListCommand.self, AuditVerifyCommand.self, AuditBackupCommand.self],
         defaultSubcommand: AuditListCommand.self
     )
 }
