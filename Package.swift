@@ -229,6 +229,8 @@ let package = Package(
         // into an executable; it does nothing until a test enables it.
         .target(name: "SerialShim", path: "Tests/SerialShim"),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialShim"]),
+        // The clinic database's address and password file; replication itself is tested against a real PostgreSQL (Tests/clinic).
+        .testTarget(name: "ClinicDatabaseTests", dependencies: ["ClinicDatabase"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "DoseSafety", "Messages", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "APITests", dependencies: ["API", "JSON", "Messages", "TestSupport"]),
         // Every dose rule on typed values alone: schedules, projections, the history, the verdicts.

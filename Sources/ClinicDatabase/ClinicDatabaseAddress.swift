@@ -32,9 +32,20 @@ public struct ClinicDatabaseAddress: Sendable, Hashable, CustomStringConvertible
 
     /// The address as written back: never a password, since it has none.
     public var description: String {
-        var s = "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?sslmode=\(tls.rawValue)"
-        if let rootCertificate { s += "&sslrootcert=\(rootCertificate)" }
+        var s = "postgres://\(Self.escaped(user))@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(Self.escaped(database))?sslmode=\(tls.rawValue)"
+        if let rootCertificate { s += "&sslrootcert=\(Self.escaped(rootCertificate, keeping: "/"))" }
         return s
+    }
+
+    /// %XX for every byte but URL's unreserved ones (and `keeping`), so that the text reads back as it was.
+    static func escaped(_ s: String, keeping: String = "") -> String {
+        let plain = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~\(keeping)".utf8)
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in s.utf8 {
+            if plain.contains(b) { out.append(b) } else { out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 15)]] }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {

@@ -66,6 +66,8 @@ public struct DaemonConfig: Sendable, Hashable {
     public var replicaPasswordFile: String?
     /// This station's name in the clinic's database (nil: the host's name).
     public var stationName: String?
+    /// How long one call to the clinic's database may take (tests shorten it; flag only).
+    public var replicaTimeoutSeconds: Int64 = 30
 
     public init() {}
 

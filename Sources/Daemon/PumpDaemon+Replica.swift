@@ -22,8 +22,10 @@ extension PumpDaemon {
         for c: CounterMetric in [.replicaShipped, .replicaFailures] { metrics.touch(c) }
         let station = config.stationName ?? ReplicaSettings.defaultName()
         logger.notice("replication to the clinic's database configured", metadata: ["database": "\(address)", "station": "\(station)"])
+        var settings = ClinicReplica.Settings(address: address, passwordFile: file, station: station, version: BuildInfo.version)
+        settings.callTimeoutSeconds = config.replicaTimeoutSeconds
         return ClinicReplica(
-            settings: .init(address: address, passwordFile: file, station: station, version: BuildInfo.version), store: store, logger: logger,
+            settings: settings, store: store, logger: logger,
             observe: { o in
                 switch o {
                 case .shipped(let n): metrics.increment(.replicaShipped, by: UInt64(n))

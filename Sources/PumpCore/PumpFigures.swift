@@ -110,8 +110,9 @@ extension PumpService {
     }
 
     /// The pump as the clinic's views show it, kept in the trail when it
-    /// changed materially (PumpSnapshot says when). A store that refuses the
-    /// write loses nothing the pump does not still hold: the next poll tries again.
+    /// changed materially (PumpSnapshot says when), off this thread
+    /// (SnapshotKeeper). A store that refuses the write loses nothing the
+    /// pump does not still hold: the next poll offers it again.
     func keepSnapshot(_ s: Status, program: ProgramRecord?, projection p: Projection) {
         let scope = visitScope()
         guard let serial = scope.implant?.text else { return }
@@ -123,11 +124,7 @@ extension PumpService {
             emptyAt: p.emptyAt, emptyAlready: p.emptyAlready, batteryMv: Int64(s.batteryMillivolts), batteryMonthsLeft: Int64(s.batteryMonthsLeft),
             state: s.state?.name ?? "code \(s.pumpStateCode)", alarms: AlarmBit.allCases.filter { s.alarms.contains($0) }.map(\.name),
             deviceTime: s.deviceTime.seconds, lastRefillAt: s.lastRefillTime.seconds, recordedMs: Self.nowMs())
-        do {
-            try store.recordPump(snapshot)
-        } catch {
-            logger.warning("the pump's snapshot for the clinic was not kept; trying at the next status", metadata: ["reason": "\(error)"])
-        }
+        snapshots.offer(snapshot)
     }
 
     /// 0 when reached, +Inf when never (nothing flows), else the seconds from `now`.

@@ -51,6 +51,8 @@ public final class PumpService: Sendable {
     let refusalLimit = Mutex(RefusalLimit())
     let refreshes = Mutex(ReaderRefresh())
     let figures = Mutex(PumpFigures())
+    /// The pump's snapshots for the clinic, written off the status path.
+    let snapshots: SnapshotKeeper
     /// Bumped whenever an event is mirrored: `GET /v1/events/stream` waits on it.
     public let eventsChanged = ChangeSignal()
     public let startedMs: Int64
@@ -73,6 +75,7 @@ public final class PumpService: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.validation = validation
+        snapshots = SnapshotKeeper(store: store, logger: logger)
         startedMs = Self.nowMs()
         commandNumber = Mutex(try store.lastCommandNumber())
         let pending = PendingCommands(store: store, logger: logger)

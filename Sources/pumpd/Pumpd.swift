@@ -200,6 +200,9 @@ struct Pumpd: AsyncParsableCommand {
     @Option(name: .customLong("replica-password-file"), help: ArgumentHelp("The clinic database's password: a file only pumpd's user can read or write (chmod 600), holding one line.", valueName: "file"))
     var replicaPasswordFile: String?
 
+    @Option(name: .customLong("replica-timeout-seconds"), help: .hidden)
+    var replicaTimeoutSeconds: Int64?
+
     @Option(name: .customLong("station-name"), help: ArgumentHelp("This station's name in the clinic's database (default: the host's name).", valueName: "name"))
     var stationName: String?
 
@@ -295,6 +298,12 @@ struct Pumpd: AsyncParsableCommand {
         if let replica { c.replica = try checked("replica") { () throws(Setting.Refusal) in try ReplicaSettings.address(replica) } }
         if let replicaPasswordFile {
             c.replicaPasswordFile = try checked("replica-password-file") { () throws(Setting.Refusal) in try Setting.path(replicaPasswordFile) }
+        }
+        if let replicaTimeoutSeconds {
+            guard (1...300).contains(replicaTimeoutSeconds) else {
+                throw DaemonConfig.Problem(description: "--replica-timeout-seconds takes 1 … 300; got \(replicaTimeoutSeconds)")
+            }
+            c.replicaTimeoutSeconds = replicaTimeoutSeconds
         }
         if let stationName { c.stationName = try checked("station-name") { () throws(Setting.Refusal) in try ReplicaSettings.name(stationName) } }
         if let stationTLSCert { c.stationTLSCert = try checked("station-tls-cert") { () throws(Setting.Refusal) in try Setting.path(stationTLSCert) } }

@@ -35,7 +35,7 @@ struct TrailFileTests {
         var steps = 0
         let summary = try store.backup(to: copy, pagesPerStep: 2) { _, _ in steps += 1 }
         #expect(steps > 1, "copied in steps")
-        #expect(summary == AuditTrailFile.Summary(schemaVersion: 5, commands: 50, events: 20, patients: 1, visits: 0, newestCommandID: "c50", newestCommandMs: 50))
+        #expect(summary == AuditTrailFile.Summary(schemaVersion: 6, commands: 50, events: 20, patients: 1, visits: 0, newestCommandID: "c50", newestCommandMs: 50))
         let header = try #require(FileManager.default.contents(atPath: copy))
         #expect(header[18] == 1 && header[19] == 1, "rollback journal, not WAL: it needs no -wal or -shm beside it")
         #expect(!FileManager.default.fileExists(atPath: copy + "-wal"))

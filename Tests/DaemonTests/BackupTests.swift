@@ -105,7 +105,7 @@ struct BackupTests {
             return
         }
         #expect(count >= Int64(before.count) && count <= Int64(afterBackup.count))
-        #expect(summary["schema"] == .int(5))
+        #expect(summary["schema"] == .int(6))
         #expect(summary["newest_command"]?["id"] != nil)
         let attributes = try FileManager.default.attributesOfItem(atPath: file)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)

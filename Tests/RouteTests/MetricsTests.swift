@@ -101,6 +101,9 @@ struct MetricsTests {
         let onOccurrence: Set<String> = [
             CounterMetric.commands.name, CounterMetric.refusedWrites.name, CounterMetric.refusedWritesSummarised.name,
             CounterMetric.simulatorRestarts.name, CounterMetric.metricsConnectionsRefused.name,
+            // Replication's, with --replica only: Tests/clinic/test_replication.py reads them from pumpds that replicate.
+            CounterMetric.replicaShipped.name, CounterMetric.replicaFailures.name, GaugeMetric.replicaUp.name,
+            GaugeMetric.replicaLagRecords.name, GaugeMetric.replicaLagSeconds.name,
         ]
         for entry in MetricCatalogue.all where !onOccurrence.contains(entry.name) {
             #expect(e.type[entry.name] == entry.type, "\(entry.name) is not exposed as a \(entry.type)")

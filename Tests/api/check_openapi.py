@@ -965,6 +965,9 @@ def reads(c, sock):
     S("event stream since +1", "GET", "/v1/events/stream?since=%2B1", 400, code="out_of_range", field="since")
     S("unknown command", "GET", "/v1/commands/c999999", 404, code="not_found")
     au = S("audit", "GET", "/v1/audit", 200)
+    v = S("audit verify", "GET", "/v1/audit/verify", 200)
+    if v and v.status == 200:
+        c.report(v.json()["intact"], "audit verify: the trail of a pumpd only the checker wrote to is intact", str(v.json()["breaks"][:3]))
     S("audit limit 1000", "GET", "/v1/audit?limit=1000", 200)
     p = S("audit limit 2", "GET", "/v1/audit?limit=2", 200)
     if p and p.status == 200 and p.json()["next_before_ms"] is not None:
