@@ -209,8 +209,9 @@ let package = Package(
         .executableTarget(
             name: "pumpbench",
             dependencies: [
-                "Wire", "Messages", "Link", "Serial", "Capture", "Dissector", "JSON",
+                "Wire", "Messages", "Link", "Serial", "Capture", "Dissector", "JSON", "Audit", "ClinicDatabase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Test-only: the ICD's vectors and a seeded generator, shared by the test targets.

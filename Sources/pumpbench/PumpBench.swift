@@ -15,6 +15,6 @@ struct PumpBench: AsyncParsableCommand {
               scripts/bench-link
               scripts/bench-capture
             """,
-        subcommands: [CodecCommand.self, LinkCommand.self, DaemonCommand.self, CaptureBenchCommand.self]
+        subcommands: [CodecCommand.self, LinkCommand.self, DaemonCommand.self, CaptureBenchCommand.self, ReplicationCommand.self]
     )
 }
