@@ -74,9 +74,9 @@ def clinic_journals():
     """Ward A and ward B as their stations would have journalled them.
 
     PH1-0001: Ada's pump, seen at ward A, then later at ward B (the newer
-    snapshot, low alarm in 5 days). PH1-0002: Grace's (low alarm in 30 days).
+    snapshot, low alarm in 5 days less an hour, so 4 whole days from now). PH1-0002: Grace's (low alarm in 30 days).
     PH1-0003: Alan's at ward B, already at its low alarm. PH1-0004: a pump at
-    ward B with no patient record (low alarm in 10 days). PH1-0005: Edsger's
+    ward B with no patient record (low alarm in 9 days and 23 hours). PH1-0005: Edsger's
     record at ward B, whose pump never reported.
     """
     a = Journal("ward-a")
@@ -98,7 +98,7 @@ def clinic_journals():
     # c2: a bolus under every limit: no override.
     a.add("command", "c2", command_row("c2", ms("2026-02-10"), "bolus", review_value=review("bolus", "morphine", 10_000_000, [], 0)),
           ms("2026-02-10"))
-    # c3: a refill to a new drug whose concentration passes a soft limit, by a nurse's... no: a clinician, overridden.
+    # c3: a refill to a new drug whose concentration passes a soft limit, overridden by another clinician; its answer was lost.
     c3_review = review("refill", "morphine", 10_000_000, [
         finding("concentration.range", "25 mg/mL of hydromorphone is above the library's usual range", field="concentration",
                 reason="compounded by pharmacy at 25 mg/mL on the consultant's order"),
@@ -115,9 +115,9 @@ def clinic_journals():
                                        reservoir=1_500_000, low_alarm_at=NOW_S - 2 * DAY, low_alarm_already=1,
                                        empty_at=NOW_S + 4 * DAY, recorded_ms=(NOW_S - 3600) * 1000, alarms=["low_reservoir"]),
           (NOW_S - 3600) * 1000)
-    b.add("pump", "PH1-0001", pump_row("PH1-0001", None, reservoir=7_750_000, low_alarm_at=NOW_S + 5 * DAY,
+    b.add("pump", "PH1-0001", pump_row("PH1-0001", None, reservoir=7_750_000, low_alarm_at=NOW_S + 5 * DAY - 3600,
                                        empty_at=NOW_S + 18 * DAY, recorded_ms=(NOW_S - 600) * 1000), (NOW_S - 600) * 1000)
-    b.add("pump", "PH1-0004", pump_row("PH1-0004", None, reservoir=12_000_000, low_alarm_at=NOW_S + 10 * DAY,
+    b.add("pump", "PH1-0004", pump_row("PH1-0004", None, reservoir=12_000_000, low_alarm_at=NOW_S + 10 * DAY - 3600,
                                        empty_at=None, recorded_ms=(NOW_S - 7200) * 1000), (NOW_S - 7200) * 1000)
     # c1 at ward B: a clinician bolus over its soft maximum, from the socket (uid, no account).
     b1_review = review("bolus", "ziconotide", 100_000, [
@@ -233,7 +233,7 @@ def test_clinic_pumps_has_every_patient_and_pump_newest_first(pg, logins, clinic
             "SELECT implant_serial, patient_id, patient_name, drug, concentration_ng_per_ml, concentration_mg_per_ml::text, "
             "daily_dose_ng_per_day, daily_dose_mg_per_day::text, reservoir_nl, reservoir_ml::text, station, patient_station, "
             "low_alarm_at = to_timestamp(%s), low_alarm_already "
-            "FROM pumpd.clinic_pumps ORDER BY implant_serial", (NOW_S + 5 * DAY,)).fetchall()
+            "FROM pumpd.clinic_pumps ORDER BY implant_serial", (NOW_S + 5 * DAY - 3600,)).fetchall()
     assert rows == [
         # Ada's pump: ward B's snapshot is the newer; her record is ward A's.
         ("PH1-0001", "p1", "Ada Lovelace", "morphine", 10_000_000, "10", 2_400_000, "2.4", 7_750_000, "7.75", "ward-b", "ward-a", True, False),
@@ -288,7 +288,7 @@ def test_pumpctl_clinic_pumps(pg, logins, clinic):
     ada = pumps["PH1-0001"]
     assert (ada["patient_name"], ada["station"], ada["reservoir_nl"], ada["reservoir_ml"]) == ("Ada Lovelace", "ward-b", 7_750_000, "7.75")
     assert (ada["concentration_ng_per_ml"], ada["concentration_mg_per_ml"], ada["daily_dose_mg_per_day"]) == (10_000_000, "10", "2.4")
-    assert ada["low_alarm_at"] == NOW_S + 5 * DAY and ada["low_alarm_already"] is False
+    assert ada["low_alarm_at"] == NOW_S + 5 * DAY - 3600 and ada["low_alarm_already"] is False
     assert pumps["PH1-0003"]["alarms"] == ["low_reservoir"] and pumps["PH1-0003"]["low_alarm_already"] is True
     assert pumps["PH1-0005"]["drug"] is None and pumps["PH1-0005"]["patient_name"] == "Edsger Dijkstra"
     people = pumpctl(pg, "reports", logins["reports"], "pumps")
