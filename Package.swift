@@ -174,6 +174,8 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                // SHA-256: `pumpctl clinic verify` recomputes every station's chain.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // A small blocking HTTP/1.1 client for the daemon's Unix socket (pumpctl, tests).
         .target(name: "Client", dependencies: ["JSON"]),
@@ -183,6 +185,8 @@ let package = Package(
                 "Wire", "Messages", "Dissector", "JSON", "Capture", "Credentials", "Serial", "Client", "API", "ProgramFiles", "BuildInfo", "LogText",
                 // `audit backup` checks the copy it saved as pumpd checks a trail (SQLite through GRDB), and its SHA-256.
                 "Audit", .product(name: "Crypto", package: "swift-crypto"),
+                // `pumpctl clinic`: the clinic's PostgreSQL, its views and its chains.
+                "ClinicDatabase", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

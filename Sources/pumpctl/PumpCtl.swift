@@ -1,8 +1,10 @@
 import ArgumentParser
 import BuildInfo
 
+// Async at the root so that `pumpctl clinic`'s commands (PostgreSQL through
+// postgres-nio) can be; every other command stays synchronous.
 @main
-struct PumpCtl: ParsableCommand {
+struct PumpCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pumpctl",
         abstract: "Command line for the PH-1 programmer head and the pumpd daemon.",
@@ -45,6 +47,10 @@ struct PumpCtl: ParsableCommand {
             `pumpctl ports` lists the serial ports, to find the PH-1 (a USB CDC-ACM port, \
             /dev/ttyACM* on Linux).
 
+            The clinic's database (every station's trail, replicated to PostgreSQL): \
+            `pumpctl clinic stations | pumps | calendar | overrides | verify`; see \
+            `pumpctl clinic --help`.
+
             Exit codes:
               0   success
               1   the pump refused, or the command failed (HTTP 422, 502), or not confirmed
@@ -70,7 +76,7 @@ struct PumpCtl: ParsableCommand {
             SuspendCommand.self, ResumeCommand.self, RefillCommand.self, ClockCommand.self, AlarmsCommand.self,
             EventsCommand.self, AuditCommand.self, LogsCommand.self, CommandCommand.self, DrugsCommand.self,
             FrameCommand.self, CaptureCommand.self, PortsCommand.self, UsersCommand.self, PatientCommand.self, VisitCommand.self,
-            MRICheckCommand.self,
+            MRICheckCommand.self, ClinicCommand.self,
         ]
     )
 }
