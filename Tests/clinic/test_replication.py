@@ -31,11 +31,11 @@ PUMPCTL = os.path.join(BIN, "pumpctl")
 # Each station's implant and the volume it is filled with: the smaller the
 # reservoir, the sooner its low alarm, so the calendar's order is known.
 STATIONS = [("ward-a", "IPA-000001", "40"), ("ward-b", "IPB-000002", "20"), ("ward-c", "IPC-000003", "10")]
-# One rate all day (2.4 mg/day) and no patient boluses: the projection is a line.
+# One rate all day (2.4 mg/day) and one patient bolus a day at most.
 PROGRAM = {
     "mode": "daily",
     "utc_offset_min": 0,
-    "patient_bolus": {"dose": {"value": "0.1", "unit": "mg"}, "lockout": {"value": "120", "unit": "min"}, "max_per_day": 0},
+    "patient_bolus": {"dose": {"value": "0.1", "unit": "mg"}, "lockout": {"value": "120", "unit": "min"}, "max_per_day": 1},
     "steps": [{"start_min": 0, "rate": {"value": "2.4", "unit": "mg/day"}}],
 }
 
@@ -69,7 +69,7 @@ class Station:
     def start(self):
         self.proc = subprocess.Popen(
             [PUMPD, "--data-dir", self.data, "--socket", self.socket, "--station", "off", "--log-format", "json",
-             "--clinician-uid", str(os.geteuid()), "--status-poll-seconds", "1",
+             "--clinician-uid", str(os.geteuid()),
              "--replica", self.url, "--replica-password-file", self.password_file, "--station-name", self.name,
              "--replica-timeout-seconds", "3"],
             stdout=self.log, stderr=subprocess.STDOUT)
@@ -297,7 +297,7 @@ def test_an_edit_in_sqlite_or_in_postgresql_is_caught(clinic_db):
     a, b = stations[0], stations[1]
     # In PostgreSQL: station b's record 3, edited by someone who can switch the guard off.
     pg.psql("ALTER TABLE pumpd.record DISABLE TRIGGER record_append_only; "
-            f"UPDATE pumpd.record SET payload = replace(payload, '\"kind\"', '\"kinD\"') WHERE station = '{b.name}' AND seq = 3; "
+            f"UPDATE pumpd.record SET payload = payload || ' ' WHERE station = '{b.name}' AND seq = 3; "
             "ALTER TABLE pumpd.record ENABLE TRIGGER record_append_only")
     r = clinic(pg, "reports", reader, "verify")
     assert r.returncode != 0 and b.name in r.stdout and "3" in r.stdout, r.stdout + r.stderr
