@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Daemon", targets: ["Daemon"]),
         .library(name: "LogText", targets: ["LogText"]),
         .library(name: "ClinicDatabase", targets: ["ClinicDatabase"]),
+        .library(name: "FHIR", targets: ["FHIR"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
         .executable(name: "pumpsim", targets: ["pumpsim"]),
@@ -106,6 +107,12 @@ let package = Package(
         // reservoir projections. The default library ships inside the module;
         // spec/drug-library.json links to it (API reads it).
         .target(name: "DoseSafety", dependencies: ["Messages"], resources: [.copy("drug-library.json")]),
+        // The health record's export, pure: a patient's records (the implant, the
+        // pump's latest reading, each confirmed program change) as a FHIR R4 Bundle,
+        // exact decimals in UCUM units, stable urn:uuid names (SHA-256). No I/O.
+        .target(
+            name: "FHIR",
+            dependencies: ["Audit", "DoseSafety", "Messages", "JSON", .product(name: "Crypto", package: "swift-crypto")]),
         // The station's accounts (name, role, bcrypt hash) in an owner-only
         // SQLite file, and the sign-in throttle. No HTTP.
         .target(
@@ -146,7 +153,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras", "Visits", "BuildInfo", "LogText", "ClinicDatabase",
+                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras", "Visits", "BuildInfo", "LogText", "ClinicDatabase", "FHIR",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -240,6 +247,8 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: ["API", "JSON", "Messages", "TestSupport"]),
         // Every dose rule on typed values alone: schedules, projections, the history, the verdicts.
         .testTarget(name: "DoseSafetyTests", dependencies: ["DoseSafety", "Messages"]),
+        // The FHIR export on typed values alone: units, exact decimals, which program changes go in.
+        .testTarget(name: "FHIRTests", dependencies: ["FHIR", "API", "Audit", "DoseSafety", "Messages", "JSON"]),
         // The visit's checks on typed values alone: the clock and daylight saving, the MRI check, the end.
         .testTarget(name: "VisitsTests", dependencies: ["Visits", "Audit", "DoseSafety", "Messages"]),
         // A clinician's request, as the API reads it, to the review's verdict: table-driven.
