@@ -39,7 +39,7 @@ struct APIRoutes: Sendable {
             DeviceRoutes(api: self), ProgramRoutes(api: self), BolusRoutes(api: self), RefillRoutes(api: self),
             AlarmClockRoutes(api: self), EventRoutes(api: self), CommandRoutes(api: self), LogRoutes(api: self),
             CaptureRoutes(api: self), UserRoutes(api: self), PatientRoutes(api: self), VisitRoutes(api: self),
-            BackupRoutes(api: self), JournalRoutes(api: self),
+            BackupRoutes(api: self), JournalRoutes(api: self), FHIRRoutes(api: self),
             MetricsRoutes(api: self),
         ] {
             collection.addRoutes(to: router)
