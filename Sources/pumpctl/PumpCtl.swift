@@ -22,6 +22,7 @@ struct PumpCtl: AsyncParsableCommand {
               pumpctl command ID             one command, to follow an uncertain one
               pumpctl logs [-f]              pumpd's own log
               pumpctl drugs [--sources]      the drug library's soft and hard limits
+              pumpctl export fhir --visit v3 a visit as a FHIR R4 Bundle for the health record
 
             Writes (pumpd allows them to its clinicians only, and records each one):
 
@@ -76,7 +77,7 @@ struct PumpCtl: AsyncParsableCommand {
             SuspendCommand.self, ResumeCommand.self, RefillCommand.self, ClockCommand.self, AlarmsCommand.self,
             EventsCommand.self, AuditCommand.self, LogsCommand.self, CommandCommand.self, DrugsCommand.self,
             FrameCommand.self, CaptureCommand.self, PortsCommand.self, UsersCommand.self, PatientCommand.self, VisitCommand.self,
-            MRICheckCommand.self, ClinicCommand.self,
+            MRICheckCommand.self, ClinicCommand.self, ExportCommand.self,
         ]
     )
 }
