@@ -9,8 +9,9 @@ import Messages
 public struct ConfirmedProgram: Sendable, Hashable {
     public let command: CommandRecord
     public let program: ProgramRecord
-    /// When it took effect (Unix ms): when its outcome was recorded, or, for
-    /// a command settled from the pump's event log, its PROGRAM_COMMITTED event.
+    /// When it took effect (Unix ms, pumpd's clock): when its outcome was
+    /// recorded, or, for a command settled from the pump's event log, when it
+    /// was sent (see `confirmedAt`).
     public let startMs: Int64
     /// When the next confirmed program change, or a refill that cleared the
     /// program, replaced it; nil while nothing has.
@@ -28,16 +29,25 @@ public enum ProgramChanges {
     /// OK from the device (for a program, with the read-back identical), or
     /// settled as applied from the event log. `readbackMismatch` is recorded
     /// as applied too, but what runs is then not what was reviewed: it is left out.
+    ///
+    /// All on pumpd's clock, so that changes sort as they happened: an OK at
+    /// the time it was recorded; an applied one at the time it was recorded
+    /// before sending, since the pump runs a request when it first receives
+    /// it, within the seconds of its retransmissions, while the settling may
+    /// come hours later, and its event's time is the pump's own clock, which
+    /// may be anything (it is named in the statement's note).
     public static func confirmedAt(_ c: CommandRecord) -> Int64? {
         switch c.outcome {
-        case .succeeded?:
-            return c.updatedMs
-        case .applied(let events)?:
-            let committed = events.first { $0.event == .programCommitted || $0.event == .refilled }
-            return committed?.time.milliseconds ?? c.updatedMs
-        default:
-            return nil
+        case .succeeded?: c.updatedMs
+        case .applied?: c.createdMs
+        default: nil
         }
+    }
+
+    /// The pump's event that showed an applied command ran (its time is the pump's clock).
+    public static func evidence(_ c: CommandRecord) -> EventRecord? {
+        guard case .applied(let events)? = c.outcome else { return nil }
+        return events.first { $0.event == .programCommitted } ?? events.first
     }
 
     /// A confirmed refill with another drug or concentration: the pump

@@ -33,11 +33,20 @@ enum ProgramStatements {
             "subject": FHIRCodes.reference(patient),
             "effectivePeriod": .object(period),
             "dateAsserted": .string(TimeText.isoMillis(c.updatedMs)),
-            "note": FHIRCodes.notes([
-                "program pushed by \(c.requester.name) through pumpd (command \(c.id), \(c.state.rawValue)\(c.visitId.map { ", visit \($0)" } ?? ""))"
-            ]),
+            "note": FHIRCodes.notes(notes(c)),
             "dosage": .array(dosage),
         ])
+    }
+
+    /// Who pushed it, and how pumpd knows it ran.
+    static func notes(_ c: CommandRecord) -> [String] {
+        var notes = ["program pushed by \(c.requester.name) through pumpd (command \(c.id), \(c.state.rawValue)\(c.visitId.map { ", visit \($0)" } ?? ""))"]
+        if let e = ProgramChanges.evidence(c) {
+            let name = e.event?.name ?? "event \(e.code)"
+            notes.append(
+                "its answer was lost; the pump's event log shows it ran: \(name), event \(e.index), at \(TimeText.iso(e.time.seconds)) by the pump's clock")
+        }
+        return notes
     }
 
     /// The program's dose: what it delivers on an average day, as a rate.

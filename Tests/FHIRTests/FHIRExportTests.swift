@@ -80,7 +80,8 @@ struct FHIRExportTests {
 
     /// Only what the pump confirmed: refused, failed, uncertain, not applied,
     /// read back wrong and pending pushes stay out; one settled as applied
-    /// from the event log goes in at its PROGRAM_COMMITTED event's time.
+    /// from the event log goes in, at the time it was sent by pumpd's clock
+    /// (its event's time is the pump's clock, named in the note).
     @Test func onlyConfirmedProgramChangesAreExported() throws {
         let p = Fixtures.daily
         let attempt = Attempt(sessionTag: 1, seq: 7, opcode: .commitProgram)
@@ -101,7 +102,9 @@ struct FHIRExportTests {
         let bundle = Fixtures.export(.visit(Fixtures.visit()), history: history).bundle
         let statements = bundle.resources("MedicationStatement")
         #expect(statements.map { $0["identifier"]?.array.first?["value"]?.string } == ["c8", "c9"])
-        #expect(statements.first?["effectivePeriod"]?["start"]?.string == "2026-05-28T20:27:25.000Z")
+        #expect(statements.first?["effectivePeriod"]?["start"]?.string == "2026-05-28T20:27:29.500Z")
+        #expect(statements.first?["note"]?.array.last?["text"]?.string
+            == "its answer was lost; the pump's event log shows it ran: PROGRAM_COMMITTED, event 4, at 2026-05-28T20:27:25Z by the pump's clock")
         #expect(statements.first?["effectivePeriod"]?["end"]?.string == "2026-05-28T20:27:40.000Z")
         #expect(statements.map { $0["status"]?.string } == ["completed", "active"])
     }
