@@ -45,8 +45,9 @@ refill with the volume withdrawn inside it, the wrong-patient guard (a
 session with no implant in range: writes 409 `wrong_patient`, nothing
 sent), an end refused 409 `acknowledgement_required` while the pump is
 suspended and then acknowledged, the report, a second visit that ends
-quietly, the post-MRI check (with a motor stall), and, as root, a
-viewer's 403 on every patient and visit endpoint.
+quietly, the post-MRI check (with a motor stall), the FHIR export of each
+visit and of the patient over periods (and its 400s and 404s), and, as
+root, a viewer's 403 on every patient, visit and FHIR endpoint.
 
 Needs PyYAML, jsonschema and openapi-spec-validator
 (pip install -r Tests/api/requirements.txt); installs nothing itself.
@@ -375,7 +376,7 @@ class Checker:
                 problems.append(f"Content-Type {ctype!r} not documented (documented: {', '.join(content)})")
                 return problems
             schema = content[ctype].get("schema")
-            if ctype == "application/json":
+            if ctype in ("application/json", "application/fhir+json"):
                 try:
                     value = a.json()
                 except ValueError as e:
@@ -1767,6 +1768,8 @@ def visits(c, sock, control):
            extra=lambda a: [] if a.json()["visit"]["before"]["status"]["pump_state"] == "suspended" else [f"{a.json()['visit']['before']}"])
     if v2 is not None and v2.status == 201:
         vid2 = v2.json()["visit"]["id"]
+        S("the same program in the second visit", "PUT", "/v1/program", 200, body=PROGRAM_LOW, request_valid=True, state="succeeded",
+          extra=lambda a: [] if a.command()["visit_id"] == vid2 else [f"visit_id {a.command()['visit_id']}"])
         S("resume in the second visit", "POST", "/v1/resume", 200, state="succeeded",
           extra=lambda a: [] if a.command()["visit_id"] == vid2 else [f"visit_id {a.command()['visit_id']}"])
         S("end-check, the pump running", "GET", f"/v1/visits/{vid2}/end-check", 200,
@@ -1779,6 +1782,7 @@ def visits(c, sock, control):
           and a.json()["report"]["next_refill_at"] <= a.json()["report"]["low_reservoir_at"] else [f"{a.json()['report']}"])
         S("visits, newest first", "GET", "/v1/visits", 200,
           extra=lambda a: [] if a.json()["open"] is None and [x["id"] for x in a.json()["visits"]] == [vid2, vid] else [f"{a.json()}"])
+        fhir(c, pid, vid, vid2, implant)
 
     # After an MRI scan, outside a visit: a motor stall, then the pump resumes once interrogated.
     if control is not None:
@@ -1799,6 +1803,60 @@ def visits(c, sock, control):
     viewer(c, sock, pid, vid)
 
 
+def fhir(c, pid, vid, vid2, implant):
+    """The FHIR export (a Bundle, application/fhir+json) of each visit and of
+    the patient over periods, and its refusals. Tests/fhir validates the
+    resources themselves with a FHIR library; this checks the contract."""
+    S = c.check
+
+    def bundle(a):
+        if not a.headers.get("content-type", "").startswith("application/fhir+json"):
+            return None, [f"content-type {a.headers.get('content-type')!r}"]
+        b = a.json()
+        return b, []
+
+    def kinds(b):
+        return [e["resource"]["resourceType"] for e in b["entry"]]
+
+    def holds(statements, first_visit=False):
+        def extra(a):
+            b, p = bundle(a)
+            if b is None:
+                return p
+            k = kinds(b)
+            if k[:2] != ["Patient", "Device"] or k.count("Observation") != 3 or k.count("MedicationStatement") != statements:
+                p.append(f"resources {k}")
+            device = b["entry"][1]["resource"]
+            if device.get("serialNumber") != implant or device.get("modelNumber") != "IP-40":
+                p.append(f"device {device}")
+            if statements and not first_visit:
+                ms = [e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "MedicationStatement"][-1]
+                rate = ms["dosage"][0]["doseAndRate"][0]["rateQuantity"]
+                # PROGRAM_LOW: (1.2 × 480 + 1.4 × 840) ÷ 1440 mg/day = 1.216666… mg/day, to the nanogram, written exactly.
+                if rate["code"] != "mg/d" or b'"rateQuantity":{"value":1.216666,' not in a.body:
+                    p.append(f"rate {rate}")
+            return p
+        return extra
+
+    S("FHIR: the second visit (a program pushed in it)", "GET", f"/v1/fhir/visits/{vid2}", 200, extra=holds(1))
+    S("FHIR: the first visit (a refill, no program change)", "GET", f"/v1/fhir/visits/{vid}", 200, extra=holds(0, first_visit=True))
+    S("FHIR: an unknown visit", "GET", "/v1/fhir/visits/v999", 404, code="unknown_visit")
+    S("FHIR: the patient, by dates", "GET", f"/v1/fhir/patients/{pid}?from=2000-01-01&to=2100-12-31", 200, extra=holds(1))
+    S("FHIR: the patient, by RFC 3339 times", "GET",
+      f"/v1/fhir/patients/{pid}?from=2000-01-01T00:00:00%2B01:00&to=2100-01-01T00:00:00.5Z", 200, extra=holds(1))
+    S("FHIR: a period before any record", "GET", f"/v1/fhir/patients/{pid}?from=2000-01-01&to=2000-01-02", 200,
+      extra=lambda a: [] if kinds(a.json()) == ["Patient", "Device"] else [f"resources {kinds(a.json())}"])
+    S("FHIR: from missing", "GET", f"/v1/fhir/patients/{pid}?to=2100-12-31", 400, code="missing_field", field="from")
+    S("FHIR: to missing", "GET", f"/v1/fhir/patients/{pid}?from=2000-01-01", 400, code="missing_field", field="to")
+    S("FHIR: from not a date", "GET", f"/v1/fhir/patients/{pid}?from=yesterday&to=2100-12-31", 400, code="out_of_range", field="from")
+    S("FHIR: 30 February", "GET", f"/v1/fhir/patients/{pid}?from=2026-02-30&to=2100-12-31", 400, code="out_of_range", field="from")
+    S("FHIR: a time without its offset", "GET", f"/v1/fhir/patients/{pid}?from=2000-01-01&to=2100-01-01T00:00:00", 400,
+      code="out_of_range", field="to")
+    S("FHIR: to before from", "GET", f"/v1/fhir/patients/{pid}?from=2026-03-02&to=2026-03-01", 400, code="out_of_range", field="to")
+    S("FHIR: an unknown patient", "GET", "/v1/fhir/patients/p999?from=2000-01-01&to=2100-12-31", 404, code="unknown_patient")
+    S("FHIR: not a POST", "POST", f"/v1/fhir/visits/{vid}", 405, code="method_not_allowed")
+
+
 def viewer(c, sock, pid, vid):
     """A viewer (uid 65534) gets 403 on every patient and visit endpoint and
     never sees patient data; the changes it tried are audited."""
@@ -1817,6 +1875,8 @@ def viewer(c, sock, pid, vid):
         ("POST", f"/v1/visits/{vid}/end", {}, True),
         ("GET", f"/v1/visits/{vid}/report", {}, False),
         ("POST", "/v1/mri-check", {}, True),
+        ("GET", f"/v1/fhir/visits/{vid}", {}, False),
+        ("GET", f"/v1/fhir/patients/{pid}?from=2000-01-01&to=2100-12-31", {}, False),
     ]
     answers = as_nobody(sock, [(m, p, kw) for m, p, kw, _ in tries])
     if isinstance(answers, str):
