@@ -8,8 +8,10 @@ public indirect enum JSONValue: Sendable, Hashable {
     case bool(Bool)
     case int(Int64)
     /// A number with a fraction, kept as its exact text (`-?digits.digits`).
-    /// Only `parse(_:keepingFractions:)` makes one (JSONDecimal.swift); `parse`
-    /// refuses fractions, so the API never sees this case.
+    /// Made by `parse(_:keepingFractions:)` (JSONDecimal.swift) and by the FHIR
+    /// export, which must write FHIR's decimals as numbers (from whole base
+    /// units, `UCUMQuantity`); `parse` refuses fractions, so the API's request
+    /// bodies never hold this case.
     case decimal(String)
     case string(String)
     case array([JSONValue])
