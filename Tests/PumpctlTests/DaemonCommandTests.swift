@@ -224,7 +224,7 @@ struct DaemonCommandTests {
     func help() throws {
         let root = try pumpctl(["--help"])
         for word in ["Exit codes", "uncertain", "PUMPD_SOCKET", "--yes", "409", "503", "override_required", "--override"] { #expect(root.stdout.contains(word), "\(word)") }
-        for command in [["status"], ["device"], ["program", "push"], ["bolus"], ["refill"], ["events"], ["audit"], ["logs"], ["command"], ["alarms", "ack"], ["clock", "sync"], ["drugs"], ["program", "review"]] {
+        for command in [["status"], ["device"], ["program", "push"], ["bolus"], ["refill"], ["events"], ["audit"], ["logs"], ["command"], ["alarms", "ack"], ["clock", "sync"], ["drugs"], ["program", "review"], ["export", "fhir"]] {
             let r = try pumpctl(command + ["--help"])
             #expect(r.status == 0)
             #expect(r.stdout.contains("pumpctl \(command.joined(separator: " "))"), "\(command)")
