@@ -110,9 +110,10 @@ let package = Package(
         // The health record's export, pure: a patient's records (the implant, the
         // pump's latest reading, each confirmed program change) as a FHIR R4 Bundle,
         // exact decimals in UCUM units, stable urn:uuid names (SHA-256). No I/O.
+        // The period it covers is read by API (ExportPeriod), with the other query parsers.
         .target(
             name: "FHIR",
-            dependencies: ["Audit", "DoseSafety", "Messages", "JSON", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["Audit", "API", "DoseSafety", "Messages", "JSON", .product(name: "Crypto", package: "swift-crypto")]),
         // The station's accounts (name, role, bcrypt hash) in an owner-only
         // SQLite file, and the sign-in throttle. No HTTP.
         .target(

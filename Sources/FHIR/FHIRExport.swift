@@ -1,3 +1,4 @@
+import API
 import Audit
 import DoseSafety
 import JSON

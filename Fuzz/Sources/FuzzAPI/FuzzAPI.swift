@@ -38,12 +38,18 @@ import Darwin
 /// - Alarms: a parsed alarm is found again by its bit number and its name.
 /// - Patients: a parsed record (new or changed) has its catheter's length,
 ///   volume per cm and volume in their documented ranges.
+/// - Periods (the FHIR export's `from` and `to`): the text, its lines and
+///   every string in it, two by two, in UTC and in zones far off: a period
+///   that is read does not end before it starts, and written back out as
+///   RFC 3339 times (UTC, milliseconds) it reads as the same period.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     guard let json = try? JSONValue.parse(text) else {
-        // Not JSON: still worth trying as the text of a quantity's value.
+        // Not JSON: still worth trying as the text of a quantity's value, and as a period.
         if text.utf8.count <= 64 { checkDecimal(text) }
+        let lines = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        checkPeriod(lines.first ?? "", lines.count > 1 ? lines[1] : text)
         return 0
     }
     checkJSON(json)
@@ -55,6 +61,7 @@ public func fuzzAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         checkDecimal(s)
         checkAlarm(s)
     }
+    for (from, to) in zip(strings, strings.dropFirst() + strings.prefix(1)).prefix(16) { checkPeriod(from, to) }
     for o in objects {
         // Per-hour rates are only recognised to be refused: no field takes one.
         // An object without a value is refused the same way as any dimension.
@@ -392,4 +399,25 @@ func checkAlarm(_ s: String) {
     require(bit.rawValue <= 6, "alarm bit \(bit.rawValue)")
     require((try? RequestBodies.alarm(String(bit.rawValue))) == bit, "alarm \(bit.name) is not found by its number")
     require((try? RequestBodies.alarm(bit.name)) == bit, "alarm \(bit.rawValue) is not found by its name")
+}
+
+// MARK: - Periods
+
+/// UTC, the zones at the ends of the world, one that changes its offset
+/// every other day, and two out of range (taken as UTC).
+let periodZones: [ExportPeriod.Zone] = [
+    { _ in 0 }, { _ in 14 * 3600 }, { _ in -12 * 3600 },
+    { s in (s / 86_400) % 2 == 0 ? 3600 : 7200 }, { _ in Int.max }, { _ in Int.min },
+]
+
+func checkPeriod(_ from: String, _ to: String) {
+    for zone in periodZones {
+        guard let p = try? ExportPeriod.parse(from: from, to: to, zone: zone) else { continue }
+        require(p.fromMs < p.toMs, "from \(from.debugDescription) to \(to.debugDescription) reads as \(p.fromMs)…\(p.toMs)")
+        // Years 1…9999 are read; written back out, the ends may fall just outside them.
+        let a = TimeText.isoMillis(p.fromMs), b = TimeText.isoMillis(p.toMs)
+        guard a.utf8.count == 24, b.utf8.count == 24, !a.hasPrefix("0000"), !b.hasPrefix("0000") else { continue }
+        let again = try? ExportPeriod.parse(from: a, to: b, zone: zone)
+        require(again == p, "from \(from.debugDescription) to \(to.debugDescription) reads as \(p), written out \(a) \(b) as \(String(describing: again))")
+    }
 }

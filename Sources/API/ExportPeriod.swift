@@ -92,7 +92,7 @@ public struct ExportPeriod: Sendable, Hashable {
     }
 
     /// Real zones are within ±26 hours; anything else is taken as UTC.
-    static func clamped(_ offset: Int) -> Int { abs(offset) <= 26 * 3600 ? offset : 0 }
+    static func clamped(_ offset: Int) -> Int { (-26 * 3600...26 * 3600).contains(offset) ? offset : 0 }
 
     static func digits(_ b: [UInt8], _ at: Int, _ count: Int) -> Int64? {
         guard at + count <= b.count else { return nil }

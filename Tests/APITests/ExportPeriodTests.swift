@@ -1,4 +1,4 @@
-import FHIR
+import API
 import Testing
 
 /// The period a person types, read exactly: dates are whole days in pumpd's
@@ -27,6 +27,14 @@ struct ExportPeriodTests {
         for (from, to, zone, fromMs, toMs) in Self.readable {
             let p = try ExportPeriod.parse(from: from, to: to, zone: zone)
             #expect(p.fromMs == fromMs && p.toMs == toMs, "\(from) \(to): \(p.fromMs) \(p.toMs)")
+        }
+    }
+
+    /// An offset no zone has is taken as UTC, never trusted or trapped on.
+    @Test func aZoneOutOfRangeIsTakenAsUTC() throws {
+        for offset in [Int.min, -26 * 3600 - 1, 26 * 3600 + 1, Int.max] {
+            let p = try ExportPeriod.parse(from: "2026-03-01", to: "2026-03-31", zone: { _ in offset })
+            #expect(p == ExportPeriod(fromMs: 1_772_323_200_000, toMs: 1_775_001_600_000), "\(offset)")
         }
     }
 
