@@ -14,8 +14,16 @@ public enum ReplicaSettings {
         do throws(ClinicDatabaseAddress.Refusal) {
             return try ClinicDatabaseAddress.parse(text)
         } catch {
-            throw Setting.Refusal(takes: takesAddress + " (\(error.description))", got: Setting.shown(text))
+            throw Setting.Refusal(takes: takesAddress + " (\(error.description))", got: Setting.shown(redacted(text)))
         }
+    }
+
+    /// The address with any password in it as ***: a refusal is printed and logged.
+    static func redacted(_ text: String) -> String {
+        guard let scheme = text.range(of: "://") else { return text }
+        let rest = text[scheme.upperBound...]
+        guard let at = rest.lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else { return text }
+        return String(text[..<rest.index(after: colon)]) + "***" + String(rest[at...])
     }
 
     public static func name(_ text: String) throws(Setting.Refusal) -> String {

@@ -115,6 +115,29 @@ import Testing
         #expect(try parse(#"{"metrics": "127.0.0.2:9464"}"#).metrics?.port == 9464)
     }
 
+    @Test func replicationIsOffUnlessAskedAndItsAddressHoldsNoPassword() throws {
+        let none = try parse("{}")
+        #expect(none.replica == nil && none.replicaPasswordFile == nil && none.stationName == nil && none.replicaTimeoutSeconds == 30)
+        #expect(try parse(#"{"replica": "off"}"#).replica == nil)
+        let c = try parse(#"{"replica": "postgres://ward_a@db.clinic.example/clinic", "replica_password_file": "/etc/pumpd/db.pw", "station_name": "ward-a"}"#)
+        #expect(c.replica?.description == "postgres://ward_a@db.clinic.example:5432/clinic?sslmode=verify-full")
+        #expect(c.replicaPasswordFile == "/etc/pumpd/db.pw" && c.stationName == "ward-a")
+        for (text, words) in [
+            (#"{"replica": "postgres://ward_a:secret@db/clinic"}"#, ["\"replica\"", "carries a password", "replica_password_file"]),
+            (#"{"replica": "mysql://a@db/c"}"#, ["\"replica\"", "must start with postgres://"]),
+            (#"{"replica": 5432}"#, ["\"replica\"", "5432 (a number)"]),
+            (#"{"station_name": "ward a"}"#, ["\"station_name\"", "letters, digits"]),
+            (#"{"station_name": "-a"}"#, ["\"station_name\"", "starting with a letter or digit"]),
+            (#"{"station_name": ""}"#, ["\"station_name\""]),
+        ] {
+            let problem = try #require(refusal(text), "\(text) was accepted")
+            for w in words { #expect(problem.contains(w), "\(problem) lacks \(w)") }
+        }
+        // The password never shows, not even in the refusal (it goes to the log and the terminal).
+        let leaked = try #require(refusal(#"{"replica": "postgres://ward_a:s3cret@db/clinic"}"#))
+        #expect(!leaked.contains("s3cret") && leaked.contains("postgres://ward_a:***@db/clinic"), "\(leaked)")
+    }
+
     @Test func volumesAreReadWithTheirUnits() throws {
         let c = try parse(#"{"refill_tolerance": {"value": "1.5", "unit": "mL"}, "pump_path_volume": {"value": "200", "unit": "uL"}}"#)
         #expect(c.refillTolerance == 1_500_000)
