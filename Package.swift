@@ -26,6 +26,9 @@ let package = Package(
         .library(name: "Daemon", targets: ["Daemon"]),
         .library(name: "LogText", targets: ["LogText"]),
         .library(name: "ClinicDatabase", targets: ["ClinicDatabase"]),
+        .library(name: "ClinicAddress", targets: ["ClinicAddress"]),
+        // For the fuzz targets (Fuzz/): pumpd's config and settings, pure, without the daemon.
+        .library(name: "DaemonInput", targets: ["DaemonInput"]),
         .library(name: "FHIR", targets: ["FHIR"]),
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
@@ -149,12 +152,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Templates"), .copy("Assets")]),
+        // What pumpd reads before anything runs, pure: its config file and the
+        // values of its flags (one rule each), and the chunk-size lines of
+        // requests. Fuzzed without the daemon's servers and clients.
+        .target(name: "DaemonInput", dependencies: ["API", "Messages", "Serial", "JSON", "LogText", "ClinicAddress"]),
         // The daemon: the pump as a service (commands, reconciliation, audit),
         // the HTTP routes on the Unix socket, access control, logs, metrics.
         .target(
             name: "Daemon",
             dependencies: [
-                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras", "Visits", "BuildInfo", "LogText", "ClinicDatabase", "FHIR",
+                "PumpCore", "Station", "Accounts", "API", "DoseSafety", "Link", "Audit", "Serial", "Credentials", "Messages", "Wire", "JSON", "Capture", "CPosixExtras", "Visits", "BuildInfo", "LogText", "ClinicDatabase", "ClinicAddress", "DaemonInput", "FHIR",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -173,12 +180,15 @@ let package = Package(
         // pumpd's JSON log lines as lines people read (time, level, message, key=value),
         // escaped for a terminal, coloured when asked; pure. pumpd and pumpctl share it.
         .target(name: "LogText", dependencies: ["JSON"]),
-        // The clinic's PostgreSQL: its address and password file, the connection,
-        // shipping a station's journal to it, and the clinic's views read back.
+        // Where the clinic's PostgreSQL is and its password file, pure: read
+        // by pumpd's config without the database client.
+        .target(name: "ClinicAddress"),
+        // The clinic's PostgreSQL: the connection, shipping a station's journal
+        // to it, and the clinic's views read back.
         .target(
             name: "ClinicDatabase",
             dependencies: [
-                "Audit", "JSON",
+                "Audit", "JSON", "ClinicAddress",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -194,7 +204,7 @@ let package = Package(
                 // `audit backup` checks the copy it saved as pumpd checks a trail (SQLite through GRDB), and its SHA-256.
                 "Audit", .product(name: "Crypto", package: "swift-crypto"),
                 // `pumpctl clinic`: the clinic's PostgreSQL, its views and its chains.
-                "ClinicDatabase", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                "ClinicDatabase", "ClinicAddress", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -208,7 +218,7 @@ let package = Package(
             ]),
         .executableTarget(
             name: "pumpd",
-            dependencies: ["Daemon", "StationTLS", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Daemon", "DaemonInput", "StationTLS", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "pumpsim",
@@ -221,7 +231,7 @@ let package = Package(
         .executableTarget(
             name: "pumpbench",
             dependencies: [
-                "Wire", "Messages", "Link", "Serial", "Capture", "Dissector", "JSON", "Audit", "ClinicDatabase",
+                "Wire", "Messages", "Link", "Serial", "Capture", "Dissector", "JSON", "Audit", "ClinicDatabase", "ClinicAddress",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -243,7 +253,7 @@ let package = Package(
         .target(name: "SerialShim", path: "Tests/SerialShim"),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "SerialShim"]),
         // The clinic database's address and password file; replication itself is tested against a real PostgreSQL (Tests/clinic).
-        .testTarget(name: "ClinicDatabaseTests", dependencies: ["ClinicDatabase"]),
+        .testTarget(name: "ClinicDatabaseTests", dependencies: ["ClinicDatabase", "ClinicAddress"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "DoseSafety", "Messages", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "APITests", dependencies: ["API", "JSON", "Messages", "TestSupport"]),
         // Every dose rule on typed values alone: schedules, projections, the history, the verdicts.
@@ -255,7 +265,7 @@ let package = Package(
         // A clinician's request, as the API reads it, to the review's verdict: table-driven.
         .testTarget(name: "ReviewTests", dependencies: ["API", "DoseSafety", "JSON", "Messages"]),
         // pumpd's pure parts, alone: the log ring and file, the chunk-size scanner, the limits.
-        .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "PumpCore", "Audit", "API", "DoseSafety", "JSON", "Messages", "LogText", "Wire"]),
+        .testTarget(name: "DaemonUnitTests", dependencies: ["Daemon", "DaemonInput", "PumpCore", "Audit", "API", "DoseSafety", "JSON", "Messages", "LogText", "Wire"]),
         // The pump core's parts alone: no HTTP, no daemon.
         .testTarget(
             name: "PumpCoreTests",
@@ -265,7 +275,7 @@ let package = Package(
         .testTarget(
             name: "RouteTests",
             dependencies: [
-                "Daemon", "PumpCore", "API", "Audit", "Accounts", "DoseSafety", "JSON", "Messages", "Wire", "Link",
+                "Daemon", "DaemonInput", "PumpCore", "API", "Audit", "Accounts", "DoseSafety", "JSON", "Messages", "Wire", "Link",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -285,7 +295,7 @@ let package = Package(
             ]
         ),
         // pumpd + pumpsim over a pty, driven through the Unix socket with curl.
-        .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Daemon", "Dissector", "JSON", "Capture", "Wire", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["pumpd", "pumpsim", "Daemon", "DaemonInput", "Dissector", "JSON", "Capture", "Wire", "TestSupport"]),
         // Runs the built pumpctl binary as a user would (depends on it so it is built first).
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "ProgramFiles", "JSON", "TestSupport"]),
         // The client's HTTP parsing on byte buffers: no socket, no daemon.

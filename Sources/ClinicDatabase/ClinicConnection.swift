@@ -1,3 +1,4 @@
+import ClinicAddress
 import Logging
 import NIOCore
 import NIOPosix

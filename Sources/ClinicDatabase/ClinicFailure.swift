@@ -1,3 +1,4 @@
+import ClinicAddress
 import NIOCore
 import PostgresNIO
 

@@ -1,4 +1,5 @@
 import Audit
+import ClinicAddress
 import Foundation
 import Logging
 import NIOCore

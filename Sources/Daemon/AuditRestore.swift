@@ -1,4 +1,5 @@
 import Audit
+import DaemonInput
 import Foundation
 import Glibc
 import Messages

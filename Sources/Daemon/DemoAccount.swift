@@ -1,4 +1,5 @@
 import Accounts
+import DaemonInput
 import Foundation
 import Logging
 

@@ -1,3 +1,4 @@
+import DaemonInput
 import Foundation
 import Logging
 import PumpCore

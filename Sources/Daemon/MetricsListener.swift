@@ -1,3 +1,4 @@
+import DaemonInput
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore

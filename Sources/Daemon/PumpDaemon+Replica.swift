@@ -1,6 +1,8 @@
 import Audit
 import BuildInfo
+import ClinicAddress
 import ClinicDatabase
+import DaemonInput
 import Logging
 import PumpCore
 

@@ -3,6 +3,7 @@ import Audit
 import ClinicDatabase
 import BuildInfo
 import Credentials
+import DaemonInput
 import DoseSafety
 import Foundation
 import Hummingbird

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Audit
+import ClinicAddress
 import ClinicDatabase
 import Dispatch
 import Foundation

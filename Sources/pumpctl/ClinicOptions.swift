@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClinicAddress
 import ClinicDatabase
 import Glibc
 import Logging

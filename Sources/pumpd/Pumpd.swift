@@ -1,6 +1,7 @@
 import ArgumentParser
 import BuildInfo
 import Daemon
+import DaemonInput
 import StationTLS
 import Foundation
 

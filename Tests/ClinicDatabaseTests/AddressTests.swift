@@ -1,3 +1,4 @@
+import ClinicAddress
 import Foundation
 import Testing
 @testable import ClinicDatabase

@@ -1,4 +1,5 @@
 import Daemon
+import DaemonInput
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import DaemonInput
 import Testing
 @testable import Daemon
 

@@ -1,3 +1,4 @@
+import DaemonInput
 import Foundation
 import Glibc
 import LogText

@@ -1,5 +1,6 @@
 import Accounts
 import Audit
+import DaemonInput
 import DoseSafety
 import Foundation
 import Hummingbird

@@ -1,4 +1,4 @@
-import Daemon
+import DaemonInput
 
 /// pumpd's socket, ahead of NIO's HTTP decoder: the raw bytes of a
 /// connection, read by `ChunkSizeScanner`, which spots a chunked body larger

@@ -1,4 +1,4 @@
-import Daemon
+import DaemonInput
 import JSON
 
 /// pumpd's config file (`--config`), read by `DaemonConfig.parse`. Beyond

@@ -1,4 +1,4 @@
-import ClinicDatabase
+import ClinicAddress
 import Foundation
 import Glibc
 import JSON

@@ -1,4 +1,4 @@
-import ClinicDatabase
+import ClinicAddress
 import Glibc
 
 /// The settings of replication to the clinic's database, checked as every
