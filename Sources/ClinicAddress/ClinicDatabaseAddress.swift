@@ -54,12 +54,16 @@ public struct ClinicDatabaseAddress: Sendable, Hashable, CustomStringConvertible
 
     static let example = "postgres://pumpd_station_1@db.clinic.example:5432/clinic?sslmode=verify-full"
 
+    /// Room for the longest address that names its parts within their limits,
+    /// each byte of them %-escaped: what `description` writes is read again.
+    public static let maxBytes = 16 * 1024
+
     /// Reads an address; every mistake is named with the fix. TLS defaults to
     /// verify-full: a clinic's network is not trusted by default.
     public static func parse(_ text: String) throws(Refusal) -> ClinicDatabaseAddress {
         func refuse(_ why: String) -> Refusal { Refusal(description: "\(why); write the address as \(example)") }
-        guard text.utf8.count <= 1024, !text.utf8.contains(where: { $0 < 0x21 || $0 == 0x7f }) else {
-            throw refuse("the clinic database's address holds spaces or control characters, or is longer than 1024 bytes")
+        guard text.utf8.count <= maxBytes, !text.utf8.contains(where: { $0 < 0x21 || $0 == 0x7f }) else {
+            throw refuse("the clinic database's address holds spaces or control characters, or is longer than \(maxBytes) bytes")
         }
         var rest = Substring(text)
         guard let scheme = ["postgres://", "postgresql://"].first(where: { rest.hasPrefix($0) }) else {
@@ -103,6 +107,11 @@ public struct ClinicDatabaseAddress: Sendable, Hashable, CustomStringConvertible
             host = hostPort
         }
         guard !host.isEmpty else { throw refuse("the address names no host") }
+        guard host.utf8.count <= 253 else { throw refuse("the host name is longer than 253 bytes") }
+        // PostgreSQL cuts longer names to 63 bytes: it would log in as someone else's name, or open another database.
+        for (what, name) in [("user", user), ("database", database)] where name.utf8.count > 63 {
+            throw refuse("the \(what) name is longer than PostgreSQL's 63 bytes")
+        }
         var address = ClinicDatabaseAddress(host: String(host), port: port, user: user, database: database)
         for pair in query.split(separator: "&") where !pair.isEmpty {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -114,7 +123,9 @@ public struct ClinicDatabaseAddress: Sendable, Hashable, CustomStringConvertible
                 }
                 address.tls = mode
             case "sslrootcert":
-                guard value.hasPrefix("/") else { throw refuse("sslrootcert must be an absolute path to a PEM file") }
+                guard value.hasPrefix("/"), value.utf8.count <= 4095 else {
+                    throw refuse("sslrootcert must be an absolute path to a PEM file, of at most 4095 bytes")
+                }
                 address.rootCertificate = value
             default:
                 throw refuse("the address's option \(key) is not one pumpd takes (sslmode, sslrootcert)")

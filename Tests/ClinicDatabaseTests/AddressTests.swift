@@ -42,6 +42,9 @@ struct AddressTests {
             ("postgres://st1@db/cl%0Ainic", "control characters"),
             ("postgres://st1@db/cl%zzinic", "two hex digits"),
             ("postgres://st1@db/clinic db", "spaces or control characters"),
+            ("postgres://\(String(repeating: "u", count: 64))@db/clinic", "user name is longer than PostgreSQL's 63 bytes"),
+            ("postgres://st1@db/\(String(repeating: "d", count: 64))", "database name is longer than PostgreSQL's 63 bytes"),
+            ("postgres://st1@\(String(repeating: "h", count: 254))/clinic", "longer than 253 bytes"),
             ("postgres://st1@[::1/clinic", "no closing ]"),
         ])
     func refused(text: String, why: String) {
@@ -51,6 +54,16 @@ struct AddressTests {
             let d = (e as? ClinicDatabaseAddress.Refusal)?.description ?? ""
             return d.contains(why)
         }
+    }
+
+    @Test("the longest address within every part's limit, each byte %-escaped, reads back as itself (found by FuzzConfig)")
+    func longestRoundTrip() throws {
+        let name = String(repeating: "\u{FFFD}", count: 21)  // 63 bytes, 189 characters escaped
+        let a = ClinicDatabaseAddress(
+            host: String(repeating: "h", count: 253), port: 5432, user: name, database: name, tls: .verifyFull,
+            rootCertificate: "/" + String(repeating: "\u{FFFD}", count: 1364))
+        #expect(try ClinicDatabaseAddress.parse(a.description) == a)
+        #expect(a.description.utf8.count <= ClinicDatabaseAddress.maxBytes)
     }
 
     @Test("the address never shows a password, since it never holds one")

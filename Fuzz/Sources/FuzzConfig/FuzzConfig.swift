@@ -28,6 +28,10 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         holds((try? Setting.group(g)) != nil, "group \(g.debugDescription)")
     }
     for a in c.simulatorArguments { holds((try? Setting.argument(a)) != nil, "argument \(a.debugDescription)") }
+    // The clinic's database: an accepted address reads back as itself from its own text.
+    if let r = c.replica { holds(((try? ReplicaSettings.address(r.description)) ?? nil) == r, "replica \(r)") }
+    if let n = c.stationName { holds((try? ReplicaSettings.name(n)) != nil, "station_name \(n.debugDescription)") }
+    if let f = c.replicaPasswordFile { holds((try? Setting.path(f)) != nil, "replica_password_file \(f.debugDescription)") }
     return 0
 }
 
