@@ -70,6 +70,12 @@ public enum AuditTrailFile {
     /// written to it. A lone file (a backup) is opened read-only; with
     /// `trail`, as `configuration(forTrailAt:)` says.
     public static func inspect(path: String, trail: Bool = false) throws(Unusable) -> Summary {
+        try read(path: path, trail: trail) { db in try summary(db) }
+    }
+
+    /// Opens `path` as `inspect` says, checks it whole, and reads it in one
+    /// transaction; any failure becomes what makes the file unusable.
+    static func read<T>(path: String, trail: Bool, _ body: (Database) throws -> T) throws(Unusable) -> T {
         var config = Configuration()
         config.readonly = true
         if trail { config = configuration(forTrailAt: path) }
@@ -81,7 +87,7 @@ public enum AuditTrailFile {
         do {
             return try queue.read { db in
                 try check(db)
-                return try summary(db)
+                return try body(db)
             }
         } catch let u as Unusable {
             throw u
@@ -168,27 +174,12 @@ extension AuditTrailFile {
     /// The journal of a trail no pumpd has open (a stopped station's, a
     /// backup) walked as `JournalCheck` walks it; nothing is written.
     public static func verify(path: String, trail: Bool = true) throws(Unusable) -> JournalCheck.Report {
-        var config = Configuration()
-        config.readonly = true
-        if trail { config = configuration(forTrailAt: path) }
-        let queue: DatabaseQueue
-        do { queue = try DatabaseQueue(path: path, configuration: config) } catch {
-            throw classify(error)
-        }
-        defer { try? queue.close() }
-        do {
-            return try queue.read { db in
-                try check(db)
-                guard try db.tableExists("journal") else {
-                    throw Unusable.notATrail(
-                        "it has no journal: it was last written by a pumpd before 0.18, which kept no hash chain; start pumpd 0.18 or later on it once to begin one")
-                }
-                return try JournalCheck.check(db)
+        try read(path: path, trail: trail) { db in
+            guard try db.tableExists("journal") else {
+                throw Unusable.notATrail(
+                    "it has no journal: it was last written by a pumpd before 0.18, which kept no hash chain; start pumpd 0.18 or later on it once to begin one")
             }
-        } catch let u as Unusable {
-            throw u
-        } catch {
-            throw classify(error)
+            return try JournalCheck.check(db)
         }
     }
 }
