@@ -312,3 +312,28 @@ def test_an_edit_in_sqlite_or_in_postgresql_is_caught(clinic_db):
     report = json.loads(r.stdout)
     assert r.returncode == 1 and not report["intact"], r.stdout + r.stderr
     assert report["breaks"][0]["source"] == "command" and report["breaks"][0]["key"] == "c2", report["breaks"]
+
+
+def test_a_second_trail_under_a_known_name_is_stopped_not_merged(clinic_db):
+    """Another station started under ward-a's name (or ward-a's trail restored
+    from an older copy): the clinic holds entries this trail does not have, so
+    the shipper stops, says why, and ships nothing; the clinic's copy is untouched."""
+    pg, stations, reader = clinic_db
+    a = stations[0]
+    held = pg.psql(f"SELECT last_seq, last_hash FROM pumpd.station WHERE station = '{a.name}'").strip()
+    base = tempfile.mkdtemp(prefix="pumpd-replication-twin.")
+    try:
+        twin = Station(a.name, "IPZ-000009", "10", pg, a.password_file, base)
+        twin.start()
+        deadline = time.time() + 30
+        while (r := twin.replica())["state"] != "diverged":
+            assert time.time() < deadline, r
+            time.sleep(0.2)
+        assert "holds" in r["last_error"] and a.name in r["last_error"], r
+        twin.write("POST", "/v1/clock/sync")  # the station itself goes on
+        time.sleep(1)
+        assert pg.psql(f"SELECT last_seq, last_hash FROM pumpd.station WHERE station = '{a.name}'").strip() == held
+        assert twin.stop() == 0
+        twin.proxy.close()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
