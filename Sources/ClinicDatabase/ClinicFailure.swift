@@ -76,7 +76,12 @@ public struct ClinicFailure: Error, Sendable, CustomStringConvertible {
             if let u = e.underlying, String(describing: u).contains("certificate") || String(describing: type(of: u)).contains("SSL") {
                 return ClinicFailure(.tls, "\(at): its TLS certificate was not accepted (\(u)); check sslrootcert and the host name")
             }
-            return ClinicFailure(.unreachable, "cannot reach \(at): \(e.underlying.map { "\($0)" } ?? "connection failed")")
+            let why = e.underlying.map { "\($0)" } ?? "connection failed"
+            // EPERM from connect: systemd's IPAddressDeny= (deploy/pumpd.service) drops it before the network.
+            let hint =
+                why.contains("Operation not permitted")
+                ? "; under systemd, allow the database's address: IPAddressAllow= in a drop-in (systemctl edit pumpd; README, \"The clinic's database\")" : ""
+            return ClinicFailure(.unreachable, "cannot reach \(at): \(why)\(hint)")
         case .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
             return ClinicFailure(.unreachable, "the connection to \(at) was lost (\(e.code)); try again")
         case .unsupportedAuthMechanism, .authMechanismRequiresPassword, .saslError:

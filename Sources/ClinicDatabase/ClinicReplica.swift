@@ -101,14 +101,13 @@ public final class ClinicReplica: Sendable {
                 try? await Task.sleep(for: .seconds(300))
                 continue
             } catch {
-                let why = ClinicErrorText.describe(error)
+                let why = ClinicFailure.explain(error, address: settings.address).description
                 let retryAt = Self.nowMs() + delay
                 let wasUp = state.withLock { s in
                     let up = s.state == .up
                     s.state = .connecting
                     s.lastError = why
                     s.retryAtMs = retryAt
-                    s.failuresTotal += 1
                     return up
                 }
                 observe(.failed)
@@ -181,7 +180,6 @@ public final class ClinicReplica: Sendable {
             state.withLock {
                 $0.shippedSeq = last
                 $0.lastShippedAtMs = Self.nowMs()
-                $0.shippedTotal += Int64(entries.count)
             }
             observe(.shipped(entries.count))
             // Only for the lag while down; losing it loses nothing (resume() is the truth).

@@ -27,9 +27,6 @@ public struct ReplicaStatus: Sendable, Hashable {
     public var lastError: String?
     /// When the next connection attempt is due, while connecting.
     public var retryAtMs: Int64?
-    /// Entries shipped since pumpd started.
-    public var shippedTotal: Int64 = 0
-    public var failuresTotal: Int64 = 0
 
     public init() {}
 }
